@@ -1,0 +1,1 @@
+"""finops-dagster: FinOps data platform for AWS."""

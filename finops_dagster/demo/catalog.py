@@ -1,0 +1,137 @@
+"""The demo's fixed world: accounts, services, resources and the facts planted in them.
+
+Money is held in integer units of 1e-8 USD so the generator's ground truth is exact; the
+files carry ``units / 1e8`` as doubles, as AWS delivers them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+UNITS_PER_USD = 100_000_000
+
+PAYER_ACCOUNT = "999999999999"
+ACCOUNTS = {
+    "111111111111": "prod",
+    "222222222222": "dev",
+    "333333333333": "shared",
+}
+BILLING_PERIODS = ("2026-08", "2026-09", "2026-10")
+DEMO_START = dt.date(2026, 8, 1)
+DEMO_END = dt.date(2026, 10, 31)  # inclusive
+
+# The day the dev account's delivery is missing: its gap check must fail, no other.
+MISSING_DAY = {"account": "222222222222", "date": dt.date(2026, 9, 17)}
+
+SP_DISCOUNT_PCT = 28  # Savings Plan rate = on-demand * (100 - 28) %
+SP_SLACK_UNITS = 2_000_000  # unused commitment per hour ($0.02): a non-zero true-up
+SP_UPFRONT_PCT = 30  # share of the commitment paid upfront (amortized hourly)
+RI_AMORTIZED_UPFRONT_UNITS = 2_500_000  # per reserved instance-hour
+RI_RECURRING_UNITS = 3_000_000
+RI_UNUSED_UNITS = 1  # reserved instances bought but not running (one per copy)
+
+SERVICE_NAMES = {
+    "AmazonEC2": "Amazon Elastic Compute Cloud",
+    "AmazonRDS": "Amazon Relational Database Service",
+    "AmazonS3": "Amazon Simple Storage Service",
+    "AWSLambda": "AWS Lambda",
+    "AmazonDynamoDB": "Amazon DynamoDB",
+    "AmazonCloudFront": "Amazon CloudFront",
+    "AmazonElastiCache": "Amazon ElastiCache",
+    "AWSELB": "Elastic Load Balancing",
+}
+
+INSTANCE_RATES_UNITS = {  # public on-demand $/hour * 1e8, us-east-1 Linux
+    "t3.medium": 4_160_000,
+    "m5.large": 9_600_000,
+    "m5.xlarge": 19_200_000,
+    "c5.large": 8_500_000,
+    "r5.2xlarge": 50_400_000,
+}
+
+
+@dataclass(frozen=True)
+class Instance:
+    account: str
+    name: str
+    instance_type: str
+    pricing: str  # "od" | "sp" | "ri"
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DailyResource:
+    account: str
+    product_code: str
+    resource_id: str
+    usage_type: str
+    daily_units: int  # mean cost per day
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _tags(team: str, service: str, env: str, customer: str | None = None) -> dict[str, str]:
+    tags = {"user_team": team, "user_service": service, "user_environment": env}
+    if customer:
+        tags["user_customer"] = customer
+    return tags
+
+
+INSTANCES: tuple[Instance, ...] = (
+    Instance("111111111111", "api-1", "m5.xlarge", "sp", _tags("platform", "api", "prod")),
+    Instance("111111111111", "api-2", "m5.xlarge", "sp", _tags("platform", "api", "prod")),
+    Instance("111111111111", "api-3", "m5.xlarge", "sp", _tags("platform", "api", "prod")),
+    Instance("111111111111", "etl-1", "c5.large", "ri", _tags("data", "etl", "prod")),
+    Instance("111111111111", "etl-2", "c5.large", "ri", _tags("data", "etl", "prod")),
+    Instance("111111111111", "report-1", "r5.2xlarge", "od", _tags("data", "reports", "prod")),
+    Instance("111111111111", "acme-worker", "m5.large", "od",
+             _tags("web", "worker", "prod", customer="acme")),
+    Instance("222222222222", "dev-api-1", "t3.medium", "od", _tags("platform", "api", "dev")),
+    Instance("222222222222", "dev-api-2", "t3.medium", "od", _tags("platform", "api", "dev")),
+    Instance("222222222222", "dev-etl-1", "m5.large", "od", _tags("data", "etl", "dev")),
+    Instance("222222222222", "dev-web-1", "m5.large", "od", _tags("web", "frontend", "dev")),
+    Instance("222222222222", "scratch-1", "t3.medium", "od"),  # untagged
+    Instance("333333333333", "shared-db-1", "m5.xlarge", "od",
+             _tags("platform", "shared-db", "shared")),
+    Instance("333333333333", "shared-cache-1", "m5.large", "od",
+             _tags("platform", "shared-cache", "shared")),
+    Instance("333333333333", "globex-worker", "m5.large", "od",
+             _tags("web", "worker", "prod", customer="globex")),
+    Instance("333333333333", "bastion", "t3.medium", "od"),  # untagged
+)
+
+
+def _daily(account: str, code: str, rid: str, usage: str, usd: float, tags=None) -> DailyResource:
+    return DailyResource(account, code, rid, usage, round(usd * UNITS_PER_USD), tags or {})
+
+
+DAILY_RESOURCES: tuple[DailyResource, ...] = (
+    _daily("111111111111", "AmazonRDS", "arn:aws:rds:us-east-1:111111111111:db:orders",
+           "InstanceUsage:db.r5.large", 48.0, _tags("platform", "api", "prod")),
+    _daily("111111111111", "AmazonS3", "orders-archive", "TimedStorage-ByteHrs", 12.5,
+           _tags("data", "etl", "prod")),
+    _daily("111111111111", "AWSLambda", "arn:aws:lambda:us-east-1:111111111111:function:ingest",
+           "Request", 6.2, _tags("data", "etl", "prod")),
+    _daily("111111111111", "AmazonDynamoDB", "arn:aws:dynamodb:us-east-1:111111111111:table/sessions",
+           "ReadCapacityUnit-Hrs", 9.8, _tags("web", "frontend", "prod")),
+    _daily("111111111111", "AmazonCloudFront", "E2DEMO111111", "DataTransfer-Out-Bytes", 21.0,
+           _tags("web", "frontend", "prod")),
+    _daily("111111111111", "AWSELB", "arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/app/api",
+           "LoadBalancerUsage", 5.4, _tags("platform", "api", "prod")),
+    _daily("222222222222", "AmazonRDS", "arn:aws:rds:us-east-1:222222222222:db:dev-orders",
+           "InstanceUsage:db.t3.medium", 3.3, _tags("platform", "api", "dev")),
+    _daily("222222222222", "AmazonS3", "dev-scratch", "TimedStorage-ByteHrs", 1.7),  # untagged
+    _daily("222222222222", "AWSLambda", "arn:aws:lambda:us-east-1:222222222222:function:dev-ingest",
+           "Request", 0.9, _tags("data", "etl", "dev")),
+    _daily("333333333333", "AmazonElastiCache", "arn:aws:elasticache:us-east-1:333333333333:cluster:shared-cache",
+           "NodeUsage:cache.r6g.large", 14.4, _tags("platform", "shared-cache", "shared")),
+    _daily("333333333333", "AmazonCloudFront", "E2DEMO333333", "DataTransfer-Out-Bytes", 17.6,
+           _tags("platform", "shared-cdn", "shared")),
+    _daily("333333333333", "AmazonS3", "shared-assets", "TimedStorage-ByteHrs", 4.1),  # untagged
+    _daily("333333333333", "AmazonDynamoDB", "arn:aws:dynamodb:us-east-1:333333333333:table/tenants",
+           "WriteCapacityUnit-Hrs", 7.5, _tags("platform", "shared-db", "shared")),
+)
+
+# Monthly line items (usage date = first day of the period).
+TAX_UNITS = {"111111111111": 41_230_000_00, "222222222222": 6_120_000_00, "333333333333": 15_870_000_00}
+CREDIT = {"account": "111111111111", "day": 15, "units": -50 * UNITS_PER_USD}

@@ -1,0 +1,66 @@
+"""Settings read from the environment once, when the code location loads or the CLI starts.
+
+Everything else receives these values explicitly, so no module reads ``os.environ`` at
+import time and tests can build a ``Settings`` by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    cur_export_url: str
+
+    @property
+    def raw_lake_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.data_dir / "ledger.sqlite"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.data_dir / "demo"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """FINOPS_DATA_DIR (default ./data under the project) and FINOPS_CUR_EXPORT_URL.
+
+        The CUR export URL is the export root (``s3://bucket/prefix/export-name`` or a local
+        folder with the same layout); by default the demo export inside the data folder.
+        """
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("FINOPS_DATA_DIR") or PROJECT_ROOT / "data").resolve()
+        default_export = data_dir / "demo" / "s3" / DEMO_BUCKET / DEMO_PREFIX / DEMO_EXPORT
+        return cls(
+            data_dir=data_dir,
+            cur_export_url=env.get("FINOPS_CUR_EXPORT_URL") or str(default_export),
+        )
+
+    def export_to_environ(self) -> None:
+        """dbt runs as a subprocess and reads its paths from these variables (profiles.yml)."""
+        os.environ["FINOPS_DATA_DIR"] = str(self.data_dir)
+        os.environ["FINOPS_RAW_LAKE_DIR"] = str(self.raw_lake_dir)
+        os.environ["FINOPS_WAREHOUSE_PATH"] = str(self.warehouse_path)
+
+
+DEMO_BUCKET = "finops-demo-billing"
+DEMO_PREFIX = "cur"
+DEMO_EXPORT = "finops-demo-export"

@@ -1,0 +1,221 @@
+"""CUR 2.0 export reader: manifests and data files from a local folder or S3.
+
+Plain Python (no Dagster) so it can be tested and reused on its own. The export root is
+``s3://bucket/prefix/export-name`` or a local folder with the same layout. On S3 the
+client is a plain boto3 client, so the standard ``AWS_ENDPOINT_URL_S3`` variable points it
+at any S3-compatible endpoint; data files are streamed to a local cache keyed by ETag, so a
+re-run of an unchanged delivery downloads nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow.parquet as pq
+
+log = logging.getLogger(__name__)
+
+PERIOD_DIR = re.compile(r"BILLING_PERIOD=(\d{4}-\d{2})")
+
+# Columns without which a line item cannot be costed or placed on a day.
+REQUIRED_COLUMNS = (
+    "identity_line_item_id",
+    "identity_time_interval",
+    "bill_billing_period_start_date",
+    "line_item_usage_account_id",
+    "line_item_line_item_type",
+    "line_item_usage_start_date",
+    "line_item_product_code",
+    "line_item_unblended_cost",
+    "line_item_currency_code",
+)
+
+
+class CurError(Exception):
+    """A CUR delivery cannot be ingested; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    billing_period: str  # YYYY-MM
+    delivery_id: str  # executionId (CUR 2.0) or assemblyId (legacy)
+    manifest_key: str
+    etag: str
+    data_files: tuple[str, ...]  # keys relative to the store root
+    columns: tuple[str, ...]  # declared by the manifest; empty when it declares none
+
+
+class _LocalStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def list(self, prefix: str) -> list[tuple[str, str]]:
+        base = self.root / prefix
+        if not base.exists():
+            return []
+        return [(str(p.relative_to(self.root)), _local_etag(p)) for p in sorted(base.rglob("*"))
+                if p.is_file()]
+
+    def read_text(self, key: str) -> str:
+        return (self.root / key).read_text()
+
+    def fetch(self, key: str) -> Path:
+        path = self.root / key
+        if not path.is_file():
+            raise FileNotFoundError(key)
+        return path
+
+    def describe(self, key: str) -> str:
+        return str(self.root / key)
+
+
+def _local_etag(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}-{st.st_mtime_ns}"
+
+
+class _S3Store:
+    def __init__(self, bucket: str, prefix: str, cache_dir: Path, client: Any = None) -> None:
+        import boto3
+
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.client = client or boto3.client("s3")
+        self.cache_dir = cache_dir / "s3" / bucket
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def list(self, prefix: str) -> list[tuple[str, str]]:
+        out = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            for obj in page.get("Contents", []):
+                rel = obj["Key"][len(self.prefix) + 1:] if self.prefix else obj["Key"]
+                out.append((rel, obj["ETag"].strip('"')))
+        return sorted(out)
+
+    def read_text(self, key: str) -> str:
+        return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read().decode()
+
+    def fetch(self, key: str) -> Path:
+        """Download once per ETag; the file streams to disk in chunks (bounded memory)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise FileNotFoundError(key) from exc
+            raise
+        etag = head["ETag"].strip('"')
+        target = self.cache_dir / self._key(key)
+        marker = target.with_name(target.name + ".etag")
+        if target.exists() and marker.exists() and marker.read_text() == etag:
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        self.client.download_file(self.bucket, self._key(key), str(tmp))
+        tmp.replace(target)
+        marker.write_text(etag)
+        return target
+
+    def describe(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+
+class CurExport:
+    """One CUR 2.0 export: its billing periods, their current deliveries and data files."""
+
+    def __init__(self, url: str, cache_dir: Path, s3_client: Any = None) -> None:
+        self.url = url.rstrip("/")
+        if self.url.startswith("s3://"):
+            bucket, _, prefix = self.url[5:].partition("/")
+            self.store: _LocalStore | _S3Store = _S3Store(bucket, prefix, cache_dir, s3_client)
+        else:
+            self.store = _LocalStore(Path(self.url))
+
+    def manifests(self) -> dict[str, Manifest]:
+        """The current delivery of every billing period, keyed by ``YYYY-MM``."""
+        found: dict[str, Manifest] = {}
+        for key, etag in self.store.list("metadata"):
+            match = PERIOD_DIR.search(key)
+            if not key.endswith("Manifest.json") or not match:
+                continue
+            found[match.group(1)] = self._parse_manifest(key, etag, match.group(1))
+        return found
+
+    def _parse_manifest(self, key: str, etag: str, period: str) -> Manifest:
+        where = self.store.describe(key)
+        try:
+            doc = json.loads(self.store.read_text(key))
+        except json.JSONDecodeError as exc:
+            raise CurError(f"{where}: manifest is not valid JSON ({exc})") from exc
+        files = doc.get("dataFiles") or doc.get("reportKeys")
+        delivery = doc.get("executionId") or doc.get("assemblyId")
+        if not isinstance(files, list) or not files or not delivery:
+            raise CurError(f"{where}: manifest lacks dataFiles/reportKeys or executionId/assemblyId")
+        columns = tuple(c["name"] for c in doc.get("columns", []) if isinstance(c, dict) and "name" in c)
+        return Manifest(period, str(delivery), key, etag,
+                        tuple(self._relative(f) for f in files), columns)
+
+    def _relative(self, location: str) -> str:
+        """Map a manifest entry (s3:// URL or bucket key) to a key under the export root."""
+        marker = location.find("data/BILLING_PERIOD=")
+        if marker >= 0:
+            return location[marker:]
+        raise CurError(f"{self.url}: data file {location} is outside the export's data/ folder")
+
+    def describe(self, key: str) -> str:
+        return self.store.describe(key)
+
+    def fetch_delivery(self, manifest: Manifest) -> list[Path]:
+        """Local paths of the delivery's data files, each validated before anything is written.
+
+        Raises ``CurError`` naming the file for a file the manifest lists but the store lacks,
+        a file that is not readable Parquet, a missing required column, or columns that differ
+        from what the manifest declares.
+        """
+        paths = []
+        for key in manifest.data_files:
+            where = self.store.describe(key)
+            if not key.endswith(".parquet"):
+                raise CurError(f"{where}: only Parquet CUR data files are supported")
+            try:
+                path = self.store.fetch(key)
+            except FileNotFoundError as exc:
+                raise CurError(
+                    f"{self.store.describe(manifest.manifest_key)} lists data file {where}, "
+                    "which does not exist") from exc
+            try:
+                names = pq.read_schema(path).names
+            except Exception as exc:  # pyarrow raises several types for damaged files
+                raise CurError(f"{where}: not a readable Parquet file ({exc})") from exc
+            missing = [c for c in REQUIRED_COLUMNS if c not in names]
+            if missing:
+                raise CurError(f"{where}: required columns missing: {', '.join(missing)}")
+            if manifest.columns and set(names) != set(manifest.columns):
+                extra = sorted(set(names) - set(manifest.columns))
+                absent = sorted(set(manifest.columns) - set(names))
+                raise CurError(f"{where}: columns differ from the manifest: unexpected {extra}, "
+                               f"missing {absent}")
+            paths.append(path)
+        return paths
+
+
+def scan_delivery(paths: list[Path]) -> pl.LazyFrame:
+    """All line items of one delivery, lazily, with the UTC usage day added."""
+    lf = pl.scan_parquet(paths, missing_columns="insert", extra_columns="ignore")
+    start = pl.col("line_item_usage_start_date")
+    schema = lf.collect_schema()
+    if isinstance(schema["line_item_usage_start_date"], pl.Datetime) and \
+            schema["line_item_usage_start_date"].time_zone:
+        start = start.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    elif schema["line_item_usage_start_date"] == pl.String:
+        start = start.str.to_datetime(time_zone="UTC").dt.replace_time_zone(None)
+    return lf.with_columns(usage_date=start.dt.date())
