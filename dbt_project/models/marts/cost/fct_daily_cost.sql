@@ -1,0 +1,48 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='usage_date',
+        on_schema_change='fail',
+    )
+}}
+-- One row per day x account x service x resource x charge category. Incremental by day: Dagster
+-- passes the partition window, and delete+insert replaces exactly those days, so a re-run or a
+-- restated delivery never double-counts.
+with costed as (
+    select * from {{ ref('int_cur__line_items_costed') }}
+    where {{ partition_window('usage_date') }}
+)
+
+select
+    {{ dbt.hash(dbt.concat([
+        "cast(usage_date as " ~ dbt.type_string() ~ ")", "'|'", "sub_account_id", "'|'",
+        "service_code", "'|'", "coalesce(resource_id, '')", "'|'", "charge_category"])) }} as cost_key,
+    usage_date,
+    usage_date                          as charge_period_start,
+    billing_period_start,
+    billing_account_id,
+    sub_account_id,
+    service_code,
+    max(service_name)                   as service_name,
+    resource_id,
+    charge_category,
+    max(region_id)                      as region_id,
+    max(instance_type)                  as instance_type,
+    max(billing_currency)               as billing_currency,
+    max(tag_team)                       as tag_team,
+    max(tag_service)                    as tag_service,
+    max(tag_customer)                   as tag_customer,
+    max(tag_environment)                as tag_environment,
+    sum(unblended_cost)                 as billed_cost,
+    sum(effective_cost)                 as effective_cost,
+    sum(public_on_demand_cost)          as list_cost,
+    sum(net_unblended_cost)             as net_billed_cost,
+    sum(blended_cost)                   as blended_cost,
+    sum(amortization_true_up)           as amortization_true_up,
+    sum(upfront_fee)                    as upfront_fee,
+    sum(usage_quantity)                 as usage_quantity,
+    count(*)                            as line_item_count
+from costed
+group by usage_date, billing_period_start, billing_account_id, sub_account_id, service_code,
+    resource_id, charge_category

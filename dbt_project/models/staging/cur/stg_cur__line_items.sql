@@ -1,0 +1,43 @@
+-- One row per CUR line item, renamed to FOCUS-aligned names; every cost cast to DECIMAL here, once.
+with source as (
+    select * from {{ source('raw_cur', 'line_items') }}
+)
+
+select
+    identity_line_item_id                                   as line_item_id,
+    identity_time_interval                                  as time_interval,
+    cast(usage_date as date)                                as usage_date,
+    cast(bill_billing_period_start_date as date)            as billing_period_start,
+    bill_payer_account_id                                   as billing_account_id,
+    line_item_usage_account_id                              as sub_account_id,
+    line_item_line_item_type                                as line_item_type,
+    line_item_usage_start_date                              as charge_period_start,
+    line_item_usage_end_date                                as charge_period_end,
+    line_item_product_code                                  as service_code,
+    coalesce(product_product_name, line_item_product_code)  as service_name,
+    line_item_usage_type                                    as usage_type,
+    line_item_operation                                     as operation,
+    product_region_code                                     as region_id,
+    nullif(line_item_resource_id, '')                       as resource_id,
+    nullif(product_instance_type, '')                       as instance_type,
+    nullif(savings_plan_savings_plan_a_r_n, '')             as savings_plan_arn,
+    nullif(reservation_reservation_a_r_n, '')               as reservation_arn,
+    line_item_currency_code                                 as billing_currency,
+    cast(line_item_usage_amount as double)                  as usage_quantity,
+    {{ money('line_item_unblended_cost') }}                 as unblended_cost,
+    {{ money('line_item_net_unblended_cost') }}             as net_unblended_cost,
+    {{ money('line_item_blended_cost') }}                   as blended_cost,
+    {{ money('pricing_public_on_demand_cost') }}            as public_on_demand_cost,
+    {{ money('savings_plan_savings_plan_effective_cost') }} as sp_effective_cost,
+    {{ money('savings_plan_total_commitment_to_date') }}    as sp_total_commitment_to_date,
+    {{ money('savings_plan_used_commitment') }}             as sp_used_commitment,
+    {{ money('savings_plan_amortized_upfront_commitment_for_billing_period') }} as sp_amortized_upfront_commitment,
+    {{ money('reservation_effective_cost') }}               as ri_effective_cost,
+    {{ money('reservation_amortized_upfront_fee_for_billing_period') }} as ri_amortized_upfront_fee,
+    {{ money('reservation_unused_amortized_upfront_fee_for_billing_period') }} as ri_unused_amortized_upfront_fee,
+    {{ money('reservation_unused_recurring_fee') }}         as ri_unused_recurring_fee,
+    nullif({{ map_value('resource_tags', 'user_team') }}, '')        as tag_team,
+    nullif({{ map_value('resource_tags', 'user_service') }}, '')     as tag_service,
+    nullif({{ map_value('resource_tags', 'user_customer') }}, '')    as tag_customer,
+    nullif({{ map_value('resource_tags', 'user_environment') }}, '') as tag_environment
+from source

@@ -1,0 +1,43 @@
+"""Per-day check results inside range runs.
+
+In a single-run backfill a check cannot return a result per partition, so each day's result
+is recorded as a runless AssetCheckEvaluation carrying its partition (how the UI shows it per
+day), and the check returns one summary result for the whole range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import dagster as dg
+
+from finops_dagster.quality.results import DayResult
+
+
+def evaluate_days(
+    context: dg.AssetCheckExecutionContext | dg.OpExecutionContext,
+    asset_key: dg.AssetKey,
+    check_name: str,
+    evaluate: Callable[[str], DayResult],
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> dg.AssetCheckResult:
+    results: dict[str, DayResult] = {}
+    for pk in context.partition_keys:
+        result = evaluate(pk)
+        results[pk] = result
+        context.instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+            asset_key=asset_key, check_name=check_name, passed=result.passed,
+            metadata=result.metadata, severity=severity, partition=pk))
+    return summarize(asset_key, check_name, results, severity)
+
+
+def summarize(asset_key: dg.AssetKey, check_name: str, results: Mapping[str, DayResult],
+              severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
+    failed = sorted(pk for pk, r in results.items() if not r.passed)
+    meta: dict[str, Any] = {"days_checked": len(results), "days_failed": len(failed),
+                            "failed_days": ", ".join(failed) or "none"}
+    if len(results) == 1:
+        meta.update(next(iter(results.values())).metadata)
+    return dg.AssetCheckResult(asset_key=asset_key, check_name=check_name, passed=not failed,
+                               severity=severity, metadata=meta)

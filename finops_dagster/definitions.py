@@ -1,0 +1,32 @@
+"""The Dagster code location: domain folders under defs/ plus resources built from Settings."""
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from finops_dagster.resources import CurExportResource, LakeResource
+from finops_dagster.settings import Settings
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    """The whole code location; the demo and the tests call this with their own Settings."""
+    settings = settings or Settings.from_env()
+    settings.export_to_environ()  # dbt, a subprocess, reads its paths from these
+    from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, dbt_project
+
+    resources = {
+        "lake": LakeResource(data_dir=str(settings.data_dir)),
+        "cur": CurExportResource(export_url=settings.cur_export_url,
+                                 cache_dir=str(settings.cache_dir)),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+    }
+    return dg.Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
+        dg.Definitions(resources=resources, executor=dg.in_process_executor),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

@@ -1,0 +1,59 @@
+"""Raw CUR line items, one partition per UTC usage day."""
+
+import datetime as dt
+from decimal import Decimal
+
+import dagster as dg
+
+from finops_dagster.lake.cur_ingest import ingest_cur_days
+from finops_dagster.partitions import daily_partitions
+from finops_dagster.resources import CurExportResource, LakeResource
+from finops_dagster.sources.cur import CurError
+
+
+def window_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[dt.date]:
+    return [dt.date.fromisoformat(pk) for pk in context.partition_keys]
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="ingestion",
+    kinds={"polars", "parquet", "s3"},
+    owners=["team:finops-platform"],
+    tags={"source": "cur"},
+)
+def raw_cur_line_items(context: dg.AssetExecutionContext, cur: CurExportResource,
+                       lake: LakeResource) -> dg.MaterializeResult:
+    """Every CUR line item of the day, as delivered, in raw/cur/usage_date=D/data.parquet.
+
+    A range run reads each billing period's current delivery once and swaps each day's file
+    atomically; the ledger records files, delivery id, rows and cost sums per day, so a re-run
+    or a restated delivery replaces days instead of adding to them.
+    """
+    days = window_days(context)
+    try:
+        entries = ingest_cur_days(cur.export(), lake.raw_lake(), lake.ledger(), days,
+                                  progress=context.log.info)
+    except CurError as exc:
+        raise dg.Failure(description=str(exc), metadata={
+            "days": f"{days[0]}..{days[-1]}", "export": cur.export_url}) from exc
+    unblended = sum((e.unblended_cost for e in entries), Decimal(0))
+    effective = sum((e.effective_cost for e in entries), Decimal(0))
+    per_day = "\n".join(
+        f"| {e.usage_date} | {e.row_count} | {e.unblended_cost:.2f} | {e.effective_cost:.2f} | "
+        f"{len(e.accounts)} | {e.delivery_id} |" for e in entries)
+    files = sorted({f for e in entries for f in e.source_files})
+    return dg.MaterializeResult(metadata={
+        "rows": sum(e.row_count for e in entries),
+        "unblended_cost": dg.MetadataValue.float(float(round(unblended, 2))),
+        "effective_cost": dg.MetadataValue.float(float(round(effective, 2))),
+        "unblended_cost_exact": str(unblended),
+        "effective_cost_exact": str(effective),
+        "days": len(entries),
+        "deliveries": ", ".join(sorted({f"{e.billing_period}: {e.delivery_id}" for e in entries})),
+        "source_files": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in files)),
+        "per_day": dg.MetadataValue.md(
+            "| day | rows | unblended | effective | accounts | delivery |\n|---|---|---|---|---|---|\n"
+            + per_day),
+    })

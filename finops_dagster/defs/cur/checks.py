@@ -1,0 +1,53 @@
+"""Per-day checks of the raw CUR layer (each day's result shows on its partition)."""
+
+import datetime as dt
+
+import dagster as dg
+
+from finops_dagster.checks import evaluate_days
+from finops_dagster.partitions import daily_partitions
+from finops_dagster.quality import cur_days
+from finops_dagster.resources import LakeResource
+
+RAW = dg.AssetKey("raw_cur_line_items")
+
+
+def _day(pk: str) -> dt.date:
+    return dt.date.fromisoformat(pk)
+
+
+@dg.asset_check(asset=RAW, partitions_def=daily_partitions)
+def cur_day_gap(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+    """Fails when an account has line items on the ingested days around a day but none on it."""
+    ledger = lake.ledger()
+    return evaluate_days(context, RAW, "cur_day_gap", lambda pk: cur_days.gap(ledger, _day(pk)))
+
+
+@dg.asset_check(asset=RAW, partitions_def=daily_partitions, blocking=True)
+def cur_raw_conservation(context: dg.AssetCheckExecutionContext,
+                         lake: LakeResource) -> dg.AssetCheckResult:
+    """Raw file rows and unblended/effective sums equal the ledger's, to the cent."""
+    raw, ledger = lake.raw_lake(), lake.ledger()
+    return evaluate_days(context, RAW, "cur_raw_conservation",
+                         lambda pk: cur_days.raw_conservation(raw, ledger, _day(pk)))
+
+
+@dg.asset_check(asset=RAW, partitions_def=daily_partitions, blocking=True)
+def cur_unique_line_items(context: dg.AssetCheckExecutionContext,
+                          lake: LakeResource) -> dg.AssetCheckResult:
+    """No (identity_line_item_id, identity_time_interval) appears twice in a day."""
+    raw = lake.raw_lake()
+    return evaluate_days(context, RAW, "cur_unique_line_items",
+                         lambda pk: cur_days.unique_line_items(raw, _day(pk)))
+
+
+@dg.asset_check(asset=RAW, partitions_def=daily_partitions)
+def cur_column_expectations(context: dg.AssetCheckExecutionContext,
+                            lake: LakeResource) -> dg.AssetCheckResult:
+    """Great Expectations: required columns present and not null, usage inside its billing
+    period, currency in the declared set."""
+    from finops_dagster.quality.cur_expectations import column_expectations
+
+    raw = lake.raw_lake()
+    return evaluate_days(context, RAW, "cur_column_expectations",
+                         lambda pk: column_expectations(raw, _day(pk)))

@@ -1,0 +1,48 @@
+"""The dbt project, its manifest and the one translator every dbt asset uses."""
+
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+
+from finops_dagster.settings import DBT_PROJECT_DIR
+
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def ensure_manifest(project: DbtProject = dbt_project) -> Path:
+    """The dbt assets are built from target/manifest.json: parse once on a fresh checkout."""
+    if not project.manifest_path.exists():
+        subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
+                        "--profiles-dir", str(project.profiles_dir)], check=True)
+    return project.manifest_path
+
+
+_GROUPS = {"staging": "staging", "intermediate": "intermediate"}
+
+
+class FinopsDbtTranslator(DagsterDbtTranslator):
+    """Groups follow the dbt folders (marts/<domain> -> <domain>); the platform team owns them."""
+
+    def __init__(self) -> None:
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str,
+                       project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props.get("resource_type") != "model":
+            return spec
+        fqn = props.get("fqn", [])
+        folder = fqn[1] if len(fqn) > 2 else "warehouse"
+        group = fqn[2] if folder == "marts" and len(fqn) > 3 else _GROUPS.get(folder, folder)
+        return spec.replace_attributes(group_name=group, owners=["team:finops-platform"])
+
+
+translator = FinopsDbtTranslator()

@@ -1,0 +1,51 @@
+"""Resources: where the lake, ledger and warehouse live, and where CUR is read from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from finops_dagster.lake.ledger import Ledger
+from finops_dagster.lake.raw_lake import RawLake
+from finops_dagster.sources.cur import CurExport
+
+
+class LakeResource(dg.ConfigurableResource):
+    """The data folder: raw Parquet lake, ingestion ledger and DuckDB warehouse file."""
+
+    data_dir: str
+
+    @property
+    def root(self) -> Path:
+        return Path(self.data_dir)
+
+    def raw_lake(self) -> RawLake:
+        return RawLake(self.root / "raw")
+
+    def ledger(self) -> Ledger:
+        return Ledger(self.root / "ledger.sqlite")
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    def warehouse_reader(self):
+        """A read-only DuckDB connection: only dbt writes the warehouse."""
+        import duckdb
+
+        return duckdb.connect(str(self.warehouse_path), read_only=True)
+
+
+class CurExportResource(dg.ConfigurableResource):
+    """A CUR 2.0 export root: ``s3://bucket/prefix/export`` or a local folder of that layout.
+
+    S3 credentials and endpoint come from boto3's standard chain (AWS_PROFILE, role,
+    AWS_ENDPOINT_URL_S3, ...), never from this config.
+    """
+
+    export_url: str
+    cache_dir: str
+
+    def export(self) -> CurExport:
+        return CurExport(self.export_url, Path(self.cache_dir))
