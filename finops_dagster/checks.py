@@ -1,8 +1,10 @@
 """Per-day check results inside range runs.
 
 In a single-run backfill a check cannot return a result per partition, so each day's result
-is recorded as a runless AssetCheckEvaluation carrying its partition (how the UI shows it per
-day), and the check returns one summary result for the whole range.
+is logged in the run as an AssetCheckEvaluation carrying its partition (how the UI shows it per
+day), and the check returns one summary result for the whole range. Logged through the op
+context, each evaluation carries the run id: runless reports (run id '') collide in the event
+log's unique key when the same partition is checked again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from finops_dagster.quality.results import DayResult
 
 
 def evaluate_days(
-    context: dg.AssetCheckExecutionContext | dg.OpExecutionContext,
+    context: dg.AssetCheckExecutionContext,
     asset_key: dg.AssetKey,
     check_name: str,
     evaluate: Callable[[str], DayResult],
@@ -26,7 +28,7 @@ def evaluate_days(
     for pk in context.partition_keys:
         result = evaluate(pk)
         results[pk] = result
-        context.instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+        context.op_execution_context.log_event(dg.AssetCheckEvaluation(
             asset_key=asset_key, check_name=check_name, passed=result.passed,
             metadata=result.metadata, severity=severity, partition=pk))
     return summarize(asset_key, check_name, results, severity)

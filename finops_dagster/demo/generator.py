@@ -83,7 +83,8 @@ def _fleet(scale: int) -> pl.DataFrame:
     rates = pl.DataFrame({"instance_type": list(C.INSTANCE_RATES_UNITS),
                           "rate_u": list(C.INSTANCE_RATES_UNITS.values())})
     return fleet.join(rates, on="instance_type").with_columns(
-        resource_id=pl.format("i-{}", pl.concat_str("account", "name").hash(7).cast(pl.String).str.slice(0, 17)),
+        resource_id=pl.format(
+            "i-{}", pl.concat_str("account", "name").hash(7).cast(pl.String).str.slice(0, 17)),
     )
 
 
@@ -225,8 +226,10 @@ def to_cur2(df: pl.DataFrame) -> pl.DataFrame:
         line_item_line_item_description=pl.format("{} {}", "line_item_type", "usage_type"),
         product_product_name=pl.col("product_code").replace(C.SERVICE_NAMES),
         product_region_code=pl.lit("us-east-1"),
-        product_instance_type=pl.col("instance_type") if "instance_type" in df.columns else pl.lit(None, pl.String),
-        pricing_term=pl.when(pl.col("line_item_type") == "Usage").then(pl.lit("OnDemand")).otherwise(pl.lit("")),
+        product_instance_type=(pl.col("instance_type") if "instance_type" in df.columns
+                               else pl.lit(None, pl.String)),
+        pricing_term=pl.when(pl.col("line_item_type") == "Usage").then(pl.lit("OnDemand"))
+        .otherwise(pl.lit("")),
         pricing_unit=pl.lit("Hrs"),
         savings_plan_savings_plan_a_r_n=pl.when(pl.col("line_item_type").str.starts_with("SavingsPlan"))
         .then(pl.lit("arn:aws:savingsplans::111111111111:savingsplan/demo-sp-1")).otherwise(pl.lit("")),

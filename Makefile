@@ -1,0 +1,25 @@
+# The two set-up commands of the README. A fresh machine needs only python3, pip and make:
+# uv is installed into .tools/ by pip, then uv installs everything else from uv.lock.
+UV_VERSION := 0.13.9
+UV := .tools/uv/bin/uv
+export UV_COMPILE_BYTECODE := 1
+
+.PHONY: demo test lint sync
+
+$(UV):
+	python3 -m pip install --quiet --disable-pip-version-check --target .tools/uv "uv==$(UV_VERSION)"
+
+sync: $(UV)
+	$(UV) sync --frozen
+
+## make demo: the offline demo end to end, then the Dagster UI on http://127.0.0.1:3000
+demo: sync
+	$(UV) run --frozen finops-dagster demo
+
+## make test: lint, then the whole test suite
+test: sync
+	$(UV) run --frozen ruff check finops_dagster tests
+	$(UV) run --frozen pytest
+
+lint: sync
+	$(UV) run --frozen ruff check finops_dagster tests

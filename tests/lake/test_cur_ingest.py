@@ -1,0 +1,86 @@
+from decimal import Decimal
+
+import pytest
+
+from finops_dagster.lake.cur_ingest import SOURCE, ingest_cur_days
+from finops_dagster.lake.ledger import Ledger
+from finops_dagster.lake.raw_lake import RawLake
+from finops_dagster.sources.cur import CurError, CurExport
+from tests.conftest import days_between, file_digest
+
+ALL_DAYS = days_between("2026-08-01", "2026-10-31")
+SEPTEMBER = days_between("2026-09-01", "2026-09-30")
+
+
+@pytest.fixture
+def lake(tmp_path):
+    return RawLake(tmp_path / "raw"), Ledger(tmp_path / "ledger.sqlite")
+
+
+def _snapshot(raw: RawLake, ledger: Ledger, days):
+    return {d: (file_digest(raw.day_path(SOURCE, d)), ledger.day(SOURCE, d).row_count,
+                ledger.day(SOURCE, d).unblended_cost, ledger.day(SOURCE, d).delivery_id)
+            for d in days}
+
+
+def test_s3_ingest_equals_the_truth_per_day_and_account(demo, s3_export, lake, tmp_path):
+    raw, ledger = lake
+    entries = ingest_cur_days(CurExport(s3_export, tmp_path / "cache"), raw, ledger, ALL_DAYS)
+    assert len(entries) == 92
+    assert sum(e.row_count for e in entries) == demo["total_rows"]
+    assert sum(e.unblended_cost for e in entries) == Decimal(demo["total_unblended"])
+    assert sum(e.effective_cost for e in entries) == Decimal(demo["total_effective"])
+    for t in demo["daily"]:
+        import datetime as dt
+
+        acct = ledger.day(SOURCE, dt.date.fromisoformat(t["date"])).accounts[t["account"]]
+        assert (acct.row_count, acct.unblended_cost, acct.effective_cost) == (
+            t["rows"], Decimal(t["unblended"]), Decimal(t["effective"])), t
+    sep17 = ledger.day(SOURCE, SEPTEMBER[16])
+    assert set(sep17.accounts) == {"111111111111", "333333333333"}
+    assert sep17.delivery_id == demo["billing_periods"]["2026-09"]["execution_id"]
+    assert len(sep17.source_files) == 2 and sep17.source_files[0].startswith("s3://")
+
+
+def test_rerun_is_idempotent(s3_export, lake, tmp_path):
+    raw, ledger = lake
+    export = CurExport(s3_export, tmp_path / "cache")
+    ingest_cur_days(export, raw, ledger, SEPTEMBER)
+    before = _snapshot(raw, ledger, SEPTEMBER)
+    ingest_cur_days(export, raw, ledger, SEPTEMBER[10:13])  # a partial re-run
+    ingest_cur_days(export, raw, ledger, SEPTEMBER)
+    assert _snapshot(raw, ledger, SEPTEMBER) == before
+    assert not list((raw.root / "_staging").glob("*"))  # no leftovers
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "missing", "extra_column"])
+def test_bad_input_keeps_ingested_days(damage, s3, s3_export, lake, tmp_path):
+    raw, ledger = lake
+    export = CurExport(s3_export, tmp_path / "cache")
+    ingest_cur_days(export, raw, ledger, SEPTEMBER)
+    before = _snapshot(raw, ledger, SEPTEMBER)
+
+    bucket, prefix = s3_export[5:].split("/", 1)
+    key = f"{prefix}/data/BILLING_PERIOD=2026-09/finops-demo-export-00002.snappy.parquet"
+    if damage == "corrupt":
+        s3.put_object(Bucket=bucket, Key=key, Body=b"PAR1" + b"\0" * 100)
+    elif damage == "missing":
+        s3.delete_object(Bucket=bucket, Key=key)
+    else:
+        import polars as pl
+
+        path = tmp_path / "extra.parquet"
+        pl.read_parquet(raw.day_path(SOURCE, SEPTEMBER[0])).with_columns(
+            new_col=pl.lit("x")).write_parquet(path)
+        s3.upload_file(str(path), bucket, key)
+    with pytest.raises(CurError, match=rf"s3://{bucket}/{key}"):
+        ingest_cur_days(export, raw, ledger, SEPTEMBER)
+    assert _snapshot(raw, ledger, SEPTEMBER) == before
+
+
+def test_undelivered_period_is_a_clear_error(s3_export, lake, tmp_path):
+    raw, ledger = lake
+    with pytest.raises(CurError, match="no CUR delivery .* for billing period.* 2026-11"):
+        ingest_cur_days(CurExport(s3_export, tmp_path), raw, ledger,
+                        days_between("2026-10-30", "2026-11-02"))
+    assert ledger.day(SOURCE, days_between("2026-10-30", "2026-10-30")[0]) is None

@@ -1,0 +1,93 @@
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from finops_dagster.lake.cur_ingest import SOURCE, ingest_cur_days
+from finops_dagster.lake.ledger import Ledger
+from finops_dagster.lake.raw_lake import RawLake
+from finops_dagster.quality import cur_days
+from finops_dagster.quality.cur_expectations import column_expectations
+from finops_dagster.sources.cur import CurExport
+from tests.conftest import days_between
+
+ALL_DAYS = days_between("2026-08-01", "2026-10-31")
+DAY = dt.date(2026, 9, 18)
+
+
+@pytest.fixture(scope="module")
+def ingested(demo, tmp_path_factory):
+    root = tmp_path_factory.mktemp("lake")
+    raw, ledger = RawLake(root / "raw"), Ledger(root / "ledger.sqlite")
+    ingest_cur_days(CurExport(demo["export_root"], root / "cache"), raw, ledger, ALL_DAYS)
+    return raw, ledger
+
+
+@pytest.fixture
+def september(demo, tmp_path):
+    """A private lake of three September days, for tests that tamper with a day file."""
+    raw, ledger = RawLake(tmp_path / "raw"), Ledger(tmp_path / "ledger.sqlite")
+    ingest_cur_days(CurExport(demo["export_root"], tmp_path / "cache"), raw, ledger,
+                    days_between("2026-09-17", "2026-09-19"))
+    return raw, ledger
+
+
+def _rewrite(raw: RawLake, day, fn):
+    path = raw.day_path(SOURCE, day)
+    fn(pl.read_parquet(path)).write_parquet(path)
+
+
+def test_gap_fails_exactly_on_the_planted_day(ingested, demo):
+    _, ledger = ingested
+    failed = {d: cur_days.gap(ledger, d) for d in ALL_DAYS if not cur_days.gap(ledger, d).passed}
+    assert list(failed) == [dt.date(2026, 9, 17)]
+    assert failed[dt.date(2026, 9, 17)].metadata["missing_accounts"] == "222222222222"
+
+
+def test_clean_days_pass_every_raw_check(ingested):
+    raw, ledger = ingested
+    for day in ALL_DAYS:
+        assert cur_days.raw_conservation(raw, ledger, day).passed, day
+        assert cur_days.unique_line_items(raw, day).passed, day
+
+
+def test_conservation_catches_a_lost_row(september):
+    raw, ledger = september
+    _rewrite(raw, DAY, lambda df: df.slice(1))
+    result = cur_days.raw_conservation(raw, ledger, DAY)
+    assert not result.passed
+    assert result.metadata["raw_rows"] == result.metadata["ledger_rows"] - 1
+
+
+def test_uniqueness_catches_a_duplicated_line_item(september):
+    raw, _ = september
+    _rewrite(raw, DAY, lambda df: pl.concat([df, df.head(2)]))
+    result = cur_days.unique_line_items(raw, DAY)
+    assert not result.passed and result.metadata["duplicate_line_items"] == 2
+
+
+def test_great_expectations_pass_on_clean_day(september):
+    raw, _ = september
+    result = column_expectations(raw, DAY)
+    assert result.passed, result.metadata
+    assert result.metadata["rows"] == 493
+
+
+def test_great_expectations_catch_null_currency_and_out_of_period_usage(september):
+    raw, _ = september
+
+    def damage(df: pl.DataFrame) -> pl.DataFrame:
+        df = df.with_columns(line_item_currency_code=pl.when(pl.int_range(pl.len()) == 0)
+                             .then(pl.lit("EUR")).otherwise("line_item_currency_code"))
+        return df.with_columns(bill_billing_period_start_date=pl.when(pl.int_range(pl.len()) == 1)
+                               .then(pl.datetime(2026, 10, 1)).otherwise("bill_billing_period_start_date"),
+                               line_item_usage_account_id=pl.when(pl.int_range(pl.len()) == 2)
+                               .then(None).otherwise("line_item_usage_account_id"))
+
+    _rewrite(raw, DAY, damage)
+    result = column_expectations(raw, DAY)
+    assert not result.passed
+    failed = result.metadata["failed_expectations"]
+    assert "expect_column_values_to_be_in_set(line_item_currency_code)" in failed
+    assert "expect_column_values_to_be_in_set(usage_in_period)" in failed
+    assert "expect_column_values_to_not_be_null(line_item_usage_account_id)" in failed

@@ -1,0 +1,88 @@
+import json
+
+import polars as pl
+import pytest
+
+from finops_dagster.sources.cur import CurError, CurExport
+
+
+def test_local_and_s3_list_the_same_deliveries(demo, s3_export, tmp_path):
+    local = CurExport(demo["export_root"], tmp_path / "cache").manifests()
+    remote = CurExport(s3_export, tmp_path / "cache").manifests()
+    assert sorted(local) == sorted(remote) == ["2026-08", "2026-09", "2026-10"]
+    for period, m in remote.items():
+        assert m.delivery_id == demo["billing_periods"][period]["execution_id"]
+        assert m.data_files == local[period].data_files
+        assert len(m.columns) == 43
+
+
+def test_s3_files_are_cached_by_etag(s3_export, tmp_path):
+    export = CurExport(s3_export, tmp_path / "cache")
+    manifest = export.manifests()["2026-08"]
+    first = export.fetch_delivery(manifest)
+    stamps = [p.stat().st_mtime_ns for p in first]
+    second = export.fetch_delivery(manifest)
+    assert first == second and stamps == [p.stat().st_mtime_ns for p in second]
+    assert pl.scan_parquet(first).select(pl.len()).collect().item() == 15288
+
+
+def _first_file(export_root, period="2026-09"):
+    return sorted((export_root / "data" / f"BILLING_PERIOD={period}").glob("*.parquet"))[0]
+
+
+def test_corrupt_parquet_names_the_file(local_export, tmp_path):
+    bad = _first_file(local_export)
+    bad.write_bytes(b"PAR1 this is not parquet")
+    export = CurExport(str(local_export), tmp_path)
+    with pytest.raises(CurError, match=rf"{bad.name}: not a readable Parquet file"):
+        export.fetch_delivery(export.manifests()["2026-09"])
+
+
+def test_corrupt_parquet_on_s3_names_the_object(s3, s3_export, tmp_path):
+    bucket, prefix = s3_export[5:].split("/", 1)
+    key = f"{prefix}/data/BILLING_PERIOD=2026-09/finops-demo-export-00001.snappy.parquet"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"garbage")
+    export = CurExport(s3_export, tmp_path)
+    with pytest.raises(CurError, match=rf"s3://{bucket}/{key}: not a readable Parquet file"):
+        export.fetch_delivery(export.manifests()["2026-09"])
+
+
+def test_manifest_naming_a_missing_file(s3, s3_export, tmp_path):
+    bucket, prefix = s3_export[5:].split("/", 1)
+    key = f"{prefix}/data/BILLING_PERIOD=2026-09/finops-demo-export-00002.snappy.parquet"
+    s3.delete_object(Bucket=bucket, Key=key)
+    export = CurExport(s3_export, tmp_path)
+    with pytest.raises(CurError, match=rf"Manifest.json lists data file s3://{bucket}/{key}, "
+                                       "which does not exist"):
+        export.fetch_delivery(export.manifests()["2026-09"])
+
+
+def test_unexpected_columns_name_the_file_and_columns(local_export, tmp_path):
+    path = _first_file(local_export)
+    pl.read_parquet(path).with_columns(surprise_column=pl.lit(1)).write_parquet(path)
+    export = CurExport(str(local_export), tmp_path)
+    with pytest.raises(CurError, match=rf"{path.name}: columns differ from the manifest: "
+                                       r"unexpected \['surprise_column'\]"):
+        export.fetch_delivery(export.manifests()["2026-09"])
+
+
+def test_missing_required_column(local_export, tmp_path):
+    path = _first_file(local_export)
+    pl.read_parquet(path).drop("line_item_unblended_cost").write_parquet(path)
+    export = CurExport(str(local_export), tmp_path)
+    with pytest.raises(CurError, match="required columns missing: line_item_unblended_cost"):
+        export.fetch_delivery(export.manifests()["2026-09"])
+
+
+def test_malformed_manifest(local_export, tmp_path):
+    manifest = next((local_export / "metadata" / "BILLING_PERIOD=2026-10").glob("*Manifest.json"))
+    manifest.write_text("{not json")
+    with pytest.raises(CurError, match=r"Manifest.json: manifest is not valid JSON"):
+        CurExport(str(local_export), tmp_path).manifests()
+
+
+def test_manifest_without_files(local_export, tmp_path):
+    manifest = next((local_export / "metadata" / "BILLING_PERIOD=2026-10").glob("*Manifest.json"))
+    manifest.write_text(json.dumps({"executionId": "x", "dataFiles": []}))
+    with pytest.raises(CurError, match="manifest lacks dataFiles"):
+        CurExport(str(local_export), tmp_path).manifests()
