@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import gzip
 import json
 import logging
 import uuid
@@ -248,44 +249,69 @@ def _truth_rows(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _write_period(cfg: DemoConfig, period: str, frames: list[pl.DataFrame], execution_id: str,
-                  fmt: str) -> list[str]:
-    data_dir = cfg.export_root / "data" / f"BILLING_PERIOD={period}"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    full = pl.concat(frames)
-    keys: list[str] = []
-    for n, offset in enumerate(range(0, full.height, cfg.rows_per_file), start=1):
-        chunk = full.slice(offset, cfg.rows_per_file)
-        if fmt == "parquet":
-            name = f"{DEMO_EXPORT}-{n:05d}.snappy.parquet"
-            chunk.write_parquet(data_dir / name, compression="snappy")
-        else:
-            import gzip
+def _csv_ready(df: pl.DataFrame) -> pl.DataFrame:
+    """CUR 2.0 CSV carries map columns as JSON text."""
+    entries = pl.col("resource_tags").cast(pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
+    return df.with_columns(resource_tags=pl.format("{{{}}}", entries.list.eval(
+        pl.format('"{}":"{}"', pl.element().struct.field("key"), pl.element().struct.field("value"))
+    ).list.join(",")))
 
+
+class _PeriodWriter:
+    """Writes a period's line items as a multi-file delivery, one file per ``rows_per_file``
+    rows, so memory stays bounded by one file's rows whatever the period's size."""
+
+    def __init__(self, cfg: DemoConfig, period: str, fmt: str) -> None:
+        self.cfg, self.period, self.fmt = cfg, period, fmt
+        self.data_dir = cfg.export_root / "data" / f"BILLING_PERIOD={period}"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.buffer: list[pl.DataFrame] = []
+        self.buffered = 0
+        self.keys: list[str] = []
+        self.rows = 0
+        self.schema: pl.Schema | None = None
+
+    def add(self, df: pl.DataFrame) -> None:
+        self.schema = self.schema or df.schema
+        self.buffer.append(df)
+        self.buffered += df.height
+        self.rows += df.height
+        while self.buffered >= self.cfg.rows_per_file:
+            full = pl.concat(self.buffer)
+            self._write(full.slice(0, self.cfg.rows_per_file))
+            rest = full.slice(self.cfg.rows_per_file)
+            self.buffer, self.buffered = ([rest], rest.height) if rest.height else ([], 0)
+
+    def _write(self, chunk: pl.DataFrame) -> None:
+        n = len(self.keys) + 1
+        if self.fmt == "parquet":
+            name = f"{DEMO_EXPORT}-{n:05d}.snappy.parquet"
+            chunk.write_parquet(self.data_dir / name, compression="snappy")
+        else:
             name = f"{DEMO_EXPORT}-{n:05d}.csv.gz"
-            with gzip.open(data_dir / name, "wb", compresslevel=3) as fh:
-                chunk.with_columns(resource_tags=pl.col("resource_tags").cast(
-                    pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
-                ).list.eval(pl.format('"{}":"{}"', pl.element().struct.field("key"),
-                                      pl.element().struct.field("value"))).list.join(",")
-                ).with_columns(resource_tags=pl.format("{{}}", "resource_tags")).write_csv(fh)
-        keys.append(f"{DEMO_PREFIX}/{DEMO_EXPORT}/data/BILLING_PERIOD={period}/{name}")
-    start, end = period_bounds(period)
-    manifest = {
-        "version": "2.0",
-        "exportArn": f"arn:aws:bcm-data-exports:us-east-1:{C.PAYER_ACCOUNT}:export/{DEMO_EXPORT}",
-        "exportName": DEMO_EXPORT,
-        "executionId": execution_id,
-        "billingPeriod": {"start": f"{start}T00:00:00.000Z", "end": f"{end}T00:00:00.000Z"},
-        "bucket": DEMO_BUCKET,
-        "dataFiles": [f"s3://{DEMO_BUCKET}/{k}" for k in keys],
-        "dataFileFormat": "parquet" if fmt == "parquet" else "text/csv",
-        "columns": [{"name": n, "type": str(t)} for n, t in frames[0].schema.items()],
-    }
-    meta_dir = cfg.export_root / "metadata" / f"BILLING_PERIOD={period}"
-    meta_dir.mkdir(parents=True, exist_ok=True)
-    (meta_dir / f"{DEMO_EXPORT}-Manifest.json").write_text(json.dumps(manifest, indent=2))
-    return keys
+            with gzip.open(self.data_dir / name, "wb", compresslevel=3) as fh:
+                _csv_ready(chunk).write_csv(fh)
+        self.keys.append(f"{DEMO_PREFIX}/{DEMO_EXPORT}/data/BILLING_PERIOD={self.period}/{name}")
+
+    def close(self, execution_id: str) -> list[str]:
+        if self.buffer:
+            self._write(pl.concat(self.buffer))
+        start, end = period_bounds(self.period)
+        manifest = {
+            "version": "2.0",
+            "exportArn": f"arn:aws:bcm-data-exports:us-east-1:{C.PAYER_ACCOUNT}:export/{DEMO_EXPORT}",
+            "exportName": DEMO_EXPORT,
+            "executionId": execution_id,
+            "billingPeriod": {"start": f"{start}T00:00:00.000Z", "end": f"{end}T00:00:00.000Z"},
+            "bucket": DEMO_BUCKET,
+            "dataFiles": [f"s3://{DEMO_BUCKET}/{k}" for k in self.keys],
+            "dataFileFormat": "parquet" if self.fmt == "parquet" else "text/csv",
+            "columns": [{"name": n, "type": str(t)} for n, t in (self.schema or {}).items()],
+        }
+        meta_dir = self.cfg.export_root / "metadata" / f"BILLING_PERIOD={self.period}"
+        meta_dir.mkdir(parents=True, exist_ok=True)
+        (meta_dir / f"{DEMO_EXPORT}-Manifest.json").write_text(json.dumps(manifest, indent=2))
+        return self.keys
 
 
 def generate(cfg: DemoConfig, fmt: str = "parquet") -> dict:
@@ -296,16 +322,15 @@ def generate(cfg: DemoConfig, fmt: str = "parquet") -> dict:
     periods_out = {}
     for period in cfg.periods:
         start, end = period_bounds(period)
-        frames = []
+        writer = _PeriodWriter(cfg, period, fmt)
         for offset in range((end - start).days):
             day_df = build_day(start + dt.timedelta(days=offset), period, fleet, rng, cfg.scale)
             truth_parts.append(_truth_rows(day_df))
-            frames.append(to_cur2(day_df))
+            writer.add(to_cur2(day_df))
         execution_id = str(uuid.UUID(int=rng.integers(0, 2**63).item() << 64 | cfg.seed))
-        keys = _write_period(cfg, period, frames, execution_id, fmt)
-        periods_out[period] = {"execution_id": execution_id, "data_files": keys,
-                               "rows": sum(f.height for f in frames)}
-        log.info("demo: wrote %s (%d rows, %d files)", period, periods_out[period]["rows"], len(keys))
+        keys = writer.close(execution_id)
+        periods_out[period] = {"execution_id": execution_id, "data_files": keys, "rows": writer.rows}
+        log.info("demo: wrote %s (%d rows, %d files)", period, writer.rows, len(keys))
     truth = _truth_document(cfg, pl.concat(truth_parts), periods_out)
     (cfg.out_dir / "truth.json").write_text(json.dumps(truth, indent=2))
     return truth
