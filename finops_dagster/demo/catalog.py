@@ -137,3 +137,17 @@ DAILY_RESOURCES: tuple[DailyResource, ...] = (
 # Monthly line items (usage date = first day of the period).
 TAX_UNITS = {"111111111111": 41_230_000_00, "222222222222": 6_120_000_00, "333333333333": 15_870_000_00}
 CREDIT = {"account": "111111111111", "day": 15, "units": -50 * UNITS_PER_USD}
+
+# A restatement of the closed month 2026-08 (a new delivery): a refund on one day and late
+# usage on another. Exactly these day x account x service cells change, by these amounts.
+RESTATEMENT = {
+    "period": "2026-08",
+    "lines": (
+        {"date": dt.date(2026, 8, 20), "account": "111111111111", "product_code": "AmazonEC2",
+         "line_item_type": "Credit", "usage_type": "", "resource_id": "",
+         "units": -120 * UNITS_PER_USD},
+        {"date": dt.date(2026, 8, 5), "account": "333333333333", "product_code": "AmazonS3",
+         "line_item_type": "Usage", "usage_type": "TimedStorage-ByteHrs-Late",
+         "resource_id": "shared-assets", "units": 3_550_000_000},
+    ),
+}

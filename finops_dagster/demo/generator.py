@@ -19,6 +19,7 @@ import datetime as dt
 import gzip
 import json
 import logging
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,8 @@ from finops_dagster.settings import DEMO_BUCKET, DEMO_EXPORT, DEMO_PREFIX
 log = logging.getLogger(__name__)
 
 TAG_MAP = pl.Map(pl.String, pl.String)
+LEGACY_REPORT = "finops-demo-legacy"
+_CATEGORIES = ("identity", "bill", "line_item", "product", "pricing", "savings_plan", "reservation")
 UNIT_COLUMNS = {  # written column -> integer-unit column it is derived from
     "line_item_unblended_cost": "unblended_u",
     "line_item_blended_cost": "unblended_u",
@@ -59,10 +62,15 @@ class DemoConfig:
     scale: int = 1
     rows_per_file: int = 10_000
     periods: tuple[str, ...] = C.BILLING_PERIODS
+    flavor: str = "cur2"  # or "legacy": lineItem/UnblendedCost names, legacy folder layout
+
+    @property
+    def export_name(self) -> str:
+        return DEMO_EXPORT if self.flavor == "cur2" else LEGACY_REPORT
 
     @property
     def export_root(self) -> Path:
-        return self.out_dir / "s3" / DEMO_BUCKET / DEMO_PREFIX / DEMO_EXPORT
+        return self.out_dir / "s3" / DEMO_BUCKET / DEMO_PREFIX / self.export_name
 
 
 def period_bounds(period: str) -> tuple[dt.date, dt.date]:
@@ -257,60 +265,110 @@ def _csv_ready(df: pl.DataFrame) -> pl.DataFrame:
     ).list.join(",")))
 
 
+def _camel(snake_name: str, lower_first: bool = False) -> str:
+    word = "".join(w.capitalize() for w in snake_name.split("_"))
+    return word[0].lower() + word[1:] if lower_first else word
+
+
+def to_legacy(df: pl.DataFrame) -> pl.DataFrame:
+    """CUR 2.0 frame -> legacy CUR CSV columns (``lineItem/UnblendedCost``, one column a tag)."""
+    keys = sorted({k for m in df["resource_tags"].cast(
+        pl.List(pl.Struct({"key": pl.String, "value": pl.String}))).to_list() for k in
+        (e["key"] for e in m or [])})
+    out = {}
+    for name in df.columns:
+        if name == "resource_tags":
+            continue
+        cat = next(c for c in _CATEGORIES if name.startswith(c + "_"))
+        rest = name[len(cat) + 1:]
+        out[name] = f"{_camel(cat, True)}/{_camel(rest, lower_first=cat == 'pricing')}"
+    tags = [pl.col("resource_tags").cast(pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
+            .list.eval(pl.element().filter(pl.element().struct.field("key") == k)
+                       .struct.field("value")).list.first().alias("resourceTags/" + k.replace("_", ":", 1))
+            for k in keys]
+    return df.with_columns(tags).drop("resource_tags").rename(out)
+
+
 class _PeriodWriter:
     """Writes a period's line items as a multi-file delivery, one file per ``rows_per_file``
     rows, so memory stays bounded by one file's rows whatever the period's size."""
 
-    def __init__(self, cfg: DemoConfig, period: str, fmt: str) -> None:
-        self.cfg, self.period, self.fmt = cfg, period, fmt
-        self.data_dir = cfg.export_root / "data" / f"BILLING_PERIOD={period}"
+    def __init__(self, cfg: DemoConfig, period: str, fmt: str, delivery_id: str) -> None:
+        self.cfg, self.period, self.fmt, self.delivery_id = cfg, period, fmt, delivery_id
+        start, end = period_bounds(period)
+        self.legacy_dir = f"{start:%Y%m%d}-{end:%Y%m%d}"
+        if cfg.flavor == "legacy":
+            self.fmt = "csv.gz"
+            self.rel_dir = f"{self.legacy_dir}/{delivery_id}"
+        else:
+            self.rel_dir = f"data/BILLING_PERIOD={period}"
+        self.data_dir = cfg.export_root / self.rel_dir
+        shutil.rmtree(self.data_dir, ignore_errors=True)  # a re-delivery replaces the files
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.buffer: list[pl.DataFrame] = []
         self.buffered = 0
         self.keys: list[str] = []
         self.rows = 0
-        self.schema: pl.Schema | None = None
+        self.columns: list[str] = []
 
     def add(self, df: pl.DataFrame) -> None:
-        self.schema = self.schema or df.schema
         self.buffer.append(df)
         self.buffered += df.height
         self.rows += df.height
         while self.buffered >= self.cfg.rows_per_file:
-            full = pl.concat(self.buffer)
+            full = pl.concat(self.buffer, how="diagonal_relaxed")
             self._write(full.slice(0, self.cfg.rows_per_file))
             rest = full.slice(self.cfg.rows_per_file)
             self.buffer, self.buffered = ([rest], rest.height) if rest.height else ([], 0)
 
     def _write(self, chunk: pl.DataFrame) -> None:
         n = len(self.keys) + 1
+        name = self.cfg.export_name
+        if self.cfg.flavor == "legacy":
+            chunk = to_legacy(chunk)
+        self.columns = self.columns or chunk.columns
         if self.fmt == "parquet":
-            name = f"{DEMO_EXPORT}-{n:05d}.snappy.parquet"
-            chunk.write_parquet(self.data_dir / name, compression="snappy")
+            fname = f"{name}-{n:05d}.snappy.parquet"
+            chunk.write_parquet(self.data_dir / fname, compression="snappy")
         else:
-            name = f"{DEMO_EXPORT}-{n:05d}.csv.gz"
-            with gzip.open(self.data_dir / name, "wb", compresslevel=3) as fh:
-                _csv_ready(chunk).write_csv(fh)
-        self.keys.append(f"{DEMO_PREFIX}/{DEMO_EXPORT}/data/BILLING_PERIOD={self.period}/{name}")
+            fname = f"{name}-{n:05d}.csv.gz"
+            with gzip.open(self.data_dir / fname, "wb", compresslevel=3) as fh:
+                frame = chunk if self.cfg.flavor == "legacy" else _csv_ready(chunk)
+                frame.write_csv(fh, datetime_format="%Y-%m-%dT%H:%M:%SZ")
+        self.keys.append(f"{DEMO_PREFIX}/{name}/{self.rel_dir}/{fname}")
 
-    def close(self, execution_id: str) -> list[str]:
+    def close(self) -> list[str]:
         if self.buffer:
-            self._write(pl.concat(self.buffer))
+            self._write(pl.concat(self.buffer, how="diagonal_relaxed"))
         start, end = period_bounds(self.period)
-        manifest = {
-            "version": "2.0",
-            "exportArn": f"arn:aws:bcm-data-exports:us-east-1:{C.PAYER_ACCOUNT}:export/{DEMO_EXPORT}",
-            "exportName": DEMO_EXPORT,
-            "executionId": execution_id,
-            "billingPeriod": {"start": f"{start}T00:00:00.000Z", "end": f"{end}T00:00:00.000Z"},
-            "bucket": DEMO_BUCKET,
-            "dataFiles": [f"s3://{DEMO_BUCKET}/{k}" for k in self.keys],
-            "dataFileFormat": "parquet" if self.fmt == "parquet" else "text/csv",
-            "columns": [{"name": n, "type": str(t)} for n, t in (self.schema or {}).items()],
-        }
-        meta_dir = self.cfg.export_root / "metadata" / f"BILLING_PERIOD={self.period}"
-        meta_dir.mkdir(parents=True, exist_ok=True)
-        (meta_dir / f"{DEMO_EXPORT}-Manifest.json").write_text(json.dumps(manifest, indent=2))
+        name = self.cfg.export_name
+        if self.cfg.flavor == "legacy":
+            manifest = {
+                "assemblyId": self.delivery_id, "account": C.PAYER_ACCOUNT, "reportName": name,
+                "bucket": DEMO_BUCKET, "reportKeys": self.keys,
+                "billingPeriod": {"start": f"{start:%Y%m%d}T000000.000Z",
+                                  "end": f"{end:%Y%m%d}T000000.000Z"},
+                "contentType": "text/csv", "compression": "GZIP",
+                "columns": [{"category": c.split("/")[0], "name": c.split("/", 1)[1]}
+                            for c in self.columns],
+            }
+            path = self.cfg.export_root / self.legacy_dir / f"{name}-Manifest.json"
+        else:
+            manifest = {
+                "version": "2.0",
+                "exportArn": f"arn:aws:bcm-data-exports:us-east-1:{C.PAYER_ACCOUNT}:export/{name}",
+                "exportName": name,
+                "executionId": self.delivery_id,
+                "billingPeriod": {"start": f"{start}T00:00:00.000Z", "end": f"{end}T00:00:00.000Z"},
+                "bucket": DEMO_BUCKET,
+                "dataFiles": [f"s3://{DEMO_BUCKET}/{k}" for k in self.keys],
+                "dataFileFormat": "parquet" if self.fmt == "parquet" else "text/csv",
+                "columns": [{"name": c} for c in self.columns],
+            }
+            path = self.cfg.export_root / "metadata" / f"BILLING_PERIOD={self.period}" / \
+                f"{name}-Manifest.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(manifest, indent=2))
         return self.keys
 
 
@@ -322,13 +380,13 @@ def generate(cfg: DemoConfig, fmt: str = "parquet") -> dict:
     periods_out = {}
     for period in cfg.periods:
         start, end = period_bounds(period)
-        writer = _PeriodWriter(cfg, period, fmt)
+        execution_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{cfg.export_name}/{period}/{cfg.seed}"))
+        writer = _PeriodWriter(cfg, period, fmt, execution_id)
         for offset in range((end - start).days):
             day_df = build_day(start + dt.timedelta(days=offset), period, fleet, rng, cfg.scale)
             truth_parts.append(_truth_rows(day_df))
             writer.add(to_cur2(day_df))
-        execution_id = str(uuid.UUID(int=rng.integers(0, 2**63).item() << 64 | cfg.seed))
-        keys = writer.close(execution_id)
+        keys = writer.close()
         periods_out[period] = {"execution_id": execution_id, "data_files": keys, "rows": writer.rows}
         log.info("demo: wrote %s (%d rows, %d files)", period, writer.rows, len(keys))
     truth = _truth_document(cfg, pl.concat(truth_parts), periods_out)
@@ -360,3 +418,35 @@ def _truth_document(cfg: DemoConfig, t: pl.DataFrame, periods: dict) -> dict:
         "planted": {"missing_day": {"account": C.MISSING_DAY["account"],
                                     "date": str(C.MISSING_DAY["date"])}},
     }
+
+
+def restate(cfg: DemoConfig, restatement: dict = C.RESTATEMENT) -> dict:
+    """Re-deliver a closed billing period with the planted changes, under a new delivery id.
+
+    Returns the planted truth: the new delivery id and, per changed day x account x service,
+    the unblended and effective deltas (which are equal: refunds and usage are not amortized).
+    """
+    period = restatement["period"]
+    root = cfg.export_root / "data" / f"BILLING_PERIOD={period}"
+    current = pl.read_parquet(sorted(root.glob("*.parquet")))
+    p_start, p_end = period_bounds(period)
+    extra = pl.DataFrame([{
+        "account": ln["account"], "product_code": ln["product_code"],
+        "line_item_type": ln["line_item_type"], "usage_type": ln["usage_type"],
+        "resource_id": ln["resource_id"], "usage_amount": 0.0, "unblended_u": ln["units"],
+        "effective_u": ln["units"], "list_u": 0,
+        "start": dt.datetime.combine(ln["date"], dt.time()),
+        "end": dt.datetime.combine(ln["date"], dt.time()) + dt.timedelta(days=1),
+    } for ln in restatement["lines"]])
+    extra = extra.with_columns([pl.lit(0, pl.Int64).alias(c) for c in INT_DEFAULTS
+                                if c not in extra.columns]).with_columns(
+        period_start=pl.lit(dt.datetime.combine(p_start, dt.time())),
+        period_end=pl.lit(dt.datetime.combine(p_end, dt.time())))
+    delivery_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"restatement-{period}-{cfg.seed}"))
+    writer = _PeriodWriter(cfg, period, "parquet", delivery_id)
+    writer.add(current)
+    writer.add(to_cur2(extra).select(current.columns))
+    writer.close()
+    return {"period": period, "delivery_id": delivery_id, "changes": [
+        {"date": str(ln["date"]), "account": ln["account"], "service_code": ln["product_code"],
+         "delta": _usd(ln["units"])} for ln in restatement["lines"]]}

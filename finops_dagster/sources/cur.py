@@ -9,6 +9,7 @@ re-run of an unchanged delivery downloads nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -19,9 +20,18 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 
+from finops_dagster.sources.cur_formats import (
+    CurFormatError,
+    csv_gz_to_parquet,
+    normalize,
+    normalized_names,
+    read_csv_header,
+)
+
 log = logging.getLogger(__name__)
 
 PERIOD_DIR = re.compile(r"BILLING_PERIOD=(\d{4}-\d{2})")
+LEGACY_PERIOD_DIR = re.compile(r"(?:^|/)((\d{4})(\d{2})\d{2}-\d{8})/[^/]+-Manifest\.json$")
 
 # Columns without which a line item cannot be costed or placed on a day.
 REQUIRED_COLUMNS = (
@@ -134,6 +144,7 @@ class CurExport:
 
     def __init__(self, url: str, cache_dir: Path, s3_client: Any = None) -> None:
         self.url = url.rstrip("/")
+        self.cache_dir = cache_dir
         if self.url.startswith("s3://"):
             bucket, _, prefix = self.url[5:].partition("/")
             self.store: _LocalStore | _S3Store = _S3Store(bucket, prefix, cache_dir, s3_client)
@@ -143,11 +154,16 @@ class CurExport:
     def manifests(self) -> dict[str, Manifest]:
         """The current delivery of every billing period, keyed by ``YYYY-MM``."""
         found: dict[str, Manifest] = {}
-        for key, etag in self.store.list("metadata"):
+        for key, etag in self.store.list("metadata"):  # CUR 2.0
             match = PERIOD_DIR.search(key)
-            if not key.endswith("Manifest.json") or not match:
-                continue
-            found[match.group(1)] = self._parse_manifest(key, etag, match.group(1))
+            if key.endswith("Manifest.json") and match:
+                found[match.group(1)] = self._parse_manifest(key, etag, match.group(1))
+        if not found:  # legacy CUR: <report>/YYYYMMDD-YYYYMMDD/<report>-Manifest.json
+            for key, etag in self.store.list(""):
+                match = LEGACY_PERIOD_DIR.search(key)
+                if match and key.count("/") == 1:
+                    period = f"{match.group(2)}-{match.group(3)}"
+                    found[period] = self._parse_manifest(key, etag, period)
         return found
 
     def _parse_manifest(self, key: str, etag: str, period: str) -> Manifest:
@@ -160,7 +176,8 @@ class CurExport:
         delivery = doc.get("executionId") or doc.get("assemblyId")
         if not isinstance(files, list) or not files or not delivery:
             raise CurError(f"{where}: manifest lacks dataFiles/reportKeys or executionId/assemblyId")
-        columns = tuple(c["name"] for c in doc.get("columns", []) if isinstance(c, dict) and "name" in c)
+        columns = tuple(f"{c['category']}/{c['name']}" if c.get("category") else c["name"]
+                        for c in doc.get("columns", []) if isinstance(c, dict) and "name" in c)
         return Manifest(period, str(delivery), key, etag,
                         tuple(self._relative(f) for f in files), columns)
 
@@ -169,23 +186,29 @@ class CurExport:
         marker = location.find("data/BILLING_PERIOD=")
         if marker >= 0:
             return location[marker:]
+        legacy = re.search(r"\d{8}-\d{8}/", location)
+        if legacy:
+            return location[legacy.start():]
         raise CurError(f"{self.url}: data file {location} is outside the export's data/ folder")
 
     def describe(self, key: str) -> str:
         return self.store.describe(key)
 
-    def fetch_delivery(self, manifest: Manifest) -> list[Path]:
-        """Local paths of the delivery's data files, each validated before anything is written.
+    def fetch_delivery(self, manifest: Manifest,
+                       progress: Any = log.info) -> list[Path]:
+        """Local Parquet paths of the delivery's data files, each validated before anything
+        is written (csv.gz files are converted to Parquet in the cache first).
 
         Raises ``CurError`` naming the file for a file the manifest lists but the store lacks,
-        a file that is not readable Parquet, a missing required column, or columns that differ
-        from what the manifest declares.
+        an unreadable Parquet or a truncated csv.gz, a missing required column, or columns
+        that differ from what the manifest declares.
         """
+        declared = normalized_names(list(manifest.columns)) if manifest.columns else None
         paths = []
         for key in manifest.data_files:
             where = self.store.describe(key)
-            if not key.endswith(".parquet"):
-                raise CurError(f"{where}: only Parquet CUR data files are supported")
+            if not key.endswith((".parquet", ".csv.gz")):
+                raise CurError(f"{where}: unsupported CUR data file (Parquet or csv.gz expected)")
             try:
                 path = self.store.fetch(key)
             except FileNotFoundError as exc:
@@ -193,24 +216,40 @@ class CurExport:
                     f"{self.store.describe(manifest.manifest_key)} lists data file {where}, "
                     "which does not exist") from exc
             try:
-                names = pq.read_schema(path).names
+                names = (read_csv_header(path) if key.endswith(".csv.gz")
+                         else pq.read_schema(path).names)
+            except CurFormatError as exc:
+                raise CurError(f"{where}: {exc}") from exc
             except Exception as exc:  # pyarrow raises several types for damaged files
                 raise CurError(f"{where}: not a readable Parquet file ({exc})") from exc
-            missing = [c for c in REQUIRED_COLUMNS if c not in names]
+            found = normalized_names(names)
+            missing = [c for c in REQUIRED_COLUMNS if c not in found]
             if missing:
                 raise CurError(f"{where}: required columns missing: {', '.join(missing)}")
-            if manifest.columns and set(names) != set(manifest.columns):
-                extra = sorted(set(names) - set(manifest.columns))
-                absent = sorted(set(manifest.columns) - set(names))
-                raise CurError(f"{where}: columns differ from the manifest: unexpected {extra}, "
-                               f"missing {absent}")
+            if declared is not None and found != declared:
+                raise CurError(f"{where}: columns differ from the manifest: unexpected "
+                               f"{sorted(found - declared)}, missing {sorted(declared - found)}")
+            if key.endswith(".csv.gz"):
+                path = self._converted(path, where, progress)
             paths.append(path)
         return paths
+
+    def _converted(self, path: Path, where: str, progress: Any) -> Path:
+        stat = path.stat()
+        digest = hashlib.sha1(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+        target = self.cache_dir / "converted" / f"{digest}.parquet"
+        if not target.exists():
+            try:
+                rows = csv_gz_to_parquet(path, target, progress)
+            except CurFormatError as exc:
+                raise CurError(f"{where}: {exc}") from exc
+            progress(f"{where}: converted {rows} rows to Parquet")
+        return target
 
 
 def scan_delivery(paths: list[Path]) -> pl.LazyFrame:
     """All line items of one delivery, lazily, with the UTC usage day added."""
-    lf = pl.scan_parquet(paths, missing_columns="insert", extra_columns="ignore")
+    lf = normalize(pl.scan_parquet(paths, missing_columns="insert", extra_columns="ignore"))
     start = pl.col("line_item_usage_start_date")
     schema = lf.collect_schema()
     if isinstance(schema["line_item_usage_start_date"], pl.Datetime) and \
