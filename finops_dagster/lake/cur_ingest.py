@@ -10,16 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import polars as pl
 
+from finops_dagster.lake import restatements
 from finops_dagster.lake.ledger import AccountTotals, DayEntry, Ledger
 from finops_dagster.lake.raw_lake import RawLake, schema_hash
 from finops_dagster.sources.cur import CurError, CurExport, scan_delivery
 from finops_dagster.sources.cur_rules import cost_sums
 
 SOURCE = "cur"
+RESTATEMENTS = "cur_restatements"
 log = logging.getLogger(__name__)
 
 
@@ -27,8 +30,36 @@ def _period(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+@dataclass
+class Restatement:
+    billing_period: str
+    old_delivery_ids: tuple[str, ...]
+    new_delivery_id: str
+    changed_cells: int
+    path: str
+
+
+@dataclass
+class IngestResult:
+    entries: list[DayEntry]
+    restatements: list[Restatement] = field(default_factory=list)
+
+
+def _source_sums(paths: list, progress: Callable[[str], None], period: str) -> pl.DataFrame:
+    """Sums per day x account x service, one file at a time so progress can be reported."""
+    total = sum(p.stat().st_size for p in paths) or 1
+    done, parts = 0, []
+    for i, path in enumerate(paths, start=1):
+        parts.append(cost_sums(scan_delivery([path]), restatements.KEYS).collect(engine="streaming"))
+        done += path.stat().st_size
+        progress(f"CUR {period}: read file {i}/{len(paths)} ({done / 1e6:.1f}/{total / 1e6:.1f} MB, "
+                 f"{sum(int(p['row_count'].sum()) for p in parts)} rows, {done / total:.0%})")
+    return pl.concat(parts).group_by(restatements.KEYS).agg(
+        pl.col("row_count").sum(), pl.col("unblended_cost").sum(), pl.col("effective_cost").sum())
+
+
 def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list[dt.date],
-                    progress: Callable[[str], None] = log.info) -> list[DayEntry]:
+                    progress: Callable[[str], None] = log.info) -> IngestResult:
     periods = sorted({_period(d) for d in days})
     manifests = export.manifests()
     undelivered = [p for p in periods if p not in manifests]
@@ -40,29 +71,30 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
     deliveries = {}
     for p in periods:
         m = manifests[p]
-        paths = export.fetch_delivery(m)
-        size = sum(path.stat().st_size for path in paths)
-        progress(f"CUR {p}: delivery {m.delivery_id}, {len(paths)} file(s), {size / 1e6:.1f} MB")
+        paths = export.fetch_delivery(m, progress)
+        progress(f"CUR {p}: delivery {m.delivery_id}, {len(paths)} file(s)")
         deliveries[p] = (m, paths)
 
     frames = [scan_delivery(paths) for _, paths in deliveries.values()]
     lf = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
     lf = lf.filter(pl.col("usage_date").is_in(days))
     try:
-        sums = cost_sums(lf, ["usage_date", "line_item_usage_account_id"]).collect(engine="streaming")
+        sums = pl.concat([_source_sums(paths, progress, p) for p, (_, paths) in deliveries.items()])
+        sums = sums.filter(pl.col("usage_date").is_in(days))
+        found = _restatements(lake, ledger, days, deliveries, sums, progress)
         written = lake.write_days(SOURCE, lf, days)
     except pl.exceptions.PolarsError as exc:
         raise CurError(f"reading CUR files {[str(p) for _, ps in deliveries.values() for p in ps]} "
                        f"failed: {exc}") from exc
 
+    by_account = sums.group_by("usage_date", "line_item_usage_account_id").agg(
+        pl.col("row_count").sum(), pl.col("unblended_cost").sum(), pl.col("effective_cost").sum())
     entries = []
     for day in days:
-        m, paths = deliveries[_period(day)]
-        day_sums = sums.filter(pl.col("usage_date") == day)
+        m, _ = deliveries[_period(day)]
         accounts = {r["line_item_usage_account_id"]: AccountTotals(
             r["row_count"], Decimal(r["unblended_cost"]), Decimal(r["effective_cost"]))
-            for r in day_sums.iter_rows(named=True)}
-        raw_schema = pl.read_parquet_schema(written[day])
+            for r in by_account.filter(pl.col("usage_date") == day).iter_rows(named=True)}
         entries.append(DayEntry(
             source=SOURCE, usage_date=day, billing_period=m.billing_period,
             delivery_id=m.delivery_id, manifest=export.describe(m.manifest_key),
@@ -70,9 +102,32 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
             row_count=sum(a.row_count for a in accounts.values()),
             unblended_cost=sum((a.unblended_cost for a in accounts.values()), Decimal(0)),
             effective_cost=sum((a.effective_cost for a in accounts.values()), Decimal(0)),
-            schema_hash=schema_hash(raw_schema), raw_file=str(written[day]), accounts=accounts,
+            schema_hash=schema_hash(pl.read_parquet_schema(written[day])),
+            raw_file=str(written[day]), accounts=accounts,
         ))
     ledger.record_days(entries)
-    total = sum(e.row_count for e in entries)
-    progress(f"CUR: ingested {total} line items into {len(entries)} day(s)")
-    return entries
+    progress(f"CUR: ingested {sum(e.row_count for e in entries)} line items into {len(entries)} day(s)")
+    return IngestResult(entries, found)
+
+
+def _restatements(lake: RawLake, ledger: Ledger, days: list[dt.date], deliveries: dict,
+                  new_sums: pl.DataFrame, progress: Callable[[str], None]) -> list[Restatement]:
+    """Diff each re-delivered period against the days it replaces, before they are replaced."""
+    root = lake.root / RESTATEMENTS
+    restatements.ensure_table(root)
+    found = []
+    for period, (m, _) in deliveries.items():
+        old_days = [d for d in days if _period(d) == period and (e := ledger.day(SOURCE, d))
+                    and e.delivery_id != m.delivery_id and lake.has_day(SOURCE, d)]
+        if not old_days:
+            continue
+        old_ids = tuple(sorted({ledger.day(SOURCE, d).delivery_id for d in old_days}))
+        old = cost_sums(pl.concat([lake.scan_day(SOURCE, d) for d in old_days],
+                                  how="diagonal_relaxed"), restatements.KEYS).collect()
+        new = new_sums.filter(pl.col("usage_date").is_in(old_days))
+        changes = restatements.diff(old, new, period, ",".join(old_ids), m.delivery_id)
+        path = restatements.write(root, changes, period, m.delivery_id)
+        progress(f"CUR {period}: restated by delivery {m.delivery_id} (was {', '.join(old_ids)}): "
+                 f"{changes.height} day x account x service cell(s) changed")
+        found.append(Restatement(period, old_ids, m.delivery_id, changes.height, str(path)))
+    return found

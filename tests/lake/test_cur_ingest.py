@@ -25,7 +25,7 @@ def _snapshot(raw: RawLake, ledger: Ledger, days):
 
 def test_s3_ingest_equals_the_truth_per_day_and_account(demo, s3_export, lake, tmp_path):
     raw, ledger = lake
-    entries = ingest_cur_days(CurExport(s3_export, tmp_path / "cache"), raw, ledger, ALL_DAYS)
+    entries = ingest_cur_days(CurExport(s3_export, tmp_path / "cache"), raw, ledger, ALL_DAYS).entries
     assert len(entries) == 92
     assert sum(e.row_count for e in entries) == demo["total_rows"]
     assert sum(e.unblended_cost for e in entries) == Decimal(demo["total_unblended"])

@@ -86,3 +86,36 @@ def test_manifest_without_files(local_export, tmp_path):
     manifest.write_text(json.dumps({"executionId": "x", "dataFiles": []}))
     with pytest.raises(CurError, match="manifest lacks dataFiles"):
         CurExport(str(local_export), tmp_path).manifests()
+
+
+@pytest.fixture(scope="module")
+def csv_export(tmp_path_factory):
+    from finops_dagster.demo.generator import DemoConfig, generate
+
+    return generate(DemoConfig(out_dir=tmp_path_factory.mktemp("csv")), fmt="csv.gz")
+
+
+def test_csv_gz_delivery_reads_like_parquet(demo, csv_export, tmp_path):
+    from finops_dagster.sources.cur import scan_delivery
+
+    sums = []
+    for truth in (demo, csv_export):
+        export = CurExport(truth["export_root"], tmp_path / "cache")
+        paths = export.fetch_delivery(export.manifests()["2026-09"], lambda m: None)
+        sums.append(scan_delivery(paths).select(
+            pl.len(), pl.col("line_item_unblended_cost").sum().round(8),
+            pl.col("resource_tags").map.len().sum()).collect().row(0))
+    assert sums[0] == sums[1]
+
+
+def test_truncated_csv_gz_names_the_file_and_caches_nothing(csv_export, tmp_path):
+    import shutil
+
+    root = tmp_path / "export"
+    shutil.copytree(csv_export["export_root"], root)
+    bad = sorted((root / "data" / "BILLING_PERIOD=2026-09").glob("*.csv.gz"))[0]
+    bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
+    export = CurExport(str(root), tmp_path / "cache")
+    with pytest.raises(CurError, match=rf"{bad.name}: truncated or corrupt csv.gz"):
+        export.fetch_delivery(export.manifests()["2026-09"], lambda m: None)
+    assert not list((tmp_path / "cache").rglob("*.parquet*"))

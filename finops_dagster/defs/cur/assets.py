@@ -33,11 +33,12 @@ def raw_cur_line_items(context: dg.AssetExecutionContext, cur: CurExportResource
     """
     days = window_days(context)
     try:
-        entries = ingest_cur_days(cur.export(), lake.raw_lake(), lake.ledger(), days,
-                                  progress=context.log.info)
+        result = ingest_cur_days(cur.export(), lake.raw_lake(), lake.ledger(), days,
+                                 progress=context.log.info)
     except CurError as exc:
         raise dg.Failure(description=str(exc), metadata={
             "days": f"{days[0]}..{days[-1]}", "export": cur.export_url}) from exc
+    entries = result.entries
     unblended = sum((e.unblended_cost for e in entries), Decimal(0))
     effective = sum((e.effective_cost for e in entries), Decimal(0))
     per_day = "\n".join(
@@ -52,6 +53,9 @@ def raw_cur_line_items(context: dg.AssetExecutionContext, cur: CurExportResource
         "effective_cost_exact": str(effective),
         "days": len(entries),
         "deliveries": ", ".join(sorted({f"{e.billing_period}: {e.delivery_id}" for e in entries})),
+        "restatements": ", ".join(
+            f"{r.billing_period}: {r.new_delivery_id} replaced {', '.join(r.old_delivery_ids)} "
+            f"({r.changed_cells} cells changed)" for r in result.restatements) or "none",
         "source_files": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in files)),
         "per_day": dg.MetadataValue.md(
             "| day | rows | unblended | effective | accounts | delivery |\n|---|---|---|---|---|---|\n"

@@ -1,0 +1,61 @@
+"""Restatement diffs: what a new delivery of an already ingested billing period changed.
+
+Line item ids are not stable across deliveries, so deliveries are never merged row by row; the
+diff is computed on sums per day x account x service, before the new delivery's days are
+swapped in, and kept as its own small Parquet table for analysts (fct_cur_restatements).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+import polars as pl
+
+from finops_dagster.sources.cur_rules import MONEY
+
+KEYS = ["usage_date", "line_item_usage_account_id", "line_item_product_code"]
+SCHEMA = {
+    "billing_period": pl.String, "old_delivery_id": pl.String, "new_delivery_id": pl.String,
+    "usage_date": pl.Date, "sub_account_id": pl.String, "service_code": pl.String,
+    "old_unblended_cost": MONEY, "new_unblended_cost": MONEY,
+    "old_effective_cost": MONEY, "new_effective_cost": MONEY, "detected_at": pl.Datetime("us"),
+}
+
+
+def ensure_table(root: Path) -> None:
+    """dbt reads restatements/*/*.parquet: an empty file keeps the glob valid before any diff."""
+    empty = root / "_schema" / "empty.parquet"
+    if not empty.exists():
+        empty.parent.mkdir(parents=True, exist_ok=True)
+        pl.DataFrame(schema=SCHEMA).write_parquet(empty)
+
+
+def diff(old: pl.DataFrame, new: pl.DataFrame, period: str, old_delivery: str,
+         new_delivery: str) -> pl.DataFrame:
+    """Cells whose unblended or effective sum changed (sums from ``cost_sums`` over KEYS)."""
+    cols = ["unblended_cost", "effective_cost"]
+    joined = old.select(*KEYS, *cols).join(new.select(*KEYS, *cols), on=KEYS, how="full",
+                                           coalesce=True, suffix="_new")
+    return joined.select(
+        billing_period=pl.lit(period), old_delivery_id=pl.lit(old_delivery),
+        new_delivery_id=pl.lit(new_delivery), usage_date="usage_date",
+        sub_account_id="line_item_usage_account_id", service_code="line_item_product_code",
+        old_unblended_cost=pl.col("unblended_cost").fill_null(0).cast(MONEY),
+        new_unblended_cost=pl.col("unblended_cost_new").fill_null(0).cast(MONEY),
+        old_effective_cost=pl.col("effective_cost").fill_null(0).cast(MONEY),
+        new_effective_cost=pl.col("effective_cost_new").fill_null(0).cast(MONEY),
+        detected_at=pl.lit(dt.datetime.now(dt.UTC).replace(tzinfo=None)),
+    ).filter((pl.col("old_unblended_cost") != pl.col("new_unblended_cost"))
+             | (pl.col("old_effective_cost") != pl.col("new_effective_cost"))
+             ).sort("usage_date", "sub_account_id", "service_code")
+
+
+def write(root: Path, changes: pl.DataFrame, period: str, new_delivery: str) -> Path:
+    target = root / f"billing_period={period}" / f"{new_delivery}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{uuid.uuid4().hex}.tmp")
+    changes.write_parquet(tmp)
+    tmp.replace(target)
+    return target
