@@ -41,22 +41,51 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from finops_dagster.demo.generator import DemoConfig, generate
+    from dataclasses import replace
+
+    from finops_dagster.demo.generator import DemoConfig, generate, restate
     from finops_dagster.demo.run import run_demo
 
     settings = Settings.from_env()
+    settings = replace(settings, as_of=settings.as_of or "2026-10-31")  # the demo's "today"
     settings.export_to_environ()
     _prepare_home(settings)
     print(f"[1/3] generating the demo CUR export under {settings.demo_dir}", flush=True)
-    truth = generate(DemoConfig(out_dir=settings.demo_dir, seed=args.seed))
-    print(f"[2/3] materializing every asset for {truth['start']}..{truth['end']}", flush=True)
-    report = run_demo(settings, truth)
+    cfg = DemoConfig(out_dir=settings.demo_dir, seed=args.seed)
+    truth = generate(cfg)
+    print(f"[2/3] materializing every asset for {truth['start']}..{truth['end']}, then "
+          "re-delivering 2026-08 (a restatement) and syncing it", flush=True)
+    report = run_demo(settings, truth, redeliver=lambda: restate(cfg))
     print(report.render(), flush=True)
     if not report.ok:
         return 1
     if args.no_ui:
         return 0
     return cmd_ui(args)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Ingest every new, restated or incomplete billing period (what the sensor does)."""
+    import dagster as dg
+
+    from finops_dagster.definitions import build_definitions
+    from finops_dagster.operations import run_cur_sync, run_job
+
+    settings = Settings.from_env()
+    settings.export_to_environ()
+    _prepare_home(settings)
+    defs = build_definitions(settings)
+    with dg.DagsterInstance.get() as instance:
+        ok = True
+        for period, result in run_cur_sync(defs, instance):
+            print(f"{period.billing_period} ({period.status}): "
+                  f"{'ok' if result.success else 'FAILED'} run {result.run_id}")
+            ok &= result.success
+        status = run_job(defs, instance, "cur_sync_status_job")
+        for ev in status.get_asset_check_evaluations():
+            print(f"{ev.check_name}: {'passed' if ev.passed else 'FAILED'} {dict(ev.metadata)}")
+            ok &= ev.passed
+    return 0 if ok else 1
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -93,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--rows-per-file", type=int, default=10_000)
     gen.add_argument("--format", choices=["parquet", "csv.gz"], default="parquet")
     gen.set_defaults(func=cmd_generate)
+
+    sync = sub.add_parser("sync", help="ingest new, restated and missing CUR days; report gaps")
+    sync.set_defaults(func=cmd_sync)
 
     ui = sub.add_parser("ui", help="start the Dagster UI")
     ui.set_defaults(func=cmd_ui)

@@ -18,7 +18,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     resources = {
         "lake": LakeResource(data_dir=str(settings.data_dir)),
         "cur": CurExportResource(export_url=settings.cur_export_url,
-                                 cache_dir=str(settings.cache_dir)),
+                                 cache_dir=str(settings.cache_dir),
+                                 start_period=settings.cur_start_period, as_of=settings.as_of),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     }
     return dg.Definitions.merge(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -46,6 +47,12 @@ class CurExportResource(dg.ConfigurableResource):
 
     export_url: str
     cache_dir: str
+    start_period: str = "2026-08"
+    as_of: str = ""
 
     def export(self) -> CurExport:
         return CurExport(self.export_url, Path(self.cache_dir))
+
+    def as_of_date(self) -> dt.date:
+        """The day gap detection treats as today (the demo pins it to the end of its data)."""
+        return dt.date.fromisoformat(self.as_of) if self.as_of else dt.datetime.now(dt.UTC).date()

@@ -18,6 +18,8 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 class Settings:
     data_dir: Path
     cur_export_url: str
+    cur_start_period: str = "2026-08"
+    as_of: str = ""  # YYYY-MM-DD: the "today" of gap detection; empty = the real UTC today
 
     @property
     def raw_lake_dir(self) -> Path:
@@ -41,7 +43,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """FINOPS_DATA_DIR (default ./data under the project) and FINOPS_CUR_EXPORT_URL.
+        """FINOPS_DATA_DIR (default ./data under the project), FINOPS_CUR_EXPORT_URL,
+        FINOPS_CUR_START_PERIOD (first billing period expected, YYYY-MM) and FINOPS_AS_OF.
 
         The CUR export URL is the export root (``s3://bucket/prefix/export-name`` or a local
         folder with the same layout); by default the demo export inside the data folder.
@@ -52,6 +55,8 @@ class Settings:
         return cls(
             data_dir=data_dir,
             cur_export_url=env.get("FINOPS_CUR_EXPORT_URL") or str(default_export),
+            cur_start_period=env.get("FINOPS_CUR_START_PERIOD") or "2026-08",
+            as_of=env.get("FINOPS_AS_OF") or "",
         )
 
     def export_to_environ(self) -> None:
@@ -59,6 +64,9 @@ class Settings:
         os.environ["FINOPS_DATA_DIR"] = str(self.data_dir)
         os.environ["FINOPS_RAW_LAKE_DIR"] = str(self.raw_lake_dir)
         os.environ["FINOPS_WAREHOUSE_PATH"] = str(self.warehouse_path)
+        os.environ["FINOPS_CUR_EXPORT_URL"] = self.cur_export_url
+        if self.as_of:
+            os.environ["FINOPS_AS_OF"] = self.as_of
 
 
 DEMO_BUCKET = "finops-demo-billing"

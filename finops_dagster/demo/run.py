@@ -8,11 +8,13 @@ generator's truth to the cent.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import dagster as dg
 
+from finops_dagster.operations import range_tags, run_cur_sync, run_job
 from finops_dagster.settings import Settings
 
 PLANTED_CHECK = ("raw_cur_line_items", "cur_day_gap")
@@ -45,28 +47,44 @@ def demo_days(truth: dict) -> list[str]:
     return [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
-def run_demo(settings: Settings, truth: dict, instance: dg.DagsterInstance | None = None) -> DemoReport:
+def run_demo(settings: Settings, truth: dict, instance: dg.DagsterInstance | None = None,
+             redeliver: Callable[[], dict] | None = None) -> DemoReport:
+    """Materialize the demo window, then (with ``redeliver``) restate a month and sync it."""
     from finops_dagster.definitions import build_definitions
 
     defs = build_definitions(settings)
     instance = instance or dg.DagsterInstance.get()
     days = demo_days(truth)
-    window = {"dagster/asset_partition_range_start": days[0],
-              "dagster/asset_partition_range_end": days[-1]}
+    window = range_tags(days[0], days[-1])
     report = DemoReport()
     check_evals: list[dg.AssetCheckEvaluation] = []
-    for job_name, tags in (("cur_ingest_job", window), ("warehouse_views_job", {}),
-                           ("daily_cost_job", window)):
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, tags=tags, raise_on_error=False)
-        report.runs.append((job_name, result.success, result.run_id))
-        check_evals += result.get_asset_check_evaluations()
+
+    def step(job: str, tags: dict | None = None) -> bool:
+        result = run_job(defs, instance, job, tags)
+        report.runs.append((job, result.success, result.run_id))
+        check_evals.extend(result.get_asset_check_evaluations())
         if not result.success:
-            report.problems.append(f"{job_name} failed; see run {result.run_id} in the UI")
-            return report
+            report.problems.append(f"{job} failed; see run {result.run_id} in the UI")
+        return result.success
+
+    if not (step("cur_ingest_job", window) and step("warehouse_views_job")
+            and step("daily_cost_job", window)):
+        return report
+    planted = None
+    if redeliver is not None:
+        planted = redeliver()
+        for period, result in run_cur_sync(defs, instance):
+            report.runs.append((f"cur_refresh_job {period.billing_period} ({period.status})",
+                                result.success, result.run_id))
+            check_evals.extend(result.get_asset_check_evaluations())
+            if not result.success:
+                report.problems.append(f"sync of {period.billing_period} failed ({result.run_id})")
+                return report
+    if not step("cur_sync_status_job"):
+        return report
 
     _verify_checks(defs, instance, days, truth, check_evals, report)
-    _verify_totals(settings, truth, report)
+    _verify_totals(settings, truth, planted, report)
     return report
 
 
@@ -95,17 +113,32 @@ def _verify_checks(defs: dg.Definitions, instance: dg.DagsterInstance, days: lis
             report.problems.append(f"check {ev.asset_key.to_user_string()}:{ev.check_name} failed")
 
 
-def _verify_totals(settings: Settings, truth: dict, report: DemoReport) -> None:
+def _verify_totals(settings: Settings, truth: dict, planted: dict | None,
+                   report: DemoReport) -> None:
     import duckdb
 
+    deltas = {(c["date"], c["account"], c["service_code"]): Decimal(c["delta"])
+              for c in (planted or {}).get("changes", [])}
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         rows, billed, effective = con.execute(
             "select sum(line_item_count), sum(billed_cost), sum(effective_cost) from fct_daily_cost"
         ).fetchone()
-    want = (truth["total_rows"], Decimal(truth["total_unblended"]), Decimal(truth["total_effective"]))
+        diffs = {(str(d), a, s): c for d, a, s, c in con.execute(
+            "select usage_date, sub_account_id, service_code, billed_cost_change "
+            "from fct_cur_restatements").fetchall()}
+    extra = sum(deltas.values(), Decimal(0))
+    want = (truth["total_rows"] + len(deltas), Decimal(truth["total_unblended"]) + extra,
+            Decimal(truth["total_effective"]) + extra)
     got = (int(rows), Decimal(billed), Decimal(effective))
     report.totals = (f"{got[0]} line items, billed ${got[1]:,.2f}, effective ${got[2]:,.2f} "
                      f"(truth: {want[0]}, ${want[1]:,.2f}, ${want[2]:,.2f})")
     if got[0] != want[0] or abs(got[1] - want[1]) >= Decimal("0.005") \
             or abs(got[2] - want[2]) >= Decimal("0.005"):
         report.problems.append("fct_daily_cost totals differ from the generator's truth")
+    if planted:
+        if diffs != deltas:
+            report.problems.append(f"fct_cur_restatements {diffs} differs from the planted {deltas}")
+        else:
+            report.caught.append(f"restatement of {planted['period']} (delivery "
+                                 f"{planted['delivery_id'][:8]}): {len(diffs)} planted changes "
+                                 "found in fct_cur_restatements")

@@ -113,3 +113,19 @@ def amortization_invariant(con, ledger: Ledger, day: dt.date) -> DayResult:
     meta.update(status="evaluated", billed_cost=str(billed),
                 effective_plus_true_up_plus_upfront=str(rhs), difference=str(billed - rhs))
     return DayResult(_same_to_the_cent(billed, rhs), meta)
+
+
+def schema_drift(lake: RawLake, day: dt.date, lookback_days: int = 40) -> DayResult:
+    """New or missing columns versus the closest earlier ingested day."""
+    if not lake.has_day(SOURCE, day):
+        return DayResult(False, {"reason": f"{day}: no raw file"})
+    here = set(lake.scan_day(SOURCE, day).collect_schema().names())
+    for back in range(1, lookback_days + 1):
+        prev = day - dt.timedelta(days=back)
+        if lake.has_day(SOURCE, prev):
+            before = set(lake.scan_day(SOURCE, prev).collect_schema().names())
+            new, gone = sorted(here - before), sorted(before - here)
+            return DayResult(not new and not gone, {
+                "compared_with": str(prev), "new_columns": ", ".join(new) or "none",
+                "missing_columns": ", ".join(gone) or "none", "columns": len(here)})
+    return DayResult(True, {"compared_with": "none (first ingested day)", "columns": len(here)})

@@ -6,9 +6,12 @@ from finops_dagster.definitions import build_definitions, defs
 from finops_dagster.settings import Settings
 
 ASSET_KEYS = [
+    "cur_sync_status",
+    "fct_cur_restatements",
     "fct_daily_cost",
     "int_cur__line_items_costed",
     "raw_cur_line_items",
+    "raw_cur_restatements",
     "stg_cur__line_items",
 ]
 
@@ -18,6 +21,7 @@ PARTITIONED_CHECKS = [
     "raw_cur_line_items:cur_column_expectations",
     "raw_cur_line_items:cur_day_gap",
     "raw_cur_line_items:cur_raw_conservation",
+    "raw_cur_line_items:cur_schema_drift",
     "raw_cur_line_items:cur_unique_line_items",
 ]
 
@@ -32,7 +36,8 @@ def test_definitions_load_and_asset_keys_snapshot(tmp_path):
     checks = graph.asset_check_keys
     partitioned = sorted(k.to_user_string() for k in checks if graph.get_check_spec(k).partitions_def)
     assert partitioned == PARTITIONED_CHECKS
-    assert len(checks) == len(PARTITIONED_CHECKS) + 13  # + dbt tests as asset checks
+    assert "cur_sync_status:cur_sync_complete" in {k.to_user_string() for k in checks}
+    assert len(checks) == len(PARTITIONED_CHECKS) + 1 + 13  # + sync check + dbt tests
 
 
 def test_the_decorated_entry_point_is_a_dagster_definitions(tmp_path, monkeypatch):

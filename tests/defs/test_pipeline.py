@@ -7,6 +7,8 @@ import duckdb
 import pytest
 
 from finops_dagster.definitions import build_definitions
+from finops_dagster.demo.aws import upload_tree
+from finops_dagster.demo.generator import DemoConfig, generate, restate
 from finops_dagster.demo.run import run_demo
 from finops_dagster.settings import Settings
 
@@ -15,21 +17,26 @@ RANGE = {"dagster/asset_partition_range_start": "2026-09-16",
 
 
 @pytest.fixture(scope="module")
-def pipeline(demo, tmp_path_factory, aws_env):
-    """The whole demo window, from S3, on a real (SQLite) Dagster instance."""
-    from pathlib import Path
-
+def pipeline(tmp_path_factory, aws_env):
+    """The whole demo window from S3 on a real (SQLite) Dagster instance, then a restated
+    month re-delivered to S3 and synced."""
     import boto3
 
-    from finops_dagster.demo.aws import upload_tree
-
     s3 = boto3.client("s3")
-    upload_tree(s3, Path(demo["export_root"]).parents[1], "e2e-billing")
-    settings = Settings(data_dir=tmp_path_factory.mktemp("data"),
+    cfg = DemoConfig(out_dir=tmp_path_factory.mktemp("e2e-demo"))
+    truth = generate(cfg)
+    upload_tree(s3, cfg.export_root.parents[1], "e2e-billing")
+
+    def redeliver() -> dict:
+        planted = restate(cfg)
+        upload_tree(s3, cfg.export_root.parents[1], "e2e-billing")
+        return planted
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), as_of="2026-10-31",
                         cur_export_url="s3://e2e-billing/cur/finops-demo-export")
     with dg.instance_for_test() as instance:
-        report = run_demo(settings, demo, instance)
-        yield settings, instance, report
+        report = run_demo(settings, truth, instance, redeliver=redeliver)
+        yield settings, instance, report, truth
 
 
 def _mart_days(settings: Settings) -> dict:
@@ -39,27 +46,39 @@ def _mart_days(settings: Settings) -> dict:
     return {r[0]: r[1:] for r in rows}
 
 
-def test_demo_window_materializes_with_exact_totals(pipeline, demo):
-    settings, _, report = pipeline
+def test_demo_window_materializes_with_exact_totals(pipeline):
+    settings, _, report, demo = pipeline
     assert report.ok, report.render()
     assert [name for name, ok, _ in report.runs if ok] == [
-        "cur_ingest_job", "warehouse_views_job", "daily_cost_job"]
+        "cur_ingest_job", "warehouse_views_job", "daily_cost_job",
+        "cur_refresh_job 2026-08 (restated)", "cur_sync_status_job"]
     days = _mart_days(settings)
     assert len(days) == 92
-    assert sum(v[0] for v in days.values()) == demo["total_rows"]
-    assert sum(v[1] for v in days.values()) == Decimal(demo["total_unblended"])
-    assert sum(v[2] for v in days.values()) == Decimal(demo["total_effective"])
+    restated = {"2026-08-20": Decimal("-120"), "2026-08-05": Decimal("35.5")}
+    assert sum(v[0] for v in days.values()) == demo["total_rows"] + 2
+    assert sum(v[1] for v in days.values()) == Decimal(demo["total_unblended"]) - Decimal("84.5")
+    assert sum(v[2] for v in days.values()) == Decimal(demo["total_effective"]) - Decimal("84.5")
     by_day = {}
     for t in demo["daily"]:
         by_day[t["date"]] = by_day.get(t["date"], Decimal(0)) + Decimal(t["unblended"])
     for day, (_, billed, _, _) in days.items():
-        assert billed == by_day[day.isoformat()], day
+        assert billed == by_day[day.isoformat()] + restated.get(day.isoformat(), 0), day
+
+
+def test_restatement_diffs_are_a_mart(pipeline):
+    settings, _, report, _ = pipeline
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        rows = con.execute("select usage_date, sub_account_id, service_code, billed_cost_change "
+                           "from fct_cur_restatements order by 1").fetchall()
+    assert [(str(d), a, s, c) for d, a, s, c in rows] == [
+        ("2026-08-05", "333333333333", "AmazonS3", Decimal("35.5")),
+        ("2026-08-20", "111111111111", "AmazonEC2", Decimal("-120"))]
 
 
 def test_every_partition_shows_its_checks_and_the_gap_is_caught(pipeline):
-    _, instance, report = pipeline
-    assert report.caught == [
-        "raw_cur_line_items:cur_day_gap on 2026-09-17 (account 222222222222 has no line items)"]
+    _, instance, report, _ = pipeline
+    assert report.caught[0] == (
+        "raw_cur_line_items:cur_day_gap on 2026-09-17 (account 222222222222 has no line items)")
     gap = dg.AssetCheckKey(dg.AssetKey("raw_cur_line_items"), "cur_day_gap")
     infos = {i.partition_key: i.latest_execution_status.value
              for i in instance.event_log_storage.get_asset_check_partition_info([gap])
@@ -70,7 +89,7 @@ def test_every_partition_shows_its_checks_and_the_gap_is_caught(pipeline):
 
 
 def test_rerunning_partitions_changes_no_mart_row(pipeline):
-    settings, instance, _ = pipeline
+    settings, instance, _, _ = pipeline
     before = _mart_days(settings)
     defs = build_definitions(settings)
     for job in ("cur_ingest_job", "daily_cost_job"):
@@ -79,8 +98,8 @@ def test_rerunning_partitions_changes_no_mart_row(pipeline):
     assert _mart_days(settings) == before
 
 
-def test_materialization_metadata_shows_rows_costs_and_files(pipeline, demo):
-    _, instance, _ = pipeline
+def test_materialization_metadata_shows_rows_costs_and_files(pipeline):
+    _, instance, _, _ = pipeline
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_cur_line_items"),
                               asset_partitions=["2026-09-17"]), limit=1).records
@@ -92,7 +111,7 @@ def test_materialization_metadata_shows_rows_costs_and_files(pipeline, demo):
 
 
 def test_undelivered_day_fails_the_run_with_a_clear_message(pipeline):
-    settings, instance, _ = pipeline
+    settings, instance, _, _ = pipeline
     defs = build_definitions(settings)
     result = defs.resolve_job_def("cur_ingest_job").execute_in_process(
         instance=instance, partition_key="2026-11-02", raise_on_error=False)

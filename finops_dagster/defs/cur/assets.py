@@ -15,22 +15,28 @@ def window_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContex
     return [dt.date.fromisoformat(pk) for pk in context.partition_keys]
 
 
-@dg.asset(
+_COMMON = dict(group_name="ingestion", kinds={"polars", "parquet", "s3"},
+               owners=["team:finops-platform"], tags={"source": "cur"})
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("raw_cur_line_items", **_COMMON, description=(
+            "Every CUR line item of the day, normalized to CUR 2.0 names, in "
+            "raw/cur/usage_date=D/data.parquet. A range run reads each billing period's current "
+            "delivery once and swaps each day's file atomically; the ledger records files, "
+            "delivery id, rows and cost sums per day, so a re-run or a restated delivery "
+            "replaces days instead of adding to them.")),
+        dg.AssetSpec("raw_cur_restatements", **_COMMON, description=(
+            "When a billing period is re-delivered, the day x account x service cells whose cost "
+            "changed (old and new sums), computed before the old days are replaced.")),
+    ],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="ingestion",
-    kinds={"polars", "parquet", "s3"},
-    owners=["team:finops-platform"],
-    tags={"source": "cur"},
+    name="raw_cur",
 )
-def raw_cur_line_items(context: dg.AssetExecutionContext, cur: CurExportResource,
-                       lake: LakeResource) -> dg.MaterializeResult:
-    """Every CUR line item of the day, as delivered, in raw/cur/usage_date=D/data.parquet.
-
-    A range run reads each billing period's current delivery once and swaps each day's file
-    atomically; the ledger records files, delivery id, rows and cost sums per day, so a re-run
-    or a restated delivery replaces days instead of adding to them.
-    """
+def raw_cur(context: dg.AssetExecutionContext, cur: CurExportResource, lake: LakeResource):
+    """Ingest the CUR days of the partition window (see the asset descriptions)."""
     days = window_days(context)
     try:
         result = ingest_cur_days(cur.export(), lake.raw_lake(), lake.ledger(), days,
@@ -45,7 +51,12 @@ def raw_cur_line_items(context: dg.AssetExecutionContext, cur: CurExportResource
         f"| {e.usage_date} | {e.row_count} | {e.unblended_cost:.2f} | {e.effective_cost:.2f} | "
         f"{len(e.accounts)} | {e.delivery_id} |" for e in entries)
     files = sorted({f for e in entries for f in e.source_files})
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(asset_key="raw_cur_restatements", metadata={
+        "restated_periods": len(result.restatements),
+        "changed_cells": sum(r.changed_cells for r in result.restatements),
+        "files": ", ".join(r.path for r in result.restatements) or "none",
+    })
+    yield dg.MaterializeResult(asset_key="raw_cur_line_items", metadata={
         "rows": sum(e.row_count for e in entries),
         "unblended_cost": dg.MetadataValue.float(float(round(unblended, 2))),
         "effective_cost": dg.MetadataValue.float(float(round(effective, 2))),

@@ -51,3 +51,13 @@ def cur_column_expectations(context: dg.AssetCheckExecutionContext,
     raw = lake.raw_lake()
     return evaluate_days(context, RAW, "cur_column_expectations",
                          lambda pk: column_expectations(raw, _day(pk)))
+
+
+@dg.asset_check(asset=RAW, partitions_def=daily_partitions)
+def cur_schema_drift(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
+    """Columns that appeared or vanished since the previous ingested day (a warning, not a
+    crash: CUR column sets change from month to month)."""
+    raw = lake.raw_lake()
+    return evaluate_days(context, RAW, "cur_schema_drift",
+                         lambda pk: cur_days.schema_drift(raw, _day(pk)),
+                         severity=dg.AssetCheckSeverity.WARN)
