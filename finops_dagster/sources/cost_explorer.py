@@ -1,0 +1,193 @@
+"""Cost Explorer source: daily costs, forecasts and cost categories, paged, rate-limited, resumable.
+
+- Every HTTP request (retries included) passes a client-side limiter of 5 requests/second,
+  hooked into botocore's ``before-send`` event; botocore's adaptive retry mode and our own
+  backoff absorb ThrottlingException / LimitExceededException.
+- Each page is persisted as it arrives (the page, then the token for the next), so a run killed
+  mid-pagination resumes from the last saved token: no page is fetched twice or skipped.
+- Cross-account: each configured role ARN is assumed through STS and queried separately.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import hashlib
+import json
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from finops_dagster.sources.cur_rules import MONEY
+
+log = logging.getLogger(__name__)
+
+THROTTLING = {"ThrottlingException", "LimitExceededException", "TooManyRequestsException"}
+METRICS = ("UnblendedCost", "AmortizedCost", "NetUnblendedCost", "BlendedCost", "UsageQuantity")
+COLUMNS = {"UnblendedCost": "unblended_cost", "AmortizedCost": "amortized_cost",
+           "NetUnblendedCost": "net_unblended_cost", "BlendedCost": "blended_cost",
+           "UsageQuantity": "usage_quantity"}
+
+
+class CostExplorerError(Exception):
+    """A Cost Explorer call failed for a reason retrying cannot fix; the message says which."""
+
+
+class RateLimiter:
+    """At most ``rate`` calls in any sliding window of ``per`` seconds, across threads."""
+
+    def __init__(self, rate: int = 5, per: float = 1.0) -> None:
+        self.rate, self.per = rate, per
+        self.sent: collections.deque[float] = collections.deque()
+        self.lock = threading.Lock()
+
+    def acquire(self, **_: Any) -> None:
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                while self.sent and now - self.sent[0] >= self.per:
+                    self.sent.popleft()
+                if len(self.sent) < self.rate:
+                    self.sent.append(now)
+                    return
+                wait = self.per - (now - self.sent[0]) + 0.001
+            time.sleep(wait)
+
+
+def parse_group_by(spec: str) -> list[dict[str, str]]:
+    """``"SERVICE,LINKED_ACCOUNT"`` / ``"TAG:team"`` / ``"COST_CATEGORY:Env"`` -> GroupBy (max 2)."""
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        kind, _, key = part.partition(":")
+        out.append({"Type": kind, "Key": key} if key else {"Type": "DIMENSION", "Key": kind})
+    if len(out) > 2:
+        raise ValueError(f"{spec!r}: Cost Explorer accepts at most 2 GroupBy entries per call")
+    return out
+
+
+def make_client(limiter: RateLimiter, role_arn: str | None = None, session: Any = None,
+                max_attempts: int = 10) -> tuple[Any, str]:
+    """A rate-limited ``ce`` client (for ``role_arn`` if given) and the account it reads."""
+    import boto3
+    from botocore.config import Config
+
+    session = session or boto3.session.Session()
+    if role_arn:
+        creds = session.client("sts").assume_role(
+            RoleArn=role_arn, RoleSessionName="finops-dagster")["Credentials"]
+        session = boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"], region_name=session.region_name or "us-east-1")
+        account = role_arn.split(":")[4]
+    else:
+        account = "default"
+    client = session.client("ce", region_name="us-east-1", config=Config(
+        retries={"mode": "adaptive", "total_max_attempts": max_attempts}))
+    client.meta.events.register("before-send.ce.*", limiter.acquire)
+    return client, account
+
+
+def call(client: Any, op: str, backoff: float = 0.5, attempts: int = 6, **kwargs: Any) -> dict:
+    """One API call; throttling left over after botocore's retries is retried with backoff."""
+    from botocore.exceptions import ClientError
+
+    for attempt in range(attempts):
+        try:
+            return getattr(client, op)(**kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in THROTTLING and attempt + 1 < attempts:
+                time.sleep(backoff * 2**attempt)
+                continue
+            raise CostExplorerError(f"Cost Explorer {op} failed: {code or 'error'}: {exc}") from exc
+        except Exception as exc:  # an HTML error page, a dropped connection ...
+            raise CostExplorerError(f"Cost Explorer {op} failed: {exc}") from exc
+    raise AssertionError("unreachable")
+
+
+@dataclass
+class PagedQuery:
+    """A GetCostAndUsage query whose pages are saved under ``state_dir`` as they arrive."""
+
+    client: Any
+    state_dir: Path
+    request: dict
+
+    @property
+    def folder(self) -> Path:
+        digest = hashlib.sha256(json.dumps(self.request, sort_keys=True).encode()).hexdigest()[:16]
+        return self.state_dir / digest
+
+    def pages(self, progress: Callable[[str], None] = log.info) -> list[dict]:
+        folder = self.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        saved = sorted(folder.glob("page-*.json"))
+        token_file = folder / "next_token"
+        if saved and not token_file.exists():
+            return [json.loads(p.read_text()) for p in saved]  # complete from an earlier run
+        token = token_file.read_text() if token_file.exists() else None
+        if saved:
+            progress(f"resuming Cost Explorer pagination after {len(saved)} saved page(s)")
+        n = len(saved)
+        while True:
+            req = dict(self.request, **({"NextPageToken": token} if token else {}))
+            page = call(self.client, "get_cost_and_usage", **req)
+            page.pop("ResponseMetadata", None)
+            n += 1
+            _atomic_write(folder / f"page-{n:05d}.json", json.dumps(page))
+            token = page.get("NextPageToken")
+            if not token:
+                token_file.unlink(missing_ok=True)
+                break
+            _atomic_write(token_file, token)
+        return [json.loads(p.read_text()) for p in sorted(folder.glob("page-*.json"))]
+
+    def forget(self) -> None:
+        """Drop the saved pages once their rows are durably in the raw lake."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def daily_request(start: dt.date, end: dt.date, group_by: list[dict[str, str]],
+                  metrics: tuple[str, ...] = METRICS) -> dict:
+    req: dict = {"TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+                 "Granularity": "DAILY", "Metrics": list(metrics)}
+    if group_by:
+        req["GroupBy"] = group_by
+    return req
+
+
+def rows_from_pages(pages: list[dict], query: str, account: str) -> pl.DataFrame:
+    """One row per day x group; amounts are exact decimals (Cost Explorer sends strings)."""
+    records = []
+    for page in pages:
+        kinds = [f"{g['Type']}:{g['Key']}" for g in page.get("GroupDefinitions", [])]
+        for day in page["ResultsByTime"]:
+            groups = day.get("Groups") or [{"Keys": [], "Metrics": day.get("Total", {})}]
+            for g in groups:
+                keys = list(g["Keys"]) + [None, None]
+                rec = {"usage_date": dt.date.fromisoformat(day["TimePeriod"]["Start"]),
+                       "source_account": account, "query": query,
+                       "group_1_type": kinds[0] if kinds else None, "group_1": keys[0],
+                       "group_2_type": kinds[1] if len(kinds) > 1 else None, "group_2": keys[1],
+                       "estimated": bool(day.get("Estimated", False))}
+                for metric, col in COLUMNS.items():
+                    rec[col] = g["Metrics"].get(metric, {}).get("Amount")
+                records.append(rec)
+    schema = {"usage_date": pl.Date, "source_account": pl.String, "query": pl.String,
+              "group_1_type": pl.String, "group_1": pl.String, "group_2_type": pl.String,
+              "group_2": pl.String, "estimated": pl.Boolean, **dict.fromkeys(COLUMNS.values(), pl.String)}
+    df = pl.DataFrame(records, schema=schema, orient="row")
+    return df.with_columns([pl.col(c).cast(MONEY) for c in COLUMNS.values()])
