@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from finops_dagster.resources import CurExportResource, LakeResource
+from finops_dagster.resources import CostExplorerResource, CurExportResource, LakeResource
 from finops_dagster.settings import Settings
 
 
@@ -20,6 +20,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         "cur": CurExportResource(export_url=settings.cur_export_url,
                                  cache_dir=str(settings.cache_dir),
                                  start_period=settings.cur_start_period, as_of=settings.as_of),
+        "cost_explorer": CostExplorerResource(state_dir=str(settings.data_dir / "state" / "cost_explorer")),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     }
     return dg.Definitions.merge(

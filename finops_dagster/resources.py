@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -56,3 +57,28 @@ class CurExportResource(dg.ConfigurableResource):
     def as_of_date(self) -> dt.date:
         """The day gap detection treats as today (the demo pins it to the end of its data)."""
         return dt.date.fromisoformat(self.as_of) if self.as_of else dt.datetime.now(dt.UTC).date()
+
+
+class CostExplorerResource(dg.ConfigurableResource):
+    """Cost Explorer queries: GroupBy sets (max 2 keys each), accounts (role ARNs), limits.
+
+    ``group_by`` entries look like ``SERVICE,LINKED_ACCOUNT``, ``TAG:team`` or
+    ``COST_CATEGORY:Environment``. With no ``role_arns`` the default credentials are used.
+    """
+
+    group_by: list[str] = ["SERVICE,LINKED_ACCOUNT", "TAG:team"]
+    role_arns: list[str] = []
+    max_requests_per_second: int = 5
+    max_attempts: int = 10
+    state_dir: str
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state_dir)
+
+    def clients(self) -> list[tuple[Any, str]]:
+        from finops_dagster.sources.cost_explorer import RateLimiter, make_client
+
+        limiter = RateLimiter(self.max_requests_per_second)
+        return [make_client(limiter, role, max_attempts=self.max_attempts)
+                for role in (self.role_arns or [None])]

@@ -151,3 +151,24 @@ RESTATEMENT = {
          "resource_id": "shared-assets", "units": 3_550_000_000},
     ),
 }
+
+# Hourly CPU % per instance: (pattern, level). Idle dev instances are the planted waste,
+# report-1 (r5.2xlarge) is the planted oversized instance, two dev machines work office hours
+# only (idle 16 h a day); everything else follows a daily cycle around its level.
+CPU_PROFILES = {
+    "dev-api-1": ("idle", 2.0), "dev-api-2": ("idle", 2.0), "scratch-1": ("idle", 1.0),
+    "dev-etl-1": ("business_hours", 45.0), "dev-web-1": ("business_hours", 35.0),
+    "report-1": ("steady", 9.0),
+}
+DEFAULT_CPU_PROFILE = ("daily_cycle", 40.0)
+# One resource in each other namespace, so discovery has something to find everywhere.
+OTHER_METRICS = (
+    ("AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", "orders", 35.0),
+    ("AWS/Lambda", "Invocations", "FunctionName", "ingest", 12000.0),
+    ("AWS/S3", "BucketSizeBytes", "BucketName", "orders-archive", 5.2e11),
+    ("AWS/DynamoDB", "ConsumedReadCapacityUnits", "TableName", "sessions", 840.0),
+    ("AWS/ApplicationELB", "RequestCount", "LoadBalancer", "app/api/50dc6c495c0c9188", 91000.0),
+    ("AWS/ECS", "CPUUtilization", "ServiceName", "checkout", 22.0),
+    ("AWS/CloudFront", "Requests", "DistributionId", "E2DEMO111111", 250000.0),
+    ("AWS/ApiGateway", "Count", "ApiName", "public-api", 43000.0),
+)

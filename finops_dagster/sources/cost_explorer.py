@@ -10,14 +10,11 @@
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import hashlib
 import json
 import logging
 import shutil
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,40 +22,18 @@ from typing import Any
 
 import polars as pl
 
+from finops_dagster.sources.aws_calls import AwsCallError, RateLimiter, call
 from finops_dagster.sources.cur_rules import MONEY
+
+CostExplorerError = AwsCallError  # what callers catch: the message names service and operation
+__all__ = ["CostExplorerError", "RateLimiter", "call"]
 
 log = logging.getLogger(__name__)
 
-THROTTLING = {"ThrottlingException", "LimitExceededException", "TooManyRequestsException"}
 METRICS = ("UnblendedCost", "AmortizedCost", "NetUnblendedCost", "BlendedCost", "UsageQuantity")
 COLUMNS = {"UnblendedCost": "unblended_cost", "AmortizedCost": "amortized_cost",
            "NetUnblendedCost": "net_unblended_cost", "BlendedCost": "blended_cost",
            "UsageQuantity": "usage_quantity"}
-
-
-class CostExplorerError(Exception):
-    """A Cost Explorer call failed for a reason retrying cannot fix; the message says which."""
-
-
-class RateLimiter:
-    """At most ``rate`` calls in any sliding window of ``per`` seconds, across threads."""
-
-    def __init__(self, rate: int = 5, per: float = 1.0) -> None:
-        self.rate, self.per = rate, per
-        self.sent: collections.deque[float] = collections.deque()
-        self.lock = threading.Lock()
-
-    def acquire(self, **_: Any) -> None:
-        while True:
-            with self.lock:
-                now = time.monotonic()
-                while self.sent and now - self.sent[0] >= self.per:
-                    self.sent.popleft()
-                if len(self.sent) < self.rate:
-                    self.sent.append(now)
-                    return
-                wait = self.per - (now - self.sent[0]) + 0.001
-            time.sleep(wait)
 
 
 def parse_group_by(spec: str) -> list[dict[str, str]]:
@@ -92,24 +67,6 @@ def make_client(limiter: RateLimiter, role_arn: str | None = None, session: Any 
         retries={"mode": "adaptive", "total_max_attempts": max_attempts}))
     client.meta.events.register("before-send.ce.*", limiter.acquire)
     return client, account
-
-
-def call(client: Any, op: str, backoff: float = 0.5, attempts: int = 6, **kwargs: Any) -> dict:
-    """One API call; throttling left over after botocore's retries is retried with backoff."""
-    from botocore.exceptions import ClientError
-
-    for attempt in range(attempts):
-        try:
-            return getattr(client, op)(**kwargs)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in THROTTLING and attempt + 1 < attempts:
-                time.sleep(backoff * 2**attempt)
-                continue
-            raise CostExplorerError(f"Cost Explorer {op} failed: {code or 'error'}: {exc}") from exc
-        except Exception as exc:  # an HTML error page, a dropped connection ...
-            raise CostExplorerError(f"Cost Explorer {op} failed: {exc}") from exc
-    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -191,3 +148,36 @@ def rows_from_pages(pages: list[dict], query: str, account: str) -> pl.DataFrame
               "group_2": pl.String, "estimated": pl.Boolean, **dict.fromkeys(COLUMNS.values(), pl.String)}
     df = pl.DataFrame(records, schema=schema, orient="row")
     return df.with_columns([pl.col(c).cast(MONEY) for c in COLUMNS.values()])
+
+
+def forecast(client: Any, start: dt.date, end: dt.date, account: str) -> pl.DataFrame:
+    """GetCostForecast (unblended, daily, 80 % interval) for [start, end)."""
+    resp = call(client, "get_cost_forecast", TimePeriod={"Start": start.isoformat(),
+                "End": end.isoformat()}, Metric="UNBLENDED_COST", Granularity="DAILY",
+                PredictionIntervalLevel=80)
+    rows = [{"forecast_date": dt.date.fromisoformat(r["TimePeriod"]["Start"]),
+             "source_account": account, "mean": r["MeanValue"],
+             "lower_80": r.get("PredictionIntervalLowerBound"),
+             "upper_80": r.get("PredictionIntervalUpperBound")}
+            for r in resp.get("ForecastResultsByTime", [])]
+    return pl.DataFrame(rows, schema={"forecast_date": pl.Date, "source_account": pl.String,
+                                      "mean": pl.String, "lower_80": pl.String,
+                                      "upper_80": pl.String}).with_columns(
+        [pl.col(c).cast(MONEY) for c in ("mean", "lower_80", "upper_80")])
+
+
+def cost_categories(client: Any, start: dt.date, end: dt.date, account: str) -> pl.DataFrame:
+    """Cost category definitions and the values each had in [start, end)."""
+    rows, token = [], None
+    while True:
+        resp = call(client, "list_cost_category_definitions", **({"NextToken": token} if token else {}))
+        for ref in resp.get("CostCategoryReferences", []):
+            values = call(client, "get_cost_categories", CostCategoryName=ref["Name"], TimePeriod={
+                "Start": start.isoformat(), "End": end.isoformat()}).get("CostCategoryValues", [])
+            rows += [{"source_account": account, "cost_category": ref["Name"],
+                      "cost_category_arn": ref["CostCategoryArn"], "value": v} for v in values]
+        token = resp.get("NextToken")
+        if not token:
+            break
+    return pl.DataFrame(rows, schema={"source_account": pl.String, "cost_category": pl.String,
+                                      "cost_category_arn": pl.String, "value": pl.String})
