@@ -43,25 +43,67 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from finops_dagster.demo.generator import DemoConfig, generate, restate
+    from finops_dagster.demo.business_data import write_csv
+    from finops_dagster.demo.environment import demo_endpoints
+    from finops_dagster.demo.generator import DemoConfig, generate
     from finops_dagster.demo.run import run_demo
 
     settings = Settings.from_env()
     settings = replace(settings, as_of=settings.as_of or "2026-10-31")  # the demo's "today"
-    settings.export_to_environ()
     _prepare_home(settings)
-    print(f"[1/3] generating the demo CUR export under {settings.demo_dir}", flush=True)
+    print(f"[1/4] generating the demo data under {settings.demo_dir}", flush=True)
     cfg = DemoConfig(out_dir=settings.demo_dir, seed=args.seed)
     truth = generate(cfg)
-    print(f"[2/3] materializing every asset for {truth['start']}..{truth['end']}, then "
-          "re-delivering 2026-08 (a restatement) and syncing it", flush=True)
-    report = run_demo(settings, truth, redeliver=lambda: restate(cfg))
-    print(report.render(), flush=True)
-    if not report.ok:
-        return 1
-    if args.no_ui:
-        return 0
-    return cmd_ui(args)
+    write_csv(settings.demo_dir / "business")
+    print("[2/4] starting the local AWS endpoints (moto: S3, CloudWatch, STS; Cost Explorer)",
+          flush=True)
+    with demo_endpoints(cfg) as endpoints:
+        settings = replace(settings, cur_export_url=endpoints.cur_export_url)
+        settings.export_to_environ()
+        print(f"[3/4] materializing every asset for {truth['start']}..{truth['end']}, then "
+              "re-delivering 2026-08 (a restatement) and syncing it", flush=True)
+        report = run_demo(settings, truth, redeliver=endpoints.redeliver)
+        print(report.render(), flush=True)
+        if not report.ok:
+            return 1
+        if args.no_ui:
+            return 0
+        print(f"[4/4] starting the Dagster UI: open http://{args.host}:{args.port}/assets "
+              "(asset graph, day partitions, checks); the local AWS endpoints stay up for "
+              "re-runs from the UI; Ctrl-C stops everything", flush=True)
+        return _run_ui_child(args)
+
+
+def _dagster_dev_argv(args: argparse.Namespace) -> list[str]:
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    return [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+            "-h", args.host, "-p", str(args.port)]
+
+
+def _run_ui_child(args: argparse.Namespace) -> int:
+    """dagster dev as a child process, so this process keeps the demo endpoints alive."""
+    import subprocess
+
+    proc = subprocess.Popen(_dagster_dev_argv(args), cwd=PROJECT_ROOT,
+                            preexec_fn=_default_signals)
+
+    def stop(signum, frame):  # noqa: ARG001
+        proc.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        return proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _default_signals() -> None:
+    # A non-interactive parent may have set SIGINT/SIGTERM to ignored; dagster dev inherits that.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -93,15 +135,12 @@ def cmd_ui(args: argparse.Namespace) -> int:
     settings.export_to_environ()
     _prepare_home(settings)
     url = f"http://{args.host}:{args.port}"
-    print(f"[3/3] starting the Dagster UI: open {url}/assets (asset graph, day partitions, checks);"
+    print(f"starting the Dagster UI: open {url}/assets (asset graph, day partitions, checks);"
           " Ctrl-C stops it", flush=True)
-    # A non-interactive parent may have set SIGINT/SIGTERM to ignored; dagster dev inherits that.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    dagster = str(Path(sys.executable).with_name("dagster"))
+    _default_signals()
     os.chdir(PROJECT_ROOT)
-    os.execv(dagster, [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
-                       "-h", args.host, "-p", str(args.port)])
+    argv = _dagster_dev_argv(args)
+    os.execv(argv[0], argv)
     return 0  # not reached
 
 

@@ -5,7 +5,13 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from finops_dagster.resources import CostExplorerResource, CurExportResource, LakeResource
+from finops_dagster.resources import (
+    BusinessDataResource,
+    CloudWatchResource,
+    CostExplorerResource,
+    CurExportResource,
+    LakeResource,
+)
 from finops_dagster.settings import Settings
 
 
@@ -21,6 +27,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                                  cache_dir=str(settings.cache_dir),
                                  start_period=settings.cur_start_period, as_of=settings.as_of),
         "cost_explorer": CostExplorerResource(state_dir=str(settings.data_dir / "state" / "cost_explorer")),
+        "cloudwatch": CloudWatchResource(),
+        "business": BusinessDataResource(url=settings.business_source),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     }
     return dg.Definitions.merge(

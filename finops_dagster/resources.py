@@ -82,3 +82,28 @@ class CostExplorerResource(dg.ConfigurableResource):
         limiter = RateLimiter(self.max_requests_per_second)
         return [make_client(limiter, role, max_attempts=self.max_attempts)
                 for role in (self.role_arns or [None])]
+
+
+class CloudWatchResource(dg.ConfigurableResource):
+    """CloudWatch reads (region and endpoint from boto3's chain), rate-limited client-side."""
+
+    max_requests_per_second: int = 20
+    max_attempts: int = 10
+
+    def client(self) -> Any:
+        from finops_dagster.sources.aws_calls import RateLimiter
+        from finops_dagster.sources.cloudwatch import make_client
+
+        return make_client(RateLimiter(self.max_requests_per_second), self.max_attempts)
+
+
+class BusinessDataResource(dg.ConfigurableResource):
+    """Where business data lives: a folder of CSV/Parquet or a ``postgresql+psycopg2://`` URL
+    (give the URL through an environment variable: it may hold a password)."""
+
+    url: str
+
+    def source(self):
+        from finops_dagster.sources.business import BusinessSource
+
+        return BusinessSource(self.url)

@@ -20,6 +20,11 @@ class Settings:
     cur_export_url: str
     cur_start_period: str = "2026-08"
     as_of: str = ""  # YYYY-MM-DD: the "today" of gap detection; empty = the real UTC today
+    business_url: str = ""  # folder or postgresql+psycopg2:// URL; empty = the demo's folder
+
+    @property
+    def business_source(self) -> str:
+        return self.business_url or str(self.demo_dir / "business")
 
     @property
     def raw_lake_dir(self) -> Path:
@@ -57,6 +62,7 @@ class Settings:
             cur_export_url=env.get("FINOPS_CUR_EXPORT_URL") or str(default_export),
             cur_start_period=env.get("FINOPS_CUR_START_PERIOD") or "2026-08",
             as_of=env.get("FINOPS_AS_OF") or "",
+            business_url=env.get("FINOPS_BUSINESS_URL") or "",
         )
 
     def export_to_environ(self) -> None:

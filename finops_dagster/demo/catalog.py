@@ -172,3 +172,18 @@ OTHER_METRICS = (
     ("AWS/CloudFront", "Requests", "DistributionId", "E2DEMO111111", 250000.0),
     ("AWS/ApiGateway", "Count", "ApiName", "public-api", 43000.0),
 )
+
+# Business data. Each shared service's requests split by these exact shares every day, so the
+# shared-cost split has a planted answer; initech's MRR is below its cost (negative margin).
+CUSTOMERS = {"acme": ("Acme Corp", 2400), "globex": ("Globex", 1500), "initech": ("Initech", 90)}
+REQUEST_SHARES = {  # service tag -> customer -> requests per day
+    "shared-db": {"acme": 5000, "globex": 3000, "initech": 2000},
+    "shared-cache": {"acme": 6000, "globex": 3000, "initech": 1000},
+    "shared-cdn": {"acme": 4000, "globex": 4000, "initech": 2000},
+}
+MISSING_REQUESTS_DAY = dt.date(2026, 10, 12)  # the request feed has a gap: its check fails
+BUDGETS = (
+    ("account", "111111111111", 4500), ("account", "222222222222", 1200),
+    ("account", "333333333333", 2500), ("team", "platform", 3800), ("service", "AmazonEC2", 4000),
+)
+SHARED_SERVICES = ("shared-db", "shared-cache", "shared-cdn")

@@ -416,7 +416,8 @@ def _truth_document(cfg: DemoConfig, t: pl.DataFrame, periods: dict) -> dict:
         "total_effective": _usd(t["effective_u"].sum()),
         "daily": daily,
         "planted": {"missing_day": {"account": C.MISSING_DAY["account"],
-                                    "date": str(C.MISSING_DAY["date"])}},
+                                    "date": str(C.MISSING_DAY["date"])},
+                    "missing_requests_day": str(C.MISSING_REQUESTS_DAY)},
     }
 
 

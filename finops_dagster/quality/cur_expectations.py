@@ -7,6 +7,8 @@ when the code location loads.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import os
 
 import polars as pl
@@ -19,11 +21,21 @@ from finops_dagster.sources.cur import REQUIRED_COLUMNS
 ALLOWED_CURRENCIES = ("USD",)
 
 
-def column_expectations(lake: RawLake, day: dt.date,
-                        currencies: tuple[str, ...] = ALLOWED_CURRENCIES) -> DayResult:
+@functools.cache
+def _gx():
+    """One quiet ephemeral context per process (each new one makes a temp docs site)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no phoning home from checks
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
 
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    return gx, context
+
+
+def column_expectations(lake: RawLake, day: dt.date,
+                        currencies: tuple[str, ...] = ALLOWED_CURRENCIES) -> DayResult:
+    gx, context = _gx()
     if not lake.has_day(SOURCE, day):
         return DayResult(False, {"reason": f"{day}: no raw file"})
     lf = lake.scan_day(SOURCE, day)
@@ -40,9 +52,7 @@ def column_expectations(lake: RawLake, day: dt.date,
         & (pl.col("usage_start") < pl.col("period_end"))
     ).collect().to_pandas()
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
-    batch = (context.data_sources.add_pandas("raw_cur")
+    batch = (context.data_sources.add_or_update_pandas("raw_cur")
              .add_dataframe_asset(f"cur_{day}")
              .add_batch_definition_whole_dataframe("day")
              .get_batch(batch_parameters={"dataframe": df}))

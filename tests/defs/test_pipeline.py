@@ -1,5 +1,6 @@
 """End to end through Dagster: S3 over HTTP (moto) -> raw lake -> dbt -> per-day checks."""
 
+import datetime as dt
 from decimal import Decimal
 
 import dagster as dg
@@ -7,8 +8,9 @@ import duckdb
 import pytest
 
 from finops_dagster.definitions import build_definitions
-from finops_dagster.demo.aws import upload_tree
-from finops_dagster.demo.generator import DemoConfig, generate, restate
+from finops_dagster.demo.business_data import write_csv
+from finops_dagster.demo.environment import demo_endpoints
+from finops_dagster.demo.generator import DemoConfig, generate
 from finops_dagster.demo.run import run_demo
 from finops_dagster.settings import Settings
 
@@ -17,26 +19,20 @@ RANGE = {"dagster/asset_partition_range_start": "2026-09-16",
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, aws_env):
-    """The whole demo window from S3 on a real (SQLite) Dagster instance, then a restated
-    month re-delivered to S3 and synced."""
-    import boto3
-
-    s3 = boto3.client("s3")
-    cfg = DemoConfig(out_dir=tmp_path_factory.mktemp("e2e-demo"))
+def pipeline(tmp_path_factory):
+    """The demo exactly as `finops-dagster demo` runs it: every source through its real protocol
+    (moto S3/CloudWatch/STS, the Cost Explorer endpoint), a restated month re-delivered to S3
+    and synced, on a real (SQLite) Dagster instance."""
+    root = tmp_path_factory.mktemp("e2e")
+    cfg = DemoConfig(out_dir=root / "demo")
     truth = generate(cfg)
-    upload_tree(s3, cfg.export_root.parents[1], "e2e-billing")
-
-    def redeliver() -> dict:
-        planted = restate(cfg)
-        upload_tree(s3, cfg.export_root.parents[1], "e2e-billing")
-        return planted
-
-    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), as_of="2026-10-31",
-                        cur_export_url="s3://e2e-billing/cur/finops-demo-export")
-    with dg.instance_for_test() as instance:
-        report = run_demo(settings, truth, instance, redeliver=redeliver)
-        yield settings, instance, report, truth
+    write_csv(root / "demo" / "business")
+    with demo_endpoints(cfg, progress=lambda m: None) as endpoints:
+        settings = Settings(data_dir=root, as_of="2026-10-31",
+                            cur_export_url=endpoints.cur_export_url)
+        with dg.instance_for_test() as instance:
+            report = run_demo(settings, truth, instance, redeliver=endpoints.redeliver)
+            yield settings, instance, report, truth
 
 
 def _mart_days(settings: Settings) -> dict:
@@ -50,7 +46,7 @@ def test_demo_window_materializes_with_exact_totals(pipeline):
     settings, _, report, demo = pipeline
     assert report.ok, report.render()
     assert [name for name, ok, _ in report.runs if ok] == [
-        "cur_ingest_job", "warehouse_views_job", "daily_cost_job",
+        "cur_ingest_job", "warehouse_views_job", "daily_cost_job", "sources_job", "reference_job",
         "cur_refresh_job 2026-08 (restated)", "cur_sync_status_job"]
     days = _mart_days(settings)
     assert len(days) == 92
@@ -73,6 +69,28 @@ def test_restatement_diffs_are_a_mart(pipeline):
     assert [(str(d), a, s, c) for d, a, s, c in rows] == [
         ("2026-08-05", "333333333333", "AmazonS3", Decimal("35.5")),
         ("2026-08-20", "111111111111", "AmazonEC2", Decimal("-120"))]
+
+
+def test_other_sources_landed_with_exact_values(pipeline):
+    settings, _, _, demo = pipeline
+    import polars as pl
+
+    from finops_dagster.lake.ledger import Ledger
+
+    ledger = Ledger(settings.ledger_path)
+    ce = ledger.day("cost_explorer", dt.date(2026, 9, 18))
+    truth = sum(Decimal(t["unblended"]) for t in demo["daily"] if t["date"] == "2026-09-18")
+    assert ce.unblended_cost == truth
+    cw = pl.read_parquet(settings.raw_lake_dir / "cloudwatch" / "usage_date=2026-09-18" / "data.parquet")
+    assert cw.filter(pl.col("namespace") == "AWS/EC2", pl.col("metric_name") == "CPUUtilization",
+                     pl.col("stat") == "Average").height == 16 * 24
+    assert set(cw["period_seconds"]) == {300}  # 43 days old on the demo's "today"
+    reqs = pl.read_parquet(settings.raw_lake_dir / "business_requests" / "usage_date=2026-09-18"
+                           / "data.parquet")
+    assert reqs["request_count"].sum() == 3 * 10000  # three shared services, 10k a day each
+    forecast = pl.read_parquet(settings.raw_lake_dir / "cost_explorer_forecast" / "data.parquet")
+    assert forecast.height == 30 and forecast["forecast_date"].min() == dt.date(2026, 11, 1)
+    assert ledger.day("business_requests", dt.date(2026, 10, 12)).row_count == 0
 
 
 def test_every_partition_shows_its_checks_and_the_gap_is_caught(pipeline):
@@ -105,7 +123,7 @@ def test_materialization_metadata_shows_rows_costs_and_files(pipeline):
                               asset_partitions=["2026-09-17"]), limit=1).records
     meta = records[0].asset_materialization.metadata
     assert meta["rows"].value > 0
-    sept = "s3://e2e-billing/cur/finops-demo-export/data/BILLING_PERIOD=2026-09/"
+    sept = "s3://finops-demo-billing/cur/finops-demo-export/data/BILLING_PERIOD=2026-09/"
     assert sept in meta["source_files"].value
     assert "2026-09-17" in meta["per_day"].value
 

@@ -1,0 +1,83 @@
+"""Business data: request counts per day partition, and the reference tables."""
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+import dagster as dg
+import polars as pl
+
+from finops_dagster.checks import evaluate_days
+from finops_dagster.lake.ledger import DayEntry
+from finops_dagster.lake.raw_lake import schema_hash
+from finops_dagster.partitions import daily_partitions
+from finops_dagster.quality.results import DayResult
+from finops_dagster.resources import BusinessDataResource, LakeResource
+from finops_dagster.sources.business import BusinessDataError
+
+SOURCE = "business_requests"
+_COMMON = dict(group_name="ingestion", kinds={"python", "polars", "parquet"},
+               owners=["team:finops-platform"], tags={"source": "business"})
+
+
+@dg.asset(partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(),
+          **_COMMON)
+def raw_business_requests(context: dg.AssetExecutionContext, business: BusinessDataResource,
+                          lake: LakeResource) -> dg.MaterializeResult:
+    """Requests per customer per service per day (the basis of the shared-cost split)."""
+    days = [dt.date.fromisoformat(pk) for pk in context.partition_keys]
+    src = business.source()
+    try:
+        reqs = src.requests(days[0], days[-1] + dt.timedelta(days=1), src.read("customers"))
+    except BusinessDataError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    raw = lake.raw_lake()
+    written = raw.write_days(SOURCE, reqs.lazy(), days)
+    counts = dict(reqs.group_by("usage_date").len().iter_rows())
+    lake.ledger().record_days([DayEntry(
+        source=SOURCE, usage_date=d, billing_period=d.strftime("%Y-%m"), delivery_id=src.url,
+        manifest="", source_files=(src.url,), row_count=int(counts.get(d, 0)),
+        unblended_cost=Decimal(0), effective_cost=Decimal(0), schema_hash=schema_hash(reqs.schema),
+        raw_file=str(written[d])) for d in days])
+    return dg.MaterializeResult(metadata={"rows": reqs.height, "days": len(days),
+                                          "days_without_requests": sum(1 for d in days if not counts.get(d))})
+
+
+@dg.asset_check(asset=raw_business_requests, partitions_def=daily_partitions)
+def business_requests_day_present(context: dg.AssetCheckExecutionContext, business: BusinessDataResource,
+                                  lake: LakeResource) -> dg.AssetCheckResult:
+    """Every customer has request counts for the day: a late or missing feed shows as a gap."""
+    raw = lake.raw_lake()
+    customers = set(business.source().read("customers")["customer_id"])
+
+    def day(pk: str) -> DayResult:
+        d = dt.date.fromisoformat(pk)
+        seen = set(raw.scan_day(SOURCE, d).collect()["customer_id"]) if raw.has_day(SOURCE, d) else set()
+        missing = sorted(customers - seen)
+        return DayResult(not missing, {"customers": len(seen),
+                                       "missing_customers": ", ".join(missing) or "none"})
+
+    return evaluate_days(context, dg.AssetKey("raw_business_requests"), "business_requests_day_present", day)
+
+
+@dg.multi_asset(specs=[
+    dg.AssetSpec("raw_customers", description="Customers and their MRR.", **_COMMON),
+    dg.AssetSpec("raw_budgets", description="Monthly budgets per account, team or service.", **_COMMON),
+    dg.AssetSpec("raw_shared_resource_rules", description="Service tags whose cost is shared "
+                 "across customers, and what it is split by.", **_COMMON),
+])
+def raw_business_reference(business: BusinessDataResource, lake: LakeResource):
+    """Reference tables, validated and written whole (small, not partitioned)."""
+    src = business.source()
+    for key, name in (("raw_customers", "customers"), ("raw_budgets", "budgets"),
+                      ("raw_shared_resource_rules", "shared_rules")):
+        try:
+            df: pl.DataFrame = src.read(name)
+        except BusinessDataError as exc:
+            raise dg.Failure(description=str(exc)) from exc
+        target = lake.root / "raw" / "business" / name / "data.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{uuid.uuid4().hex}.tmp")
+        df.write_parquet(tmp)
+        tmp.replace(target)
+        yield dg.MaterializeResult(asset_key=key, metadata={"rows": df.height, "path": str(target)})

@@ -1,0 +1,48 @@
+"""CloudWatch utilization metrics per day partition."""
+
+import datetime as dt
+
+import dagster as dg
+
+from finops_dagster.lake.cloudwatch_ingest import ingest_cloudwatch_days
+from finops_dagster.partitions import daily_partitions
+from finops_dagster.resources import CloudWatchResource, CurExportResource, LakeResource
+from finops_dagster.sources.aws_calls import AwsCallError
+
+
+@dg.asset(partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(),
+          group_name="ingestion", kinds={"python", "polars", "parquet"},
+          owners=["team:finops-platform"], tags={"source": "cloudwatch"})
+def raw_cloudwatch_metrics(context: dg.AssetExecutionContext, cloudwatch: CloudWatchResource,
+                           cur: CurExportResource, lake: LakeResource) -> dg.MaterializeResult:
+    """Average, Maximum and Minimum of the key metrics of EC2, RDS, Lambda, S3, DynamoDB,
+    ELB/ALB, ECS, CloudFront and API Gateway (found with ListMetrics), at the finest period
+    CloudWatch still keeps for each day's age. Re-running today's partition re-syncs the
+    recent hours (the hourly schedule does that)."""
+    days = [dt.date.fromisoformat(pk) for pk in context.partition_keys]
+    now = dt.datetime.combine(cur.as_of_date() + dt.timedelta(days=1), dt.time()) \
+        if cur.as_of else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    try:
+        entries = ingest_cloudwatch_days(cloudwatch.client(), lake.raw_lake(), lake.ledger(), days,
+                                         now, progress=context.log.info)
+    except AwsCallError as exc:
+        raise dg.Failure(description=str(exc), metadata={"days": f"{days[0]}..{days[-1]}"}) from exc
+    beyond = [str(e.usage_date) for e in entries if e.manifest]
+    return dg.MaterializeResult(metadata={
+        "datapoints": sum(e.row_count for e in entries), "days": len(entries),
+        "days_beyond_retention": ", ".join(beyond) or "none"})
+
+
+cloudwatch_job = dg.define_asset_job(
+    "cloudwatch_job", selection=dg.AssetSelection.assets(raw_cloudwatch_metrics),
+    partitions_def=daily_partitions, description="Ingest CloudWatch metrics for day partitions.")
+
+
+@dg.schedule(job=cloudwatch_job, cron_schedule="10 * * * *", execution_timezone="UTC",
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def cloudwatch_recent_hours_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Every hour: re-sync yesterday and today, whose recent hours CloudWatch is still filling."""
+    today = context.scheduled_execution_time.astimezone(dt.UTC).date()
+    return dg.RunRequest(run_key=None, tags={
+        "dagster/asset_partition_range_start": str(today - dt.timedelta(days=1)),
+        "dagster/asset_partition_range_end": str(today)})

@@ -1,0 +1,62 @@
+"""The offline demo's AWS: a moto server (S3, CloudWatch, STS) and the Cost Explorer endpoint,
+loaded with the generated data and reached by boto3 through the standard
+``AWS_ENDPOINT_URL_<SERVICE>`` variables, exactly as production reaches AWS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from finops_dagster.demo import catalog as C
+from finops_dagster.demo.aws import apply_environ, aws_environ, moto_server, upload_tree
+from finops_dagster.demo.cost_explorer_server import EndpointState, dataset_from_cur, serve
+from finops_dagster.demo.generator import DemoConfig, _fleet, restate
+from finops_dagster.settings import DEMO_BUCKET, DEMO_PREFIX
+
+
+@dataclass
+class DemoEndpoints:
+    cur_export_url: str
+    redeliver: Callable[[], dict]
+    cost_explorer: EndpointState
+    environ: dict[str, str]
+
+
+@contextmanager
+def demo_endpoints(cfg: DemoConfig, progress: Callable[[str], None] = print) -> Iterator[DemoEndpoints]:
+    import boto3
+
+    from finops_dagster.demo.cloudwatch_data import put_demo_metrics
+
+    state = EndpointState(data=dataset_from_cur(cfg.export_root), page_size=500,
+                          estimated_from=dt.date(2026, 10, 29),
+                          cost_categories={"Environment": ["prod", "dev", "shared"],
+                                           "BusinessUnit": ["core", "growth"]})
+    with moto_server() as moto_url, serve(state) as ce_url:
+        environ = {**aws_environ(moto_url), "AWS_ENDPOINT_URL_COST_EXPLORER": ce_url,
+                   "AWS_ENDPOINT_URL_CLOUDWATCH": moto_url, "AWS_ENDPOINT_URL_STS": moto_url}
+        previous = apply_environ(environ)
+        try:
+            s3 = boto3.client("s3")
+            n = upload_tree(s3, cfg.export_root.parents[1], DEMO_BUCKET)
+            progress(f"  moto at {moto_url}: uploaded {n} CUR objects to s3://{DEMO_BUCKET}")
+            points = put_demo_metrics(boto3.client("cloudwatch"), _fleet(cfg.scale),
+                                      C.DEMO_START, C.DEMO_END, cfg.seed)
+            progress(f"  moto CloudWatch: {points} datapoints; Cost Explorer endpoint at {ce_url}")
+
+            def redeliver() -> dict:
+                planted = restate(cfg)
+                upload_tree(s3, cfg.export_root.parents[1], DEMO_BUCKET)
+                return planted
+
+            yield DemoEndpoints(f"s3://{DEMO_BUCKET}/{DEMO_PREFIX}/{cfg.export_name}",
+                                redeliver, state, environ)
+        finally:
+            for key, value in previous.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value

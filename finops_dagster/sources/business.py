@@ -1,0 +1,136 @@
+"""Business data: customers and MRR, per-customer request counts, budgets, shared-resource rules.
+
+From a folder of CSV / Parquet files (``customers.csv`` or ``customers.parquet`` ...) or a
+PostgreSQL database (``postgresql+psycopg2://...``; tables of the same names, optionally in
+the schema given as ``?schema=``). Every dataset is validated: a missing column, a value of the
+wrong type or a negative amount is an error naming the file or table, the row and the column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import polars as pl
+
+from finops_dagster.sources.cur_rules import MONEY
+
+DATASETS: dict[str, dict[str, pl.DataType]] = {
+    "customers": {"customer_id": pl.String, "name": pl.String, "mrr": MONEY, "currency": pl.String},
+    "requests": {"usage_date": pl.Date, "customer_id": pl.String, "service": pl.String,
+                 "request_count": pl.Int64},
+    "budgets": {"scope_type": pl.String, "scope_value": pl.String, "monthly_budget": MONEY,
+                "currency": pl.String},
+    "shared_rules": {"service_tag": pl.String, "split_by": pl.String},
+}
+NON_NEGATIVE = {"mrr", "request_count", "monthly_budget"}
+SCOPES = {"account", "team", "service"}
+
+
+def _convert(col: str, dtype: pl.DataType) -> pl.Expr:
+    """Text to the dataset's type; a value that does not convert becomes null (then reported)."""
+    if dtype == pl.Date:
+        return pl.col(col).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    return pl.col(col).str.strip_chars().cast(dtype, strict=False)
+
+
+class BusinessDataError(Exception):
+    """Business data failed validation; the message names the file/table, row and column."""
+
+
+class BusinessSource:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sql = url.startswith("postgresql")
+
+    def _where(self, name: str) -> str:
+        if self.is_sql:
+            return f"table {self._schema()}.{name}" if self._schema() else f"table {name}"
+        return str(self._file(name))
+
+    def _schema(self) -> str | None:
+        return parse_qs(urlsplit(self.url).query).get("schema", [None])[0]
+
+    def _file(self, name: str) -> Path:
+        for ext in (".parquet", ".csv"):
+            path = Path(self.url) / f"{name}{ext}"
+            if path.exists():
+                return path
+        return Path(self.url) / f"{name}.csv"
+
+    def _raw(self, name: str, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
+        if self.is_sql:
+            import sqlalchemy as sa
+
+            parts = urlsplit(self.url)
+            engine = sa.create_engine(urlunsplit(parts._replace(query="")))
+            table = f'"{self._schema()}"."{name}"' if self._schema() else f'"{name}"'
+            sql, params = f"select * from {table}", {}
+            if start is not None:
+                sql += " where usage_date >= :start and usage_date < :end"
+                params = {"start": start, "end": end}
+            try:
+                with engine.connect() as con:
+                    result = con.execute(sa.text(sql), params)
+                    rows = [dict(r._mapping) for r in result]
+                    cols = list(result.keys())
+            except sa.exc.SQLAlchemyError as exc:
+                raise BusinessDataError(f"{self._where(name)}: {exc.__class__.__name__}: "
+                                        f"{str(exc).splitlines()[0]}") from exc
+            finally:
+                engine.dispose()
+            return pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None) \
+                .with_columns(pl.all().cast(pl.String))
+        path = self._file(name)
+        if not path.exists():
+            raise BusinessDataError(f"{path}: file not found (expected {name}.csv or .parquet)")
+        try:
+            df = (pl.read_parquet(path) if path.suffix == ".parquet"
+                  else pl.read_csv(path, infer_schema=False))
+        except Exception as exc:
+            raise BusinessDataError(f"{path}: unreadable ({exc})") from exc
+        df = df.with_columns(pl.all().cast(pl.String))
+        if start is not None and "usage_date" in df.columns:
+            df = df.filter(pl.col("usage_date") >= str(start), pl.col("usage_date") < str(end))
+        return df
+
+    def read(self, name: str, start: dt.date | None = None, end: dt.date | None = None
+             ) -> pl.DataFrame:
+        """One dataset, typed and validated (``start``/``end`` filter dated datasets)."""
+        schema = DATASETS[name]
+        df = self._raw(name, start, end)
+        where = self._where(name)
+        missing = [c for c in schema if c not in df.columns]
+        if missing:
+            raise BusinessDataError(f"{where}: missing column(s) {', '.join(missing)}")
+        df = df.select(list(schema)).with_row_index("row", offset=1)
+        typed = df.with_columns([_convert(c, t) for c, t in schema.items()])
+        for col, dtype in schema.items():
+            bad = typed.filter(pl.col(col).is_null() & df[col].is_not_null()
+                               | df[col].is_null() & (col in ("customer_id", "usage_date")))
+            if bad.height:
+                row = bad["row"][0]
+                value = df.filter(pl.col("row") == row)[col].item()
+                raise BusinessDataError(f"{where}: row {row}, column {col}: {value!r} is not a "
+                                        f"valid {dtype}")
+            if col in NON_NEGATIVE:
+                neg = typed.filter(pl.col(col) < 0)
+                if neg.height:
+                    raise BusinessDataError(f"{where}: row {neg['row'][0]}, column {col}: "
+                                            f"negative value {neg[col][0]}")
+        if name == "budgets":
+            wrong = typed.filter(~pl.col("scope_type").is_in(list(SCOPES)))
+            if wrong.height:
+                raise BusinessDataError(f"{where}: row {wrong['row'][0]}, column scope_type: "
+                                        f"{wrong['scope_type'][0]!r} is not one of {sorted(SCOPES)}")
+        return typed.drop("row")
+
+    def requests(self, start: dt.date, end: dt.date, customers: pl.DataFrame) -> pl.DataFrame:
+        """Request counts in [start, end) whose customers all exist."""
+        df = self.read("requests", start, end)
+        unknown = df.filter(~pl.col("customer_id").is_in(customers["customer_id"].implode()))
+        if unknown.height:
+            raise BusinessDataError(f"{self._where('requests')}: unknown customer_id "
+                                    f"{unknown['customer_id'][0]!r} on {unknown['usage_date'][0]}")
+        return df
