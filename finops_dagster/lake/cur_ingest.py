@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import polars as pl
+import pyarrow as pa
 
 from finops_dagster.lake import restatements
 from finops_dagster.lake.ledger import AccountTotals, DayEntry, Ledger
 from finops_dagster.lake.raw_lake import RawLake, schema_hash
-from finops_dagster.sources.cur import CurError, CurExport, scan_delivery
+from finops_dagster.sources.cur import CurError, CurExport, iter_delivery, scan_delivery
 from finops_dagster.sources.cur_rules import cost_sums
 
 SOURCE = "cur"
@@ -75,15 +76,13 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
         progress(f"CUR {p}: delivery {m.delivery_id}, {len(paths)} file(s)")
         deliveries[p] = (m, paths)
 
-    frames = [scan_delivery(paths) for _, paths in deliveries.values()]
-    lf = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
-    lf = lf.filter(pl.col("usage_date").is_in(days))
     try:
         sums = pl.concat([_source_sums(paths, progress, p) for p, (_, paths) in deliveries.items()])
         sums = sums.filter(pl.col("usage_date").is_in(days))
         found = _restatements(lake, ledger, days, deliveries, sums, progress)
-        written = lake.write_days(SOURCE, lf, days)
-    except pl.exceptions.PolarsError as exc:
+        written = lake.write_days(SOURCE, iter_delivery(
+            [path for _, paths in deliveries.values() for path in paths]), days)
+    except (pl.exceptions.PolarsError, pa.ArrowException) as exc:
         raise CurError(f"reading CUR files {[str(p) for _, ps in deliveries.values() for p in ps]} "
                        f"failed: {exc}") from exc
 

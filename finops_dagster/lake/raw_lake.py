@@ -10,11 +10,13 @@ import datetime as dt
 import hashlib
 import shutil
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
 
-NO_SPLIT = 1 << 62  # keep each day in one file, whatever its size
+BATCH_ROWS = 50_000  # rows per streaming batch
+FLUSH_ROWS = 65_536  # rows of one day buffered before they are written as a row group
 
 
 class RawLake:
@@ -30,37 +32,60 @@ class RawLake:
     def scan_day(self, source: str, day: dt.date) -> pl.LazyFrame:
         return pl.scan_parquet(self.day_path(source, day))
 
-    def write_days(self, source: str, lf: pl.LazyFrame, days: list[dt.date]) -> dict[dt.date, Path]:
-        """Stream ``lf`` once into one file per day, then swap each day in atomically.
+    def write_days(self, source: str, data: pl.LazyFrame | Iterable[pl.DataFrame],
+                   days: list[dt.date]) -> dict[dt.date, Path]:
+        """Write ``data`` (a LazyFrame, or batches of rows) into one file per day, then swap
+        each day in atomically.
 
-        ``lf`` must carry a ``usage_date`` column; days with no rows get an empty file with the
-        same schema, so a restated delivery that drops a day's rows also clears the day.
+        Each batch is split by ``usage_date`` and appended at once to that day's Parquet
+        writer, so memory is one batch whatever the delivery's or a file's size (Polars'
+        partitioned sink held whole days: 5 GB for a 20M-line-item month). Days with no rows
+        get an empty file with the schema, so a restated delivery that drops a day's rows
+        also clears the day. Rows outside ``days`` are ignored.
         """
+        import pyarrow.parquet as pq
+
         staging = self.root / "_staging" / uuid.uuid4().hex
         staging.mkdir(parents=True)
+        batches = data.collect_batches(chunk_size=BATCH_ROWS) if isinstance(data, pl.LazyFrame) \
+            else data
+        writers: dict[dt.date, pq.ParquetWriter] = {}
+        schema = None
+        wanted = set(days)
         try:
-            lf.filter(pl.col("usage_date").is_in(days)).sink_parquet(
-                pl.PartitionBy(staging, key="usage_date", include_key=True,
-                               approximate_bytes_per_file=NO_SPLIT),
-                mkdir=True,
-            )
-            empty = lf.head(0).collect()
+            for batch in batches:
+                for (day,), rows in batch.partition_by("usage_date", as_dict=True).items():
+                    if day not in wanted:
+                        continue
+                    table = rows.to_arrow()
+                    schema = schema or table.schema
+                    if day not in writers:
+                        writers[day] = pq.ParquetWriter(staging / f"{day.isoformat()}.parquet",
+                                                        schema, compression="zstd")
+                    writers[day].write_table(table if table.schema == schema
+                                             else table.select(schema.names).cast(schema))
+                if schema is None and batch.width:
+                    schema = batch.head(0).to_arrow().schema
+            for writer in writers.values():
+                writer.close()
+            writers.clear()
+            if schema is None:
+                schema = (data.head(0).collect() if isinstance(data, pl.LazyFrame)
+                          else pl.DataFrame({"usage_date": []}, schema={"usage_date": pl.Date})
+                          ).to_arrow().schema
             written = {}
             for day in days:
-                parts = sorted((staging / f"usage_date={day.isoformat()}").glob("*.parquet"))
+                part = staging / f"{day.isoformat()}.parquet"
+                if not part.exists():
+                    pq.write_table(schema.empty_table(), part, compression="zstd")
                 target = self.day_path(source, day)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(f".{uuid.uuid4().hex}.tmp")
-                if len(parts) == 1:
-                    parts[0].replace(tmp)
-                elif parts:
-                    pl.scan_parquet(parts).sink_parquet(tmp)
-                else:
-                    empty.write_parquet(tmp)
-                tmp.replace(target)
+                part.replace(target)
                 written[day] = target
             return written
         finally:
+            for writer in writers.values():
+                writer.close()
             shutil.rmtree(staging, ignore_errors=True)
 
 

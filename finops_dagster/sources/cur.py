@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,10 +230,13 @@ class CurExport:
             if declared is not None and found != declared:
                 raise CurError(f"{where}: columns differ from the manifest: unexpected "
                                f"{sorted(found - declared)}, missing {sorted(declared - found)}")
-            if key.endswith(".csv.gz"):
-                path = self._converted(path, where, progress)
-            paths.append(path)
-        return paths
+            paths.append((path, where))
+        # csv.gz files are converted two at a time: decompression and parsing release the GIL
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            return list(pool.map(lambda pw: self._converted(pw[0], pw[1], progress)
+                                 if pw[0].name.endswith(".csv.gz") else pw[0], paths))
 
     def _converted(self, path: Path, where: str, progress: Any) -> Path:
         stat = path.stat()
@@ -247,14 +251,25 @@ class CurExport:
         return target
 
 
-def scan_delivery(paths: list[Path]) -> pl.LazyFrame:
-    """All line items of one delivery, lazily, with the UTC usage day added."""
-    lf = normalize(pl.scan_parquet(paths, missing_columns="insert", extra_columns="ignore"))
+def with_usage_date(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.DataFrame:
+    """Add the UTC usage day (the partition key) from line_item_usage_start_date."""
+    schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
     start = pl.col("line_item_usage_start_date")
-    schema = lf.collect_schema()
-    if isinstance(schema["line_item_usage_start_date"], pl.Datetime) and \
-            schema["line_item_usage_start_date"].time_zone:
+    dtype = schema["line_item_usage_start_date"]
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone:
         start = start.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-    elif schema["line_item_usage_start_date"] == pl.String:
-        start = start.str.to_datetime(time_zone="UTC").dt.replace_time_zone(None)
-    return lf.with_columns(usage_date=start.dt.date())
+    return frame.with_columns(usage_date=start.dt.date())
+
+
+def scan_delivery(paths: list[Path]) -> pl.LazyFrame:
+    """All line items of one delivery, lazily, normalized, with the UTC usage day added."""
+    return with_usage_date(normalize(pl.scan_parquet(paths, missing_columns="insert",
+                                                     extra_columns="ignore")))
+
+
+def iter_delivery(paths: list[Path], batch_rows: int = 131_072) -> Iterator[pl.DataFrame]:
+    """The delivery's line items in batches of at most ``batch_rows`` rows, file after file,
+    row group after row group: memory is one batch, whatever a file's size."""
+    for path in paths:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+            yield with_usage_date(normalize(pl.from_arrow(batch)))

@@ -79,7 +79,8 @@ def normalize(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.DataFrame
         if name == "resource_tags":
             exprs.append(pl.col(name).str.json_decode(TAG_MAP))
         elif name.endswith("_date") and "commitment" not in name:
-            exprs.append(pl.col(name).str.strip_suffix("Z").str.to_datetime(time_unit="us"))
+            exprs.append(pl.col(name).str.strip_suffix("Z").str.replace(" ", "T", literal=True)
+                         .str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S%.f"))
         elif _NUMERIC.search(name):
             exprs.append(pl.col(name).cast(pl.Float64))
     return frame.with_columns(exprs) if exprs else frame
@@ -101,56 +102,48 @@ def read_csv_header(path: Path) -> list[str]:
         raise CurFormatError(f"not a readable csv.gz file ({exc})") from exc
 
 
+def _csv_type(column: str) -> pl.DataType:
+    """Let the CSV reader parse numbers itself (one pass) instead of casting text later."""
+    name = legacy_name(column) if "/" in column else column
+    if _tag_key(column) is None and _NUMERIC.search(name) and not name.endswith("_date"):
+        return pl.Float64
+    return pl.String
+
+
 def csv_gz_to_parquet(source: Path, target: Path, progress: Callable[[str], None] = log.info,
-                      block_size: int = 64 << 20) -> int:
+                      chunk: int = 16 << 20) -> int:
     """Stream a csv.gz into a normalized Parquet file; returns the row count.
 
-    Reads in blocks with pyarrow's multi-threaded CSV reader, so memory is a few blocks
-    whatever the file size. Writes to a temporary name and renames: a truncated or corrupt
-    file never leaves a half-converted Parquet behind.
+    The file is decompressed in chunks to a temporary CSV beside the target, then Polars'
+    streaming CSV reader normalizes and writes it: memory stays bounded whatever the size, and
+    parsing uses every core. A truncated or corrupt file raises ``CurFormatError`` and leaves
+    nothing behind (both temporary files are removed; the target appears only when complete).
     """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
     names = read_csv_header(source)
-    total = source.stat().st_size
-    tmp = target.with_name(target.name + ".part")
+    total = source.stat().st_size or 1
     target.parent.mkdir(parents=True, exist_ok=True)
-    rows = 0
-    writer = None
-    schema = None
+    tmp_csv = target.with_name(target.name + ".csv.part")
+    tmp = target.with_name(target.name + ".part")
     try:
-        with open(source, "rb") as raw, gzip.GzipFile(fileobj=raw) as fh:
-            reader = pacsv.open_csv(
-                fh, read_options=pacsv.ReadOptions(block_size=block_size),
-                convert_options=pacsv.ConvertOptions(
-                    column_types={n: pa.string() for n in names}, strings_can_be_null=True))
-            next_report = 0.1
-            for batch in reader:
-                frame = normalize(pl.from_arrow(pa.Table.from_batches([batch])))
-                table = frame.to_arrow()
-                if writer is None:
-                    schema = table.schema
-                    writer = pq.ParquetWriter(tmp, schema, compression="zstd")
-                writer.write_table(table.cast(schema))
-                rows += batch.num_rows
-                done = raw.tell() / total if total else 1.0
+        with open(source, "rb") as raw, gzip.GzipFile(fileobj=raw) as fh, open(tmp_csv, "wb") as out:
+            next_report = 0.25
+            while block := fh.read(chunk):
+                out.write(block)
+                done = raw.tell() / total
                 if done >= next_report:
-                    progress(f"{source.name}: {raw.tell() / 1e6:.0f}/{total / 1e6:.0f} MB "
-                             f"compressed, {rows} rows, {done:.0%}")
-                    next_report = done + 0.1
-        if writer is None:
-            pl.DataFrame({n: [] for n in names}, schema={n: pl.String for n in names}).pipe(
-                normalize).write_parquet(tmp)
-        else:
-            writer.close()
-            writer = None
+                    progress(f"{source.name}: decompressed {raw.tell() / 1e6:.0f}/{total / 1e6:.0f} MB"
+                             f" ({done:.0%})")
+                    next_report = done + 0.25
+        lf = pl.scan_csv(tmp_csv, schema={n: _csv_type(n) for n in names}, has_header=True)
+        normalize(lf).sink_parquet(tmp, compression="zstd")
+        rows = pl.scan_parquet(tmp).select(pl.len()).collect().item()
         tmp.replace(target)
+        progress(f"{source.name}: {rows} rows converted to Parquet")
         return rows
-    except (OSError, EOFError, zlib.error, pa.ArrowInvalid) as exc:
-        raise CurFormatError(f"truncated or corrupt csv.gz after {rows} rows ({exc})") from exc
+    except (OSError, EOFError, zlib.error) as exc:
+        raise CurFormatError(f"truncated or corrupt csv.gz ({exc})") from exc
+    except pl.exceptions.PolarsError as exc:
+        raise CurFormatError(f"invalid CSV content ({str(exc).splitlines()[0]})") from exc
     finally:
-        if writer is not None:
-            writer.close()
+        tmp_csv.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)

@@ -118,4 +118,8 @@ def test_truncated_csv_gz_names_the_file_and_caches_nothing(csv_export, tmp_path
     export = CurExport(str(root), tmp_path / "cache")
     with pytest.raises(CurError, match=rf"{bad.name}: truncated or corrupt csv.gz"):
         export.fetch_delivery(export.manifests()["2026-09"], lambda m: None)
-    assert not list((tmp_path / "cache").rglob("*.parquet*"))
+    assert not list((tmp_path / "cache").rglob("*.part"))  # nothing half-written
+    cached = list((tmp_path / "cache").rglob("*.parquet"))
+    assert len(cached) <= 1  # at most the intact sibling file, converted in parallel
+    for path in cached:
+        assert pl.read_parquet(path).height == 4_672  # the second September file, whole
