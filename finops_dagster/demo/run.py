@@ -97,7 +97,8 @@ def _verify_checks(defs: dg.Definitions, instance: dg.DagsterInstance, days: lis
                ("raw_business_requests", "business_requests_day_present",
                 truth["planted"]["missing_requests_day"])}
     graph = defs.resolve_asset_graph()
-    partitioned = [k for k in graph.asset_check_keys if graph.get_check_spec(k).partitions_def]
+    partitioned = sorted((k for k in graph.asset_check_keys if graph.get_check_spec(k).partitions_def),
+                         key=lambda k: k.to_user_string())
     infos = instance.event_log_storage.get_asset_check_partition_info(partitioned)
     ran = {k.asset_key.to_user_string() for k in partitioned
            if instance.get_materialized_partitions(k.asset_key)}

@@ -95,8 +95,11 @@ def test_other_sources_landed_with_exact_values(pipeline):
 
 def test_every_partition_shows_its_checks_and_the_gap_is_caught(pipeline):
     _, instance, report, _ = pipeline
-    assert report.caught[0] == (
-        "raw_cur_line_items:cur_day_gap on 2026-09-17 (account 222222222222 has no line items)")
+    assert set(report.caught) == {
+        "raw_cur_line_items:cur_day_gap on 2026-09-17 (account 222222222222 has no line items)",
+        "raw_business_requests:business_requests_day_present on 2026-10-12 "
+        "(the request feed has no rows that day)",
+        "restatement of 2026-08 (delivery 6b633777): 2 planted changes found in fct_cur_restatements"}
     gap = dg.AssetCheckKey(dg.AssetKey("raw_cur_line_items"), "cur_day_gap")
     infos = {i.partition_key: i.latest_execution_status.value
              for i in instance.event_log_storage.get_asset_check_partition_info([gap])
