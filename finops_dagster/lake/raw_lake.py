@@ -89,6 +89,18 @@ class RawLake:
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def atomic_write_parquet(frame: pl.DataFrame, target: Path) -> Path:
+    """Write to a temporary name beside ``target`` and rename: readers never see half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{uuid.uuid4().hex}.tmp")
+    try:
+        frame.write_parquet(tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
 def schema_hash(schema: pl.Schema) -> str:
     text = ";".join(f"{name}:{dtype}" for name, dtype in sorted(schema.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -8,11 +8,11 @@ swapped in, and kept as its own small Parquet table for analysts (fct_cur_restat
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from pathlib import Path
 
 import polars as pl
 
+from finops_dagster.lake.raw_lake import atomic_write_parquet
 from finops_dagster.sources.cur_rules import MONEY
 
 KEYS = ["usage_date", "line_item_usage_account_id", "line_item_product_code"]
@@ -28,8 +28,7 @@ def ensure_table(root: Path) -> None:
     """dbt reads restatements/*/*.parquet: an empty file keeps the glob valid before any diff."""
     empty = root / "_schema" / "empty.parquet"
     if not empty.exists():
-        empty.parent.mkdir(parents=True, exist_ok=True)
-        pl.DataFrame(schema=SCHEMA).write_parquet(empty)
+        atomic_write_parquet(pl.DataFrame(schema=SCHEMA), empty)
 
 
 def diff(old: pl.DataFrame, new: pl.DataFrame, period: str, old_delivery: str,
@@ -53,9 +52,4 @@ def diff(old: pl.DataFrame, new: pl.DataFrame, period: str, old_delivery: str,
 
 
 def write(root: Path, changes: pl.DataFrame, period: str, new_delivery: str) -> Path:
-    target = root / f"billing_period={period}" / f"{new_delivery}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{uuid.uuid4().hex}.tmp")
-    changes.write_parquet(tmp)
-    tmp.replace(target)
-    return target
+    return atomic_write_parquet(changes, root / f"billing_period={period}" / f"{new_delivery}.parquet")

@@ -1,7 +1,6 @@
 """Business data: request counts per day partition, and the reference tables."""
 
 import datetime as dt
-import uuid
 from decimal import Decimal
 
 import dagster as dg
@@ -9,7 +8,7 @@ import polars as pl
 
 from finops_dagster.checks import evaluate_days
 from finops_dagster.lake.ledger import DayEntry
-from finops_dagster.lake.raw_lake import schema_hash
+from finops_dagster.lake.raw_lake import atomic_write_parquet, schema_hash
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.quality.results import DayResult
 from finops_dagster.resources import BusinessDataResource, LakeResource
@@ -75,9 +74,5 @@ def raw_business_reference(business: BusinessDataResource, lake: LakeResource):
             df: pl.DataFrame = src.read(name)
         except BusinessDataError as exc:
             raise dg.Failure(description=str(exc)) from exc
-        target = lake.root / "raw" / "business" / name / "data.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{uuid.uuid4().hex}.tmp")
-        df.write_parquet(tmp)
-        tmp.replace(target)
+        target = atomic_write_parquet(df, lake.root / "raw" / "business" / name / "data.parquet")
         yield dg.MaterializeResult(asset_key=key, metadata={"rows": df.height, "path": str(target)})

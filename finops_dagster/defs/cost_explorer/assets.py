@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from finops_dagster.lake.cost_explorer_ingest import SOURCE, ingest_cost_explorer_days
+from finops_dagster.lake.raw_lake import atomic_write_parquet
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import CostExplorerResource, CurExportResource, LakeResource
 from finops_dagster.sources.cost_explorer import CostExplorerError, cost_categories, forecast
@@ -37,14 +38,7 @@ def raw_cost_explorer_daily(context: dg.AssetExecutionContext, cost_explorer: Co
 
 
 def _write(lake: LakeResource, name: str, frame) -> str:
-    import uuid
-
-    target = lake.root / "raw" / name / "data.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{uuid.uuid4().hex}.tmp")
-    frame.write_parquet(tmp)
-    tmp.replace(target)
-    return str(target)
+    return str(atomic_write_parquet(frame, lake.root / "raw" / name / "data.parquet"))
 
 
 @dg.asset(**_COMMON)
