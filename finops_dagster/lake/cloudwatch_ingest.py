@@ -5,13 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
-import polars as pl
-
-from finops_dagster.lake.ledger import DayEntry, Ledger
-from finops_dagster.lake.raw_lake import RawLake, schema_hash
+from finops_dagster.lake.ledger import DayEntry, Ledger, api_delivery_id, day_entries
+from finops_dagster.lake.raw_lake import RawLake
 from finops_dagster.sources.cloudwatch import age_bands, discover, fetch
 
 SOURCE = "cloudwatch"
@@ -29,15 +26,9 @@ def ingest_cloudwatch_days(client: Any, lake: RawLake, ledger: Ledger, days: lis
     kept = {d for a, b, _ in age_bands(start, end, now) for d in _days(a, b)}
     df = fetch(client, metrics, start, end, now, progress)
     written = lake.write_days(SOURCE, df.lazy(), days)
-    counts = dict(df.group_by("usage_date").len().iter_rows())
-    entries = [DayEntry(
-        source=SOURCE, usage_date=d, billing_period=d.strftime("%Y-%m"),
-        delivery_id=f"api:{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ}",
-        manifest="" if d in kept else "beyond CloudWatch retention",
-        source_files=("ListMetrics", "GetMetricData"), row_count=int(counts.get(d, 0)),
-        unblended_cost=Decimal(0), effective_cost=Decimal(0),
-        schema_hash=schema_hash(pl.read_parquet_schema(written[d])), raw_file=str(written[d]))
-        for d in days]
+    entries = day_entries(SOURCE, written, dict(df.group_by("usage_date").len().iter_rows()),
+                          api_delivery_id(), ("ListMetrics", "GetMetricData"),
+                          notes={d: "beyond CloudWatch retention" for d in days if d not in kept})
     ledger.record_days(entries)
     return entries
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from finops_dagster.lake.ledger import AccountTotals, DayEntry, Ledger
-from finops_dagster.lake.raw_lake import RawLake, schema_hash
+from finops_dagster.lake.ledger import AccountTotals, DayEntry, Ledger, api_delivery_id, day_entries
+from finops_dagster.lake.raw_lake import RawLake
 from finops_dagster.sources.cost_explorer import (
     PagedQuery,
     daily_request,
@@ -46,23 +46,15 @@ def ingest_cost_explorer_days(clients: list[tuple[Any, str]], lake: RawLake, led
     df = pl.concat(frames)
     written = lake.write_days(SOURCE, df.lazy(), days)
     first = df.filter(pl.col("query") == group_bys[0])
-    sums = first.group_by("usage_date", "source_account").agg(
-        row_count=pl.len(), unblended=pl.col("unblended_cost").sum(),
-        amortized=pl.col("amortized_cost").sum())
-    entries = []
-    for day in days:
-        accounts = {r["source_account"]: AccountTotals(r["row_count"], Decimal(r["unblended"]),
-                                                       Decimal(r["amortized"]))
-                    for r in sums.filter(pl.col("usage_date") == day).iter_rows(named=True)}
-        entries.append(DayEntry(
-            source=SOURCE, usage_date=day, billing_period=day.strftime("%Y-%m"),
-            delivery_id=f"api:{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ}", manifest="",
-            source_files=tuple(f"GetCostAndUsage {q}" for q in group_bys),
-            row_count=int(df.filter(pl.col("usage_date") == day).height),
-            unblended_cost=sum((a.unblended_cost for a in accounts.values()), Decimal(0)),
-            effective_cost=sum((a.effective_cost for a in accounts.values()), Decimal(0)),
-            schema_hash=schema_hash(pl.read_parquet_schema(written[day])),
-            raw_file=str(written[day]), accounts=accounts))
+    accounts: dict[dt.date, dict[str, AccountTotals]] = {}
+    for r in first.group_by("usage_date", "source_account").agg(
+            row_count=pl.len(), unblended=pl.col("unblended_cost").sum(),
+            amortized=pl.col("amortized_cost").sum()).iter_rows(named=True):
+        accounts.setdefault(r["usage_date"], {})[r["source_account"]] = AccountTotals(
+            r["row_count"], Decimal(r["unblended"]), Decimal(r["amortized"]))
+    entries = day_entries(SOURCE, written, dict(df.group_by("usage_date").len().iter_rows()),
+                          api_delivery_id(), tuple(f"GetCostAndUsage {q}" for q in group_bys),
+                          accounts)
     ledger.record_days(entries)
     for query in queries:
         query.forget()

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from finops_dagster.lake import restatements
 from finops_dagster.lake.ledger import AccountTotals, DayEntry, Ledger
-from finops_dagster.lake.raw_lake import RawLake, schema_hash
+from finops_dagster.lake.raw_lake import BATCH_ROWS, RawLake, schema_hash
 from finops_dagster.sources.cur import CurError, CurExport, iter_delivery, scan_delivery
 from finops_dagster.sources.cur_rules import cost_sums
 
@@ -81,7 +81,7 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
         sums = sums.filter(pl.col("usage_date").is_in(days))
         found = _restatements(lake, ledger, days, deliveries, sums, progress)
         written = lake.write_days(SOURCE, iter_delivery(
-            [path for _, paths in deliveries.values() for path in paths]), days)
+            [path for _, paths in deliveries.values() for path in paths], BATCH_ROWS), days)
     except (pl.exceptions.PolarsError, pa.ArrowException) as exc:
         raise CurError(f"reading CUR files {[str(p) for _, ps in deliveries.values() for p in ps]} "
                        f"failed: {exc}") from exc
@@ -116,11 +116,12 @@ def _restatements(lake: RawLake, ledger: Ledger, days: list[dt.date], deliveries
     restatements.ensure_table(root)
     found = []
     for period, (m, _) in deliveries.items():
-        old_days = [d for d in days if _period(d) == period and (e := ledger.day(SOURCE, d))
-                    and e.delivery_id != m.delivery_id and lake.has_day(SOURCE, d)]
-        if not old_days:
+        replaced = {d: e for d in days if _period(d) == period and (e := ledger.day(SOURCE, d))
+                    and e.delivery_id != m.delivery_id and lake.has_day(SOURCE, d)}
+        if not replaced:
             continue
-        old_ids = tuple(sorted({ledger.day(SOURCE, d).delivery_id for d in old_days}))
+        old_days = list(replaced)
+        old_ids = tuple(sorted({e.delivery_id for e in replaced.values()}))
         old = cost_sums(pl.concat([lake.scan_day(SOURCE, d) for d in old_days],
                                   how="diagonal_relaxed"), restatements.KEYS).collect()
         new = new_sums.filter(pl.col("usage_date").is_in(old_days))

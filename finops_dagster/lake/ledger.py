@@ -10,10 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+
+import polars as pl
+
+from finops_dagster.lake.raw_lake import schema_hash
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ingested_days (
@@ -50,6 +54,31 @@ class DayEntry:
     raw_file: str
     accounts: dict[str, AccountTotals] = field(default_factory=dict)
     ingested_at: str = ""
+
+
+def day_entries(source: str, written: Mapping[dt.date, Path], row_counts: Mapping[dt.date, int],
+                delivery_id: str, source_files: tuple[str, ...],
+                accounts: Mapping[dt.date, dict[str, AccountTotals]] | None = None,
+                notes: Mapping[dt.date, str] | None = None) -> list[DayEntry]:
+    """Ledger entries for sources without CUR's manifests (APIs, business files): one per
+    written day, totals summed from ``accounts`` (zero for sources that carry no cost)."""
+    out = []
+    for day, path in written.items():
+        accts = (accounts or {}).get(day, {})
+        out.append(DayEntry(
+            source=source, usage_date=day, billing_period=day.strftime("%Y-%m"),
+            delivery_id=delivery_id, manifest=(notes or {}).get(day, ""),
+            source_files=source_files, row_count=int(row_counts.get(day, 0)),
+            unblended_cost=sum((a.unblended_cost for a in accts.values()), Decimal(0)),
+            effective_cost=sum((a.effective_cost for a in accts.values()), Decimal(0)),
+            schema_hash=schema_hash(pl.read_parquet_schema(path)), raw_file=str(path),
+            accounts=accts))
+    return out
+
+
+def api_delivery_id() -> str:
+    """What identifies an API read in the ledger: when it happened."""
+    return f"api:{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
 class Ledger:

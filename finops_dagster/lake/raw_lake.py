@@ -15,8 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-BATCH_ROWS = 50_000  # rows per streaming batch
-FLUSH_ROWS = 65_536  # rows of one day buffered before they are written as a row group
+BATCH_ROWS = 131_072  # rows per batch written to the day files: what bounds memory
 
 
 class RawLake:
@@ -54,18 +53,17 @@ class RawLake:
         wanted = set(days)
         try:
             for batch in batches:
+                if schema is None:
+                    schema = batch.head(0).to_arrow().schema
                 for (day,), rows in batch.partition_by("usage_date", as_dict=True).items():
                     if day not in wanted:
                         continue
                     table = rows.to_arrow()
-                    schema = schema or table.schema
                     if day not in writers:
                         writers[day] = pq.ParquetWriter(staging / f"{day.isoformat()}.parquet",
                                                         schema, compression="zstd")
                     writers[day].write_table(table if table.schema == schema
                                              else table.select(schema.names).cast(schema))
-                if schema is None and batch.width:
-                    schema = batch.head(0).to_arrow().schema
             for writer in writers.values():
                 writer.close()
             writers.clear()

@@ -267,7 +267,7 @@ def scan_delivery(paths: list[Path]) -> pl.LazyFrame:
                                                      extra_columns="ignore")))
 
 
-def iter_delivery(paths: list[Path], batch_rows: int = 131_072) -> Iterator[pl.DataFrame]:
+def iter_delivery(paths: list[Path], batch_rows: int) -> Iterator[pl.DataFrame]:
     """The delivery's line items in batches of at most ``batch_rows`` rows, file after file,
     row group after row group: memory is one batch, whatever a file's size."""
     for path in paths:

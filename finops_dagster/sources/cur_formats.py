@@ -138,7 +138,6 @@ def csv_gz_to_parquet(source: Path, target: Path, progress: Callable[[str], None
         normalize(lf).sink_parquet(tmp, compression="zstd")
         rows = pl.scan_parquet(tmp).select(pl.len()).collect().item()
         tmp.replace(target)
-        progress(f"{source.name}: {rows} rows converted to Parquet")
         return rows
     except (OSError, EOFError, zlib.error) as exc:
         raise CurFormatError(f"truncated or corrupt csv.gz ({exc})") from exc

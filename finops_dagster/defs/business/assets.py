@@ -1,14 +1,13 @@
 """Business data: request counts per day partition, and the reference tables."""
 
 import datetime as dt
-from decimal import Decimal
 
 import dagster as dg
 import polars as pl
 
 from finops_dagster.checks import evaluate_days
-from finops_dagster.lake.ledger import DayEntry
-from finops_dagster.lake.raw_lake import atomic_write_parquet, schema_hash
+from finops_dagster.lake.ledger import day_entries
+from finops_dagster.lake.raw_lake import atomic_write_parquet
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.quality.results import DayResult
 from finops_dagster.resources import BusinessDataResource, LakeResource
@@ -33,11 +32,7 @@ def raw_business_requests(context: dg.AssetExecutionContext, business: BusinessD
     raw = lake.raw_lake()
     written = raw.write_days(SOURCE, reqs.lazy(), days)
     counts = dict(reqs.group_by("usage_date").len().iter_rows())
-    lake.ledger().record_days([DayEntry(
-        source=SOURCE, usage_date=d, billing_period=d.strftime("%Y-%m"), delivery_id=src.url,
-        manifest="", source_files=(src.url,), row_count=int(counts.get(d, 0)),
-        unblended_cost=Decimal(0), effective_cost=Decimal(0), schema_hash=schema_hash(reqs.schema),
-        raw_file=str(written[d])) for d in days])
+    lake.ledger().record_days(day_entries(SOURCE, written, counts, src.url, (src.url,)))
     return dg.MaterializeResult(metadata={"rows": reqs.height, "days": len(days),
                                           "days_without_requests": sum(1 for d in days if not counts.get(d))})
 
