@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := .tools/uv/bin/uv
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test lint sync
+.PHONY: demo test lint sync docs
 
 $(UV):
 	python3 -m pip install --quiet --disable-pip-version-check --target .tools/uv "uv==$(UV_VERSION)"
@@ -23,3 +23,9 @@ test: sync
 
 lint: sync
 	$(UV) run --frozen ruff check finops_dagster tests
+
+## make docs: dbt's documentation site of every model and column (after `make demo`)
+DBT_ARGS := --project-dir dbt_project --profiles-dir dbt_project
+docs: sync
+	FINOPS_WAREHOUSE_PATH=data/warehouse.duckdb FINOPS_RAW_LAKE_DIR=data/raw $(UV) run --frozen dbt docs generate $(DBT_ARGS)
+	$(UV) run --frozen dbt docs serve $(DBT_ARGS) --host 127.0.0.1 --port 8080

@@ -187,3 +187,23 @@ BUDGETS = (
     ("account", "333333333333", 2500), ("team", "platform", 3800), ("service", "AmazonEC2", 4000),
 )
 SHARED_SERVICES = ("shared-db", "shared-cache", "shared-cdn")
+
+# Cost Explorer's view of the same spend, drifted on purpose so reconciliation has a planted
+# answer: one finalized mismatch, one rounding-size difference within tolerance, one difference
+# on an estimated (not yet final) day, and the day CUR lacks for the dev account (Cost Explorer
+# has it: the copy of the day before), which reconciliation reports as missing in CUR.
+CE_ESTIMATED_FROM = dt.date(2026, 10, 29)
+CE_DRIFT = (
+    {"date": dt.date(2026, 9, 10), "account": "222222222222", "service": "AmazonRDS",
+     "usd": "7.00", "status": "mismatch"},
+    {"date": dt.date(2026, 9, 3), "account": "333333333333", "service": "AmazonElastiCache",
+     "usd": "0.03", "status": "within_tolerance"},
+    {"date": dt.date(2026, 10, 30), "account": "111111111111", "service": "AmazonEC2",
+     "usd": "25.00", "status": "estimated"},
+)
+
+# Efficiency answers the marts must find (see CPU_PROFILES): the idle machines are the waste,
+# report-1 fits the smallest r5, the office-hours dev machines are idle 16 h each weekday.
+PLANTED_WASTE = ("dev-api-1", "dev-api-2", "scratch-1")
+PLANTED_RIGHTSIZING = {"report-1": "r5.large"}
+PLANTED_SCHEDULES = ("dev-etl-1", "dev-web-1")

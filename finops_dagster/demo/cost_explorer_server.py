@@ -46,6 +46,22 @@ def dataset_from_cur(export_root: Path) -> pl.DataFrame:
           usage=pl.col("line_item_usage_amount").cast(MONEY).sum()).collect()
 
 
+def plant_drift(data: pl.DataFrame) -> pl.DataFrame:
+    """Cost Explorer as the demo serves it: CUR's spend plus the planted differences
+    (``catalog.CE_DRIFT``) and the dev account's day that CUR lacks (``catalog.MISSING_DAY``)."""
+    from finops_dagster.demo import catalog as C
+
+    gap, account = C.MISSING_DAY["date"], C.MISSING_DAY["account"]
+    copied = data.filter(pl.col("date") == gap - dt.timedelta(days=1), pl.col("account") == account
+                         ).with_columns(date=pl.lit(gap))
+    drift = pl.DataFrame([{
+        "date": d["date"], "service": C.SERVICE_NAMES[d["service"]], "account": d["account"],
+        "region": "us-east-1", "usage_type": "demo-drift", "team": "",
+        "unblended": Decimal(d["usd"]), "amortized": Decimal(d["usd"]), "usage": Decimal(0),
+    } for d in C.CE_DRIFT], schema=data.schema)
+    return pl.concat([data, copied, drift])
+
+
 @dataclass
 class Faults:
     """What the endpoint does wrong, on demand."""

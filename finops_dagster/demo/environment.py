@@ -4,7 +4,6 @@ loaded with the generated data and reached by boto3 through the standard
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 
 from finops_dagster.demo import catalog as C
 from finops_dagster.demo.aws import apply_environ, aws_environ, moto_server, upload_tree
-from finops_dagster.demo.cost_explorer_server import EndpointState, dataset_from_cur, serve
+from finops_dagster.demo.cost_explorer_server import EndpointState, dataset_from_cur, plant_drift, serve
 from finops_dagster.demo.generator import DemoConfig, _fleet, restate
 from finops_dagster.settings import DEMO_BUCKET, DEMO_PREFIX
 
@@ -31,8 +30,8 @@ def demo_endpoints(cfg: DemoConfig, progress: Callable[[str], None] = print) -> 
 
     from finops_dagster.demo.cloudwatch_data import put_demo_metrics
 
-    state = EndpointState(data=dataset_from_cur(cfg.export_root), page_size=500,
-                          estimated_from=dt.date(2026, 10, 29),
+    state = EndpointState(data=plant_drift(dataset_from_cur(cfg.export_root)), page_size=500,
+                          estimated_from=C.CE_ESTIMATED_FROM,
                           cost_categories={"Environment": ["prod", "dev", "shared"],
                                            "BusinessUnit": ["core", "growth"]})
     with moto_server() as moto_url, serve(state) as ce_url:
@@ -50,6 +49,8 @@ def demo_endpoints(cfg: DemoConfig, progress: Callable[[str], None] = print) -> 
             def redeliver() -> dict:
                 planted = restate(cfg)
                 upload_tree(s3, cfg.export_root.parents[1], DEMO_BUCKET)
+                # Cost Explorer shows the final bill too: its data follows the restatement.
+                state.data = plant_drift(dataset_from_cur(cfg.export_root))
                 return planted
 
             yield DemoEndpoints(f"s3://{DEMO_BUCKET}/{DEMO_PREFIX}/{cfg.export_name}",

@@ -48,7 +48,7 @@ def demo_days(truth: dict) -> list[str]:
 
 
 def run_demo(settings: Settings, truth: dict, instance: dg.DagsterInstance | None = None,
-             redeliver: Callable[[], dict] | None = None, with_sources: bool = True) -> DemoReport:
+             redeliver: Callable[[], dict] | None = None) -> DemoReport:
     """Materialize the demo window, then (with ``redeliver``) restate a month and sync it."""
     from finops_dagster.definitions import build_definitions
 
@@ -67,10 +67,8 @@ def run_demo(settings: Settings, truth: dict, instance: dg.DagsterInstance | Non
             report.problems.append(f"{job} failed; see run {result.run_id} in the UI")
         return result.success
 
-    if not (step("cur_ingest_job", window) and step("warehouse_views_job")
-            and step("daily_cost_job", window)):
-        return report
-    if with_sources and not (step("sources_job", window) and step("reference_job")):
+    if not (step("cur_ingest_job", window) and step("sources_job", window) and step("reference_job")
+            and step("warehouse_views_job") and step("daily_cost_job", window) and step("marts_job")):
         return report
     planted = None
     if redeliver is not None:
@@ -90,12 +88,28 @@ def run_demo(settings: Settings, truth: dict, instance: dg.DagsterInstance | Non
     return report
 
 
+def planted_check_failures(truth: dict) -> dict[tuple[str, str, str], str]:
+    """(asset, check, day) -> why: exactly the per-day check failures the demo planted."""
+    from finops_dagster.demo import catalog as C
+
+    missing = truth["planted"]["missing_day"]
+    recon = ("fct_cost_reconciliation", "fct_cost_reconciliation_agreement")
+    planted = {
+        (*PLANTED_CHECK, missing["date"]): f"account {missing['account']} has no line items",
+        ("raw_business_requests", "business_requests_day_present",
+         truth["planted"]["missing_requests_day"]): "the request feed has no rows that day",
+        (*recon, missing["date"]): f"Cost Explorer has account {missing['account']}'s costs, CUR does not",
+    }
+    for d in C.CE_DRIFT:
+        if d["status"] == "mismatch":
+            planted[(*recon, str(d["date"]))] = (f"Cost Explorer differs by ${d['usd']} on "
+                                                 f"{d['service']} of {d['account']}")
+    return planted
+
+
 def _verify_checks(defs: dg.Definitions, instance: dg.DagsterInstance, days: list[str],
                    truth: dict, evals: list[dg.AssetCheckEvaluation], report: DemoReport) -> None:
-    missing = truth["planted"]["missing_day"]
-    planted = {(*PLANTED_CHECK, missing["date"]),
-               ("raw_business_requests", "business_requests_day_present",
-                truth["planted"]["missing_requests_day"])}
+    planted = planted_check_failures(truth)
     graph = defs.resolve_asset_graph()
     partitioned = sorted((k for k in graph.asset_check_keys if graph.get_check_spec(k).partitions_def),
                          key=lambda k: k.to_user_string())
@@ -112,9 +126,7 @@ def _verify_checks(defs: dg.Definitions, instance: dg.DagsterInstance, days: lis
             if got == "NOT RUN" and ident[0] not in ran:
                 continue  # an asset this demo run did not materialize
             if got == want and ident in planted:
-                why = (f"account {missing['account']} has no line items" if ident[1] == PLANTED_CHECK[1]
-                       else "the request feed has no rows that day")
-                report.caught.append(f"{ident[0]}:{ident[1]} on {day} ({why})")
+                report.caught.append(f"{ident[0]}:{ident[1]} on {day} ({planted[ident]})")
             elif got != want:
                 report.problems.append(f"check {ident[0]}:{ident[1]} on {day}: {got}, expected {want}")
     partitioned_names = {k.name for k in partitioned}

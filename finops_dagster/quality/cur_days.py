@@ -19,7 +19,7 @@ from finops_dagster.sources.cur_rules import cost_sums
 CENT = Decimal("0.01")
 
 
-def _same_to_the_cent(a: Decimal, b: Decimal) -> bool:
+def same_to_the_cent(a: Decimal, b: Decimal) -> bool:
     return abs(a - b) < CENT / 2
 
 
@@ -48,8 +48,8 @@ def raw_conservation(lake: RawLake, ledger: Ledger, day: dt.date) -> DayResult:
     rows = int(raw["row_count"].sum()) if raw.height else 0
     unblended = Decimal(raw["unblended_cost"][0]) if raw.height else Decimal(0)
     effective = Decimal(raw["effective_cost"][0]) if raw.height else Decimal(0)
-    ok = (rows == entry.row_count and _same_to_the_cent(unblended, entry.unblended_cost)
-          and _same_to_the_cent(effective, entry.effective_cost))
+    ok = (rows == entry.row_count and same_to_the_cent(unblended, entry.unblended_cost)
+          and same_to_the_cent(effective, entry.effective_cost))
     return DayResult(ok, {
         "raw_rows": rows, "ledger_rows": entry.row_count,
         "raw_unblended": str(unblended), "ledger_unblended": str(entry.unblended_cost),
@@ -78,8 +78,8 @@ def mart_conservation(con, ledger: Ledger, day: dt.date) -> DayResult:
         "coalesce(sum(effective_cost), 0) from fct_daily_cost where usage_date = ?", [day]
     ).fetchone()
     billed, effective = Decimal(billed), Decimal(effective)
-    ok = (int(rows) == entry.row_count and _same_to_the_cent(billed, entry.unblended_cost)
-          and _same_to_the_cent(effective, entry.effective_cost))
+    ok = (int(rows) == entry.row_count and same_to_the_cent(billed, entry.unblended_cost)
+          and same_to_the_cent(effective, entry.effective_cost))
     return DayResult(ok, {
         "mart_line_items": int(rows), "ledger_rows": entry.row_count,
         "mart_billed_cost": str(billed), "ledger_unblended": str(entry.unblended_cost),
@@ -112,7 +112,7 @@ def amortization_invariant(con, ledger: Ledger, day: dt.date) -> DayResult:
     billed, rhs = Decimal(billed), Decimal(rhs)
     meta.update(status="evaluated", billed_cost=str(billed),
                 effective_plus_true_up_plus_upfront=str(rhs), difference=str(billed - rhs))
-    return DayResult(_same_to_the_cent(billed, rhs), meta)
+    return DayResult(same_to_the_cent(billed, rhs), meta)
 
 
 def schema_drift(lake: RawLake, day: dt.date, lookback_days: int = 40) -> DayResult:

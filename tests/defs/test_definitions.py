@@ -7,9 +7,28 @@ from finops_dagster.settings import Settings
 
 ASSET_KEYS = [
     "cur_sync_status",
+    "dim_account",
+    "dim_resource",
+    "dim_service",
+    "fct_commitment_opportunities",
+    "fct_cost_allocation",
+    "fct_cost_reconciliation",
     "fct_cur_restatements",
+    "fct_customer_unit_economics",
     "fct_daily_cost",
+    "fct_portfolio_summary",
+    "fct_resource_efficiency",
+    "fct_resource_utilization",
+    "fct_rightsizing_candidates",
+    "fct_service_cost_report",
+    "fct_tag_coverage",
+    "fct_waste",
+    "fct_workload_schedules",
+    "instance_types",
+    "int_cloudwatch__ec2_hourly",
     "int_cur__line_items_costed",
+    "int_cur__on_demand_compute_daily",
+    "mart_exports",
     "raw_budgets",
     "raw_business_requests",
     "raw_cloudwatch_metrics",
@@ -20,10 +39,18 @@ ASSET_KEYS = [
     "raw_cur_restatements",
     "raw_customers",
     "raw_shared_resource_rules",
+    "stg_business__budgets",
+    "stg_business__customers",
+    "stg_business__requests",
+    "stg_business__shared_rules",
+    "stg_cloudwatch__metrics",
+    "stg_cost_explorer__daily_costs",
     "stg_cur__line_items",
 ]
 
 PARTITIONED_CHECKS = [
+    "fct_cost_allocation:fct_cost_allocation_conservation",
+    "fct_cost_reconciliation:fct_cost_reconciliation_agreement",
     "fct_daily_cost:fct_daily_cost_amortization_invariant",
     "fct_daily_cost:fct_daily_cost_conservation",
     "raw_business_requests:business_requests_day_present",
@@ -47,7 +74,7 @@ def test_definitions_load_and_asset_keys_snapshot(tmp_path):
     partitioned = sorted(k.to_user_string() for k in checks if graph.get_check_spec(k).partitions_def)
     assert partitioned == PARTITIONED_CHECKS
     assert "cur_sync_status:cur_sync_complete" in {k.to_user_string() for k in checks}
-    assert len(checks) == len(PARTITIONED_CHECKS) + 1 + 13  # + sync check + dbt tests
+    assert len(checks) == len(PARTITIONED_CHECKS) + 1 + 39  # + sync check + dbt data tests
 
 
 def test_the_decorated_entry_point_is_a_dagster_definitions(tmp_path, monkeypatch):
@@ -59,10 +86,18 @@ def test_assets_are_readable_in_the_ui(tmp_path):
     graph = _defs(tmp_path).resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name in {"ingestion", "staging", "intermediate", "cost"}, key
+        assert node.group_name in {"ingestion", "reference", "staging", "intermediate", "cost",
+                                   "efficiency", "allocation", "exports"}, key
         assert node.owners == ["team:finops-platform"], key
         assert node.description, key
     raw, fct = graph.get(dg.AssetKey("raw_cur_line_items")), graph.get(dg.AssetKey("fct_daily_cost"))
     assert raw.partitions_def == fct.partitions_def
     assert raw.backfill_policy == fct.backfill_policy == dg.BackfillPolicy.single_run()
     assert dg.AssetKey("raw_cur_line_items") in graph.get(dg.AssetKey("stg_cur__line_items")).parent_keys
+    daily = {"fct_daily_cost", "fct_cost_reconciliation", "fct_cost_allocation"}
+    for key in graph.get_all_asset_keys():  # exactly the incremental marts follow the day partitions
+        if key.path[-1].startswith(("fct_", "dim_")):
+            assert (graph.get(key).partitions_def is not None) == (key.path[-1] in daily), key
+    # the efficiency marts read CloudWatch through the ephemeral window model
+    waste = graph.get(dg.AssetKey("fct_waste"))
+    assert dg.AssetKey("fct_resource_utilization") in waste.parent_keys

@@ -5,37 +5,15 @@ from decimal import Decimal
 
 import dagster as dg
 import duckdb
-import pytest
 
 from finops_dagster.definitions import build_definitions
-from finops_dagster.demo.business_data import write_csv
-from finops_dagster.demo.environment import demo_endpoints
-from finops_dagster.demo.generator import DemoConfig, generate
-from finops_dagster.demo.run import run_demo
-from finops_dagster.settings import Settings
+from tests.conftest import mart_snapshot
 
 RANGE = {"dagster/asset_partition_range_start": "2026-09-16",
          "dagster/asset_partition_range_end": "2026-09-18"}
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    """The demo exactly as `finops-dagster demo` runs it: every source through its real protocol
-    (moto S3/CloudWatch/STS, the Cost Explorer endpoint), a restated month re-delivered to S3
-    and synced, on a real (SQLite) Dagster instance."""
-    root = tmp_path_factory.mktemp("e2e")
-    cfg = DemoConfig(out_dir=root / "demo")
-    truth = generate(cfg)
-    write_csv(root / "demo" / "business")
-    with demo_endpoints(cfg, progress=lambda m: None) as endpoints:
-        settings = Settings(data_dir=root, as_of="2026-10-31",
-                            cur_export_url=endpoints.cur_export_url)
-        with dg.instance_for_test() as instance:
-            report = run_demo(settings, truth, instance, redeliver=endpoints.redeliver)
-            yield settings, instance, report, truth
-
-
-def _mart_days(settings: Settings) -> dict:
+def _mart_days(settings) -> dict:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         rows = con.execute("select usage_date, sum(line_item_count), sum(billed_cost), "
                            "sum(effective_cost), count(*) from fct_daily_cost group by 1").fetchall()
@@ -46,8 +24,8 @@ def test_demo_window_materializes_with_exact_totals(pipeline):
     settings, _, report, demo = pipeline
     assert report.ok, report.render()
     assert [name for name, ok, _ in report.runs if ok] == [
-        "cur_ingest_job", "warehouse_views_job", "daily_cost_job", "sources_job", "reference_job",
-        "cur_refresh_job 2026-08 (restated)", "cur_sync_status_job"]
+        "cur_ingest_job", "sources_job", "reference_job", "warehouse_views_job", "daily_cost_job",
+        "marts_job", "cur_refresh_job 2026-08 (restated)", "cur_sync_status_job"]
     days = _mart_days(settings)
     assert len(days) == 92
     restated = {"2026-08-20": Decimal("-120"), "2026-08-05": Decimal("35.5")}
@@ -99,6 +77,10 @@ def test_every_partition_shows_its_checks_and_the_gap_is_caught(pipeline):
         "raw_cur_line_items:cur_day_gap on 2026-09-17 (account 222222222222 has no line items)",
         "raw_business_requests:business_requests_day_present on 2026-10-12 "
         "(the request feed has no rows that day)",
+        "fct_cost_reconciliation:fct_cost_reconciliation_agreement on 2026-09-10 "
+        "(Cost Explorer differs by $7.00 on AmazonRDS of 222222222222)",
+        "fct_cost_reconciliation:fct_cost_reconciliation_agreement on 2026-09-17 "
+        "(Cost Explorer has account 222222222222's costs, CUR does not)",
         "restatement of 2026-08 (delivery 6b633777): 2 planted changes found in fct_cur_restatements"}
     gap = dg.AssetCheckKey(dg.AssetKey("raw_cur_line_items"), "cur_day_gap")
     infos = {i.partition_key: i.latest_execution_status.value
@@ -111,12 +93,17 @@ def test_every_partition_shows_its_checks_and_the_gap_is_caught(pipeline):
 
 def test_rerunning_partitions_changes_no_mart_row(pipeline):
     settings, instance, _, _ = pipeline
-    before = _mart_days(settings)
+    before = mart_snapshot(settings)
+    assert len(before) == 17 and all(before.values())
     defs = build_definitions(settings)
-    for job in ("cur_ingest_job", "daily_cost_job"):
-        result = defs.resolve_job_def(job).execute_in_process(instance=instance, tags=RANGE)
-        assert result.success
-    assert _mart_days(settings) == before
+    for job, tags in (("cur_ingest_job", RANGE), ("sources_job", RANGE), ("daily_cost_job", RANGE),
+                      ("marts_job", None)):
+        result = defs.resolve_job_def(job).execute_in_process(instance=instance, tags=tags)
+        assert result.success, job
+    after = mart_snapshot(settings)
+    changed = {k: (sorted(set(before[k]) - set(after[k]))[:2], sorted(set(after[k]) - set(before[k]))[:2])
+               for k in before if before[k] != after[k]}
+    assert changed == {}
 
 
 def test_materialization_metadata_shows_rows_costs_and_files(pipeline):

@@ -11,9 +11,11 @@ from finops_dagster.resources import CurExportResource, LakeResource
 
 cur_refresh_job = dg.define_asset_job(
     "cur_refresh_job",
-    selection=dg.AssetSelection.assets("raw_cur_line_items", "raw_cur_restatements").downstream(),
+    selection=dg.AssetSelection.assets("raw_cur_line_items", "raw_cur_restatements",
+                                       "raw_cost_explorer_daily").downstream(),
     partitions_def=daily_partitions,
-    description="Re-ingest CUR days and rebuild everything downstream for them: the dbt views, "
+    description="Re-ingest CUR days (and Cost Explorer's view of the same days, which a "
+                "restatement changes too) and rebuild everything downstream for them: the dbt views, "
                 "the day rows of the incremental marts, restatement diffs and the sync report "
                 "(what the sync sensor runs).",
 )

@@ -1,4 +1,5 @@
-"""Per-day checks of the cost mart against the ingestion ledger."""
+"""Per-day checks of the daily marts: against the ingestion ledger, across sources, and the
+conservation of every allocated dollar."""
 
 import datetime as dt
 from collections.abc import Callable
@@ -7,31 +8,54 @@ import dagster as dg
 
 from finops_dagster.checks import evaluate_days
 from finops_dagster.partitions import daily_partitions
-from finops_dagster.quality import cur_days
+from finops_dagster.quality import cur_days, marts
+from finops_dagster.quality.results import DayResult
 from finops_dagster.resources import LakeResource
 
 FCT = dg.AssetKey("fct_daily_cost")
+RECONCILIATION = dg.AssetKey("fct_cost_reconciliation")
+ALLOCATION = dg.AssetKey("fct_cost_allocation")
 
 
-def _per_day(context: dg.AssetCheckExecutionContext, lake: LakeResource, name: str,
-             check: Callable) -> dg.AssetCheckResult:
-    """Run ``check(connection, ledger, day)`` for every day of the run on one read-only connection."""
-    ledger = lake.ledger()
+def _per_day(context: dg.AssetCheckExecutionContext, lake: LakeResource, asset: dg.AssetKey, name: str,
+             check: Callable[..., DayResult], with_ledger: bool = False) -> dg.AssetCheckResult:
+    """Run ``check(connection, [ledger,] day)`` for every day of the run on one read-only connection."""
+    ledger = lake.ledger() if with_ledger else None
     with lake.warehouse_reader() as con:
-        return evaluate_days(context, FCT, name,
-                             lambda pk: check(con, ledger, dt.date.fromisoformat(pk)))
+        def day(pk: str) -> DayResult:
+            args = (con, ledger) if with_ledger else (con,)
+            return check(*args, dt.date.fromisoformat(pk))
+        return evaluate_days(context, asset, name, day)
 
 
 @dg.asset_check(asset=FCT, partitions_def=daily_partitions, pool="warehouse", blocking=True)
 def fct_daily_cost_conservation(context: dg.AssetCheckExecutionContext,
                                 lake: LakeResource) -> dg.AssetCheckResult:
     """Line items and billed/effective cost of the day equal the ledger's, to the cent."""
-    return _per_day(context, lake, "fct_daily_cost_conservation", cur_days.mart_conservation)
+    return _per_day(context, lake, FCT, "fct_daily_cost_conservation", cur_days.mart_conservation,
+                    with_ledger=True)
 
 
 @dg.asset_check(asset=FCT, partitions_def=daily_partitions, pool="warehouse")
 def fct_daily_cost_amortization_invariant(context: dg.AssetCheckExecutionContext,
                                           lake: LakeResource) -> dg.AssetCheckResult:
     """Over the day's billing period: billed = effective + true-up + upfront fees."""
-    return _per_day(context, lake, "fct_daily_cost_amortization_invariant",
-                    cur_days.amortization_invariant)
+    return _per_day(context, lake, FCT, "fct_daily_cost_amortization_invariant",
+                    cur_days.amortization_invariant, with_ledger=True)
+
+
+@dg.asset_check(asset=RECONCILIATION, partitions_def=daily_partitions, pool="warehouse")
+def fct_cost_reconciliation_agreement(context: dg.AssetCheckExecutionContext,
+                                      lake: LakeResource) -> dg.AssetCheckResult:
+    """CUR and Cost Explorer agree on every finalized day x account x service (estimated days
+    and differences within tolerance are reported, not failed)."""
+    return _per_day(context, lake, RECONCILIATION, "fct_cost_reconciliation_agreement",
+                    marts.reconciliation_agreement)
+
+
+@dg.asset_check(asset=ALLOCATION, partitions_def=daily_partitions, pool="warehouse", blocking=True)
+def fct_cost_allocation_conservation(context: dg.AssetCheckExecutionContext,
+                                     lake: LakeResource) -> dg.AssetCheckResult:
+    """Allocated + unallocated = the day's total cost, billed and effective, to the cent."""
+    return _per_day(context, lake, ALLOCATION, "fct_cost_allocation_conservation",
+                    marts.allocation_conservation)

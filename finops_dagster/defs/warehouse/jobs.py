@@ -2,8 +2,10 @@
 
 import dagster as dg
 
-from finops_dagster.defs.warehouse.assets import dbt_models
+from finops_dagster.defs.warehouse.assets import dbt_daily_models, dbt_models
 from finops_dagster.partitions import daily_partitions
+
+MARTS = dg.AssetSelection.tag("layer", "marts")
 
 cur_ingest_job = dg.define_asset_job(
     "cur_ingest_job", selection=dg.AssetSelection.assets("raw_cur_line_items", "raw_cur_restatements"),
@@ -12,14 +14,22 @@ cur_ingest_job = dg.define_asset_job(
 )
 
 warehouse_views_job = dg.define_asset_job(
-    "warehouse_views_job", selection=dg.AssetSelection.assets(dbt_models),
-    description="(Re)build the unpartitioned dbt models (views, full tables) and run their tests.",
+    "warehouse_views_job", selection=dg.AssetSelection.assets(dbt_models) - MARTS,
+    description="(Re)build the staging and intermediate views and the seeds, and run their tests.",
 )
 
 daily_cost_job = dg.define_asset_job(
-    "daily_cost_job", selection=dg.AssetSelection.assets("fct_daily_cost"),
+    "daily_cost_job", selection=dg.AssetSelection.assets(dbt_daily_models),
     partitions_def=daily_partitions,
-    description="Rebuild the incremental cost marts for day partitions (with their checks).",
+    description="Rebuild the incremental marts (cost, reconciliation, allocation) for day partitions, "
+                "with their per-day checks.",
+)
+
+marts_job = dg.define_asset_job(
+    "marts_job", selection=(dg.AssetSelection.assets(dbt_models) & MARTS)
+    | dg.AssetSelection.assets("mart_exports"),
+    description="Rebuild the unpartitioned marts (dimensions, efficiency, allocation reports) from "
+                "the daily marts, run their tests, and export every mart to Parquet.",
 )
 
 cur_sync_status_job = dg.define_asset_job(

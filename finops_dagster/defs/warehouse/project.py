@@ -28,7 +28,8 @@ _GROUPS = {"staging": "staging", "intermediate": "intermediate"}
 
 
 class FinopsDbtTranslator(DagsterDbtTranslator):
-    """Groups follow the dbt folders (marts/<domain> -> <domain>); the platform team owns them."""
+    """Groups follow the dbt folders (marts/<domain> -> <domain>) and a ``layer`` tag names the
+    folder (staging / intermediate / marts / seed), so jobs can build views before the marts."""
 
     def __init__(self) -> None:
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
@@ -37,12 +38,16 @@ class FinopsDbtTranslator(DagsterDbtTranslator):
                        project: DbtProject | None) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
+        if props.get("resource_type") == "seed":
+            return spec.replace_attributes(group_name="reference", owners=["team:finops-platform"],
+                                           tags={**spec.tags, "layer": "seed"})
         if props.get("resource_type") != "model":
             return spec
         fqn = props.get("fqn", [])
         folder = fqn[1] if len(fqn) > 2 else "warehouse"
         group = fqn[2] if folder == "marts" and len(fqn) > 3 else _GROUPS.get(folder, folder)
-        return spec.replace_attributes(group_name=group, owners=["team:finops-platform"])
+        return spec.replace_attributes(group_name=group, owners=["team:finops-platform"],
+                                       tags={**spec.tags, "layer": folder})
 
 
 translator = FinopsDbtTranslator()

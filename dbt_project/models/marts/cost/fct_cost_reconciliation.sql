@@ -1,0 +1,88 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='usage_date',
+        on_schema_change='fail',
+    )
+}}
+-- CUR against Cost Explorer per day x account x service, for unblended and amortized cost. Both
+-- describe the same bill, so any difference beyond rounding on finalized data is a finding.
+with cur as (
+    select usage_date, sub_account_id, service_name,
+        sum(billed_cost)    as cur_unblended_cost,
+        sum(effective_cost) as cur_amortized_cost
+    from {{ ref('fct_daily_cost') }}
+    where {{ partition_window('usage_date') }}
+    group by usage_date, sub_account_id, service_name
+),
+
+ce as (
+    select usage_date, sub_account_id, service_name,
+        sum(unblended_cost)  as ce_unblended_cost,
+        sum(amortized_cost)  as ce_amortized_cost,
+        max(case when is_estimated then 1 else 0 end) as estimated_flag
+    from {{ ref('stg_cost_explorer__daily_costs') }}
+    where {{ partition_window('usage_date') }}
+    group by usage_date, sub_account_id, service_name
+),
+
+joined as (
+    select
+        coalesce(cur.usage_date, ce.usage_date)           as usage_date,
+        coalesce(cur.sub_account_id, ce.sub_account_id)   as sub_account_id,
+        coalesce(cur.service_name, ce.service_name)       as service_name,
+        cur.usage_date is not null                        as in_cur,
+        ce.usage_date is not null                         as in_cost_explorer,
+        coalesce(ce.estimated_flag, 0) = 1                as is_estimated,
+        coalesce(cur.cur_unblended_cost, 0)               as cur_unblended_cost,
+        coalesce(ce.ce_unblended_cost, 0)                 as ce_unblended_cost,
+        coalesce(cur.cur_amortized_cost, 0)               as cur_amortized_cost,
+        coalesce(ce.ce_amortized_cost, 0)                 as ce_amortized_cost
+    from cur
+    full outer join ce
+        on cur.usage_date = ce.usage_date
+        and cur.sub_account_id = ce.sub_account_id
+        and cur.service_name = ce.service_name
+),
+
+diffed as (
+    select
+        joined.*,
+        ce_unblended_cost - cur_unblended_cost                     as unblended_difference,
+        ce_amortized_cost - cur_amortized_cost                     as amortized_difference,
+        case when abs(ce_unblended_cost - cur_unblended_cost) > abs(ce_amortized_cost - cur_amortized_cost)
+            then abs(ce_unblended_cost - cur_unblended_cost)
+            else abs(ce_amortized_cost - cur_amortized_cost) end   as max_abs_difference
+    from joined
+)
+
+select
+    {{ dbt.hash(dbt.concat(["cast(usage_date as " ~ dbt.type_string() ~ ")", "'|'", "sub_account_id",
+                            "'|'", "service_name"])) }}            as reconciliation_key,
+    usage_date,
+    sub_account_id,
+    service_name,
+    in_cur,
+    in_cost_explorer,
+    is_estimated,
+    cur_unblended_cost,
+    ce_unblended_cost,
+    unblended_difference,
+    cur_amortized_cost,
+    ce_amortized_cost,
+    amortized_difference,
+    max_abs_difference,
+    cast(case when cur_unblended_cost = 0 then null
+         else unblended_difference / abs(cur_unblended_cost) end as double) as unblended_relative_difference,
+    case
+        when max_abs_difference < 0.005 then 'match'
+        when is_estimated then 'estimated'
+        when not in_cur then 'missing_in_cur'
+        when not in_cost_explorer then 'missing_in_cost_explorer'
+        when max_abs_difference <= {{ var('reconciliation_tolerance_usd', 0.05) }}
+            or max_abs_difference <= abs(cur_unblended_cost) * {{ var('reconciliation_tolerance_pct', 0.1) }} / 100
+            then 'within_tolerance'
+        else 'mismatch'
+    end as status
+from diffed

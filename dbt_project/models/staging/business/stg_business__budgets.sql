@@ -1,0 +1,6 @@
+select
+    scope_type,
+    scope_value,
+    {{ money('monthly_budget') }}   as monthly_budget,
+    currency
+from {{ source('raw_business', 'budgets') }}

@@ -1,0 +1,13 @@
+-- One row per metric datapoint and statistic; resource_id is the metric's identifying dimension
+-- value (the EC2 InstanceId for AWS/EC2, matching CUR's resource id).
+select
+    cast(usage_date as date)        as usage_date,
+    namespace,
+    metric_name,
+    resource_id,
+    dimensions,
+    stat,
+    "timestamp"                     as metric_timestamp,
+    cast(value as double)           as metric_value,
+    period_seconds
+from {{ source('raw_cloudwatch', 'metrics') }}

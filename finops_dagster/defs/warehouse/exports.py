@@ -1,0 +1,29 @@
+"""The marts exported as Parquet files after every marts build."""
+
+import dagster as dg
+
+from finops_dagster.defs.warehouse.assets import dbt_daily_models, dbt_models
+from finops_dagster.resources import LakeResource
+from finops_dagster.warehouse.exports import export_marts
+
+MART_KEYS = sorted((spec.key for a in (dbt_daily_models, dbt_models) for spec in a.specs
+                    if spec.tags.get("layer") == "marts"), key=lambda k: k.to_user_string())
+
+
+@dg.asset(
+    deps=MART_KEYS,
+    group_name="exports",
+    kinds={"duckdb", "parquet"},
+    owners=["team:finops-platform"],
+    pool="warehouse",
+    description="Every mart as <data_dir>/exports/<mart>.parquet, replaced atomically, for BI tools "
+                "and analysts without a DuckDB client.",
+)
+def mart_exports(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    target = lake.root / "exports"
+    with lake.warehouse_reader() as con:
+        counts = export_marts(con, [k.path[-1] for k in MART_KEYS], target)
+    context.log.info(f"exported {len(counts)} marts to {target}")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(target)), "marts": len(counts),
+        "rows": dg.MetadataValue.json(counts)})
