@@ -50,6 +50,7 @@ class CurExportResource(dg.ConfigurableResource):
     cache_dir: str
     start_period: str = "2026-08"
     as_of: str = ""
+    finalization_days: int = 5  # the previous month is re-read daily for this many days
 
     def export(self) -> CurExport:
         return CurExport(self.export_url, Path(self.cache_dir))

@@ -21,6 +21,7 @@ class Settings:
     cur_start_period: str = "2026-08"
     as_of: str = ""  # YYYY-MM-DD: the "today" of gap detection; empty = the real UTC today
     business_url: str = ""  # folder or postgresql+psycopg2:// URL; empty = the demo's folder
+    finalization_days: int = 5  # days of a month the previous month is still re-read daily
 
     @property
     def business_source(self) -> str:
@@ -63,6 +64,7 @@ class Settings:
             cur_start_period=env.get("FINOPS_CUR_START_PERIOD") or "2026-08",
             as_of=env.get("FINOPS_AS_OF") or "",
             business_url=env.get("FINOPS_BUSINESS_URL") or "",
+            finalization_days=int(env.get("FINOPS_FINALIZATION_DAYS") or 5),
         )
 
     def export_to_environ(self) -> None:

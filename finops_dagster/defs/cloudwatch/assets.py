@@ -5,8 +5,10 @@ import datetime as dt
 import dagster as dg
 
 from finops_dagster.lake.cloudwatch_ingest import ingest_cloudwatch_days
+from finops_dagster.operations import range_tags
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import CloudWatchResource, CurExportResource, LakeResource
+from finops_dagster.schedule_windows import recent_hours
 from finops_dagster.sources.aws_calls import AwsCallError
 
 
@@ -42,7 +44,5 @@ cloudwatch_job = dg.define_asset_job(
              default_status=dg.DefaultScheduleStatus.STOPPED)
 def cloudwatch_recent_hours_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Every hour: re-sync yesterday and today, whose recent hours CloudWatch is still filling."""
-    today = context.scheduled_execution_time.astimezone(dt.UTC).date()
-    return dg.RunRequest(run_key=None, tags={
-        "dagster/asset_partition_range_start": str(today - dt.timedelta(days=1)),
-        "dagster/asset_partition_range_end": str(today)})
+    first, last = recent_hours(context.scheduled_execution_time)
+    return dg.RunRequest(tags=range_tags(first.isoformat(), last.isoformat()))

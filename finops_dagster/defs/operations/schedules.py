@@ -1,0 +1,59 @@
+"""Schedules that keep the month fresh without anyone watching (all ship stopped; turn them on
+in the UI). Each requests one single-run range of day partitions."""
+
+import datetime as dt
+
+import dagster as dg
+
+from finops_dagster.operations import range_tags
+from finops_dagster.partitions import daily_partitions
+from finops_dagster.resources import CurExportResource
+from finops_dagster.schedule_windows import cost_explorer_days, current_month, previous_month_if_finalizing
+
+RAW_DAILY = ("raw_cur_line_items", "raw_cur_restatements", "raw_cost_explorer_daily",
+             "raw_cloudwatch_metrics", "raw_business_requests")
+
+month_refresh_job = dg.define_asset_job(
+    "month_refresh_job", selection=dg.AssetSelection.assets(*RAW_DAILY).downstream(),
+    partitions_def=daily_partitions,
+    description="Every source for a range of days, then everything downstream: the daily marts for "
+                "those days, the unpartitioned marts and the Parquet exports.",
+)
+
+cost_explorer_job = dg.define_asset_job(
+    "cost_explorer_job", selection=dg.AssetSelection.assets("raw_cost_explorer_daily").downstream(),
+    partitions_def=daily_partitions,
+    description="Cost Explorer for a range of days, then the reconciliation against CUR.",
+)
+
+
+def _request(window: tuple[dt.date, dt.date], reason: str) -> dg.RunRequest:
+    first, last = window
+    return dg.RunRequest(tags={**range_tags(first.isoformat(), last.isoformat()), "finops/reason": reason})
+
+
+@dg.schedule(job=month_refresh_job, cron_schedule="0 */6 * * *", execution_timezone="UTC",
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def current_month_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Every 6 hours: the current month to date."""
+    return _request(current_month(context.scheduled_execution_time), "current month")
+
+
+@dg.schedule(job=month_refresh_job, cron_schedule="0 3 * * *", execution_timezone="UTC",
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def previous_month_finalization_schedule(context: dg.ScheduleEvaluationContext,
+                                         cur: CurExportResource) -> dg.RunRequest | dg.SkipReason:
+    """Daily at 03:00 during the first ``finalization_days`` of a month: the previous month,
+    whose invoice AWS is still finalizing (FINOPS_FINALIZATION_DAYS, default 5)."""
+    window = previous_month_if_finalizing(context.scheduled_execution_time, cur.finalization_days)
+    if window is None:
+        return dg.SkipReason(f"past the first {cur.finalization_days} days of the month: "
+                             "the previous month is final")
+    return _request(window, "previous month finalization")
+
+
+@dg.schedule(job=cost_explorer_job, cron_schedule="17 4 * * *", execution_timezone="UTC",
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def cost_explorer_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Daily at 04:17 UTC (off-peak; Cost Explorer bills per request): month to date."""
+    return _request(cost_explorer_days(context.scheduled_execution_time), "cost explorer daily")
