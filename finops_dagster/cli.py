@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import signal
 import sys
 from pathlib import Path
@@ -22,11 +21,9 @@ log = logging.getLogger("finops_dagster")
 
 
 def _prepare_home(settings: Settings) -> Path:
-    """DAGSTER_HOME defaults to <data>/dagster_home with the project's dagster.yaml."""
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.data_dir / "dagster_home").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    from finops_dagster.instance import prepare_home
+
+    home = prepare_home(settings.data_dir)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

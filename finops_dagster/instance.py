@@ -1,0 +1,46 @@
+"""The Dagster instance's home: SQLite under DAGSTER_HOME by default, PostgreSQL (dagster-postgres)
+when FINOPS_DAGSTER_PG_URL gives a URL.
+
+The project's dagster.yaml is the template; the storage block is added when the variable is set.
+A dagster.yaml that someone wrote by hand (without our first line) is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from finops_dagster.settings import PROJECT_ROOT
+
+PG_URL_ENV = "FINOPS_DAGSTER_PG_URL"
+MANAGED_MARKER = "# Managed by finops-dagster"
+POSTGRES_STORAGE = f"""
+# {PG_URL_ENV} is set: runs, events, schedules and backfills live in PostgreSQL.
+storage:
+  postgres:
+    postgres_url:
+      env: {PG_URL_ENV}
+"""
+
+
+def instance_yaml(environ: Mapping[str, str]) -> str:
+    text = f"{MANAGED_MARKER} (rewritten on every start; remove this line to manage it yourself)\n"
+    text += (PROJECT_ROOT / "dagster.yaml").read_text()
+    if environ.get(PG_URL_ENV):
+        url = environ[PG_URL_ENV]
+        if not url.startswith("postgresql+psycopg2://"):
+            raise ValueError(f"{PG_URL_ENV} must be a postgresql+psycopg2:// URL (got {url.split(':')[0]}://...)")
+        text += POSTGRES_STORAGE
+    return text
+
+
+def prepare_home(data_dir: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """DAGSTER_HOME (default <data>/dagster_home) with the storage the environment asks for."""
+    env = os.environ if environ is None else environ
+    home = Path(env.get("DAGSTER_HOME") or data_dir / "dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "dagster.yaml"
+    if not target.exists() or target.read_text().startswith(MANAGED_MARKER):
+        target.write_text(instance_yaml(env))
+    return home
