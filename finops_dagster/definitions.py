@@ -6,13 +6,14 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from finops_dagster.resources import (
+    AlertResource,
     BusinessDataResource,
     CloudWatchResource,
     CostExplorerResource,
     CurExportResource,
     LakeResource,
 )
-from finops_dagster.settings import Settings
+from finops_dagster.settings import WEBHOOK_ENV, Settings
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
@@ -31,6 +32,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         "cloudwatch": CloudWatchResource(),
         "business": BusinessDataResource(url=settings.business_source),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        # the webhook URL is a secret: an EnvVar, so the UI shows its name, never its value
+        "alerts": AlertResource(webhook_url=dg.EnvVar(WEBHOOK_ENV) if settings.alert_webhook_url else "",
+                                outbox_path=str(settings.data_dir / "alerts.sqlite")),
     }
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),

@@ -108,3 +108,16 @@ class BusinessDataResource(dg.ConfigurableResource):
         from finops_dagster.sources.business import BusinessSource
 
         return BusinessSource(self.url)
+
+
+class AlertResource(dg.ConfigurableResource):
+    """Where alerts go: a Slack-compatible incoming webhook (FINOPS_ALERT_WEBHOOK_URL; empty =
+    alerts are only recorded in the outbox) and the outbox that makes delivery exactly-once."""
+
+    webhook_url: str = ""
+    outbox_path: str
+
+    def outbox(self):
+        from finops_dagster.alerts import AlertOutbox
+
+        return AlertOutbox(Path(self.outbox_path), self.webhook_url)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+WEBHOOK_ENV = "FINOPS_ALERT_WEBHOOK_URL"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
@@ -22,6 +23,7 @@ class Settings:
     as_of: str = ""  # YYYY-MM-DD: the "today" of gap detection; empty = the real UTC today
     business_url: str = ""  # folder or postgresql+psycopg2:// URL; empty = the demo's folder
     finalization_days: int = 5  # days of a month the previous month is still re-read daily
+    alert_webhook_url: str = ""  # Slack-compatible incoming webhook; empty = outbox only
 
     @property
     def business_source(self) -> str:
@@ -65,6 +67,7 @@ class Settings:
             as_of=env.get("FINOPS_AS_OF") or "",
             business_url=env.get("FINOPS_BUSINESS_URL") or "",
             finalization_days=int(env.get("FINOPS_FINALIZATION_DAYS") or 5),
+            alert_webhook_url=env.get(WEBHOOK_ENV) or "",
         )
 
     def export_to_environ(self) -> None:
