@@ -141,6 +141,19 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from finops_dagster.api.app import create_app
+
+    settings = Settings.from_env()
+    exports = settings.data_dir / "exports"
+    print(f"read-only API over {exports}: http://{args.host}:{args.port}/docs", flush=True)
+    uvicorn.run(create_app(exports), host=args.host, port=args.port, log_level="warning",
+                workers=1, access_log=False)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     parser = argparse.ArgumentParser(prog="finops-dagster")
@@ -165,9 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     ui = sub.add_parser("ui", help="start the Dagster UI")
     ui.set_defaults(func=cmd_ui)
 
-    for p in (demo, ui):
+    serve = sub.add_parser("serve", help="start the read-only HTTP API over the marts")
+    serve.set_defaults(func=cmd_serve)
+
+    for p, port in ((demo, 3000), (ui, 3000), (serve, 8000)):
         p.add_argument("--host", default="127.0.0.1")
-        p.add_argument("--port", type=int, default=3000)
+        p.add_argument("--port", type=int, default=port)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -1,0 +1,127 @@
+"""API latency benchmark: p50/p95 under concurrent load on the demo's marts.
+
+    uv run python bench/api_bench.py [--data data] [--requests 3000] [--concurrency 8]
+
+Needs the demo's exports (`make demo` or `finops-dagster demo --no-ui` first). Starts
+`finops-dagster serve` in its own process, warms it up, then runs keep-alive clients in threads
+over every endpoint with realistic filters and writes the result to docs/benchmarks.md.
+Target: p95 <= 20 ms. Run on demand, not in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PATHS = [
+    "/api/v1/ai/resources/waste-analysis",
+    "/api/v1/ai/resources/rightsizing-candidates",
+    "/api/v1/ai/costs/commitment-opportunities",
+    "/api/v1/ai/summary/portfolio-analysis",
+    "/api/v1/ai/patterns/workload-schedules?account=222222222222",
+    "/api/v1/allocation/teams?start_date=2026-09-01&end_date=2026-09-30",
+    "/api/v1/allocation/services?start_date=2026-10-01&end_date=2026-10-31&account=333333333333",
+    "/api/v1/allocation/customers",
+    "/api/v1/costs/trend?start_date=2026-08-01&end_date=2026-10-31&limit=100",
+    "/api/v1/costs/service-report",
+]
+MARK_START, MARK_END = "<!-- api-bench:start -->", "<!-- api-bench:end -->"
+
+
+def _wait(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            con = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            con.request("GET", "/healthz")
+            if con.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the API did not start on port {port}")
+
+
+def load(port: int, total: int, concurrency: int) -> list[float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    per_thread = total // concurrency
+
+    def worker(offset: int) -> None:
+        con = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine = []
+        for i in range(per_thread):
+            path = PATHS[(offset + i) % len(PATHS)]
+            t0 = time.perf_counter()
+            con.request("GET", path)
+            resp = con.getresponse()
+            resp.read()
+            mine.append((time.perf_counter() - t0) * 1000)
+            if resp.status != 200:
+                raise SystemExit(f"{path}: HTTP {resp.status}")
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", default=str(ROOT / "data"))
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    if not (Path(args.data) / "exports" / "fct_waste.parquet").exists():
+        raise SystemExit(f"no mart exports under {args.data}/exports: run `make demo` first")
+    env = {**os.environ, "FINOPS_DATA_DIR": str(Path(args.data).resolve())}
+    server = subprocess.Popen([sys.executable, "-m", "finops_dagster.cli", "serve", "--port", str(args.port)],
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        _wait(args.port)
+        load(args.port, 200, 2)  # warm-up: views created, files in the page cache
+        t0 = time.perf_counter()
+        lat = load(args.port, args.requests, args.concurrency)
+        wall = time.perf_counter() - t0
+    finally:
+        server.terminate()
+        server.wait(10)
+    q = statistics.quantiles(lat, n=100)
+    result = {"requests": len(lat), "concurrency": args.concurrency, "p50_ms": q[49], "p95_ms": q[94],
+              "p99_ms": q[98], "rps": len(lat) / wall}
+    print(result)
+    section = (
+        f"{MARK_START}\n## API latency (bench/api_bench.py)\n\n"
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} ({os.cpu_count()} cores), "
+        f"Python {platform.python_version()}: `finops-dagster serve` (one uvicorn worker) over the "
+        f"demo's mart exports; {result['requests']} GET requests from {args.concurrency} concurrent "
+        f"keep-alive clients cycling over {len(PATHS)} endpoints with filters.\n\n"
+        "| p50 | p95 | p99 | throughput | target |\n|---|---|---|---|---|\n"
+        f"| {result['p50_ms']:.1f} ms | {result['p95_ms']:.1f} ms | {result['p99_ms']:.1f} ms | "
+        f"{result['rps']:.0f} req/s | p95 <= 20 ms: {'met' if result['p95_ms'] <= 20 else 'MISSED'} |\n"
+        f"{MARK_END}")
+    doc = ROOT / "docs" / "benchmarks.md"
+    text = doc.read_text()
+    if MARK_START in text:
+        text = text[:text.index(MARK_START)] + section + text[text.index(MARK_END) + len(MARK_END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    doc.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

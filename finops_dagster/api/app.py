@@ -1,0 +1,130 @@
+"""The read-only HTTP API over the marts (FastAPI; OpenAPI schema at /openapi.json, docs at
+/docs). Started by ``finops-dagster serve``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from finops_dagster.api.marts import Filter, MartNotBuilt, MartReader
+from finops_dagster.api.marts import Query as MartQuery
+
+ACCOUNT = r"^[0-9]{12}$"
+NAME = r"^[A-Za-z0-9_.:/-]{1,128}$"
+
+
+class Pagination(BaseModel):
+    limit: int
+    offset: int
+    total: int
+
+
+class Page(BaseModel):
+    data: list[dict[str, Any]]
+    pagination: Pagination
+    filters: dict[str, str]
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class Params:
+    """The filters every endpoint takes; an endpoint uses those its mart has."""
+
+    def __init__(
+        self,
+        start_date: Annotated[dt.date | None, Query(description="First day (inclusive), YYYY-MM-DD")] = None,
+        end_date: Annotated[dt.date | None, Query(description="Last day (inclusive), YYYY-MM-DD")] = None,
+        account: Annotated[str | None, Query(pattern=ACCOUNT, description="12-digit linked account")] = None,
+        team: Annotated[str | None, Query(pattern=NAME, description="team tag")] = None,
+        service: Annotated[str | None, Query(pattern=NAME, description="service (tag or AWS)")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ) -> None:
+        if start_date and end_date and start_date > end_date:
+            raise HTTPException(400, f"start_date {start_date} is after end_date {end_date}")
+        self.values = {"start_date": start_date, "end_date": end_date, "account": account,
+                       "team": team, "service": service}
+        self.limit, self.offset = limit, offset
+
+
+def _f(*pairs: tuple[str, str]) -> tuple[Filter, ...]:
+    ops = {"start_date": ">=", "end_date": "<="}
+    return tuple(Filter(p, c, ops.get(p, "=")) for p, c in pairs)
+
+
+ACCT = ("account", "sub_account_id")
+ENDPOINTS: dict[str, tuple[str, MartQuery]] = {
+    "/api/v1/ai/resources/waste-analysis": ("Idle instances to stop or terminate", MartQuery(
+        "fct_waste", "*", _f(ACCT, ("team", "tag_team"), ("service", "tag_service")),
+        "monthly_savings desc, resource_id")),
+    "/api/v1/ai/resources/rightsizing-candidates": ("Instances to move to a smaller type", MartQuery(
+        "fct_rightsizing_candidates", "*", _f(ACCT, ("team", "tag_team")),
+        "monthly_savings desc, resource_id")),
+    "/api/v1/ai/costs/commitment-opportunities": ("Savings Plan commitments per account", MartQuery(
+        "fct_commitment_opportunities", "*", _f(ACCT), "monthly_savings desc, sub_account_id")),
+    "/api/v1/ai/summary/portfolio-analysis": ("Optimization potential by category and account", MartQuery(
+        "fct_portfolio_summary", "*", _f(ACCT), "monthly_savings desc, category, sub_account_id")),
+    "/api/v1/ai/patterns/workload-schedules": ("Active and idle hours per instance and weekday", MartQuery(
+        "fct_workload_schedules", "*", _f(ACCT, ("team", "tag_team")), "resource_id, iso_weekday")),
+    "/api/v1/allocation/teams": ("Allocated cost per team over the date range", MartQuery(
+        "fct_cost_allocation",
+        "team, sum(billed_cost) as billed_cost, sum(effective_cost) as effective_cost, "
+        "min(usage_date) as first_date, max(usage_date) as last_date",
+        _f(("start_date", "usage_date"), ("end_date", "usage_date"), ACCT, ("team", "team"),
+           ("service", "application_service")), "effective_cost desc, team", group_by="team")),
+    "/api/v1/allocation/services": ("Allocated cost per application service over the date range", MartQuery(
+        "fct_cost_allocation",
+        "application_service, sum(billed_cost) as billed_cost, sum(effective_cost) as effective_cost",
+        _f(("start_date", "usage_date"), ("end_date", "usage_date"), ACCT, ("team", "team"),
+           ("service", "application_service")), "effective_cost desc, application_service",
+        group_by="application_service")),
+    "/api/v1/allocation/customers": ("Customer unit economics per month", MartQuery(
+        "fct_customer_unit_economics", "*",
+        _f(("start_date", "billing_month"), ("end_date", "billing_month")), "billing_month, customer_id")),
+    "/api/v1/costs/trend": ("Daily billed and effective cost", MartQuery(
+        "fct_daily_cost",
+        "usage_date, sum(billed_cost) as billed_cost, sum(effective_cost) as effective_cost",
+        _f(("start_date", "usage_date"), ("end_date", "usage_date"), ACCT, ("team", "tag_team"),
+           ("service", "service_code")), "usage_date", group_by="usage_date")),
+    "/api/v1/costs/service-report": ("30-day cost, trend and drivers per application service", MartQuery(
+        "fct_service_cost_report", "*", _f(("service", "application_service")),
+        "last_30_days_cost desc, application_service")),
+    "/api/v1/anomalies": ("Cost anomalies with their root cause", MartQuery(
+        "fct_cost_anomalies", "*", _f(("start_date", "usage_date"), ("end_date", "usage_date"), ACCT),
+        "usage_date desc")),
+}
+
+
+def create_app(exports_dir: Path) -> FastAPI:
+    reader = MartReader(exports_dir)
+    app = FastAPI(title="finops-dagster API", version="1.0.0",
+                  description="Read-only access to the FinOps marts (exact decimals as strings).")
+
+    @app.exception_handler(MartNotBuilt)
+    async def not_built(_, exc: MartNotBuilt) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    for path, (summary, query) in ENDPOINTS.items():
+        app.add_api_route(path, _endpoint(reader, query), methods=["GET"], summary=summary,
+                          response_model=Page, responses={400: {"model": Problem}, 404: {"model": Problem}})
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _endpoint(reader: MartReader, query: MartQuery):
+    def handler(params: Annotated[Params, Depends()]) -> Page:
+        rows, total = reader.page(query, params.values, params.limit, params.offset)
+        return Page(data=rows, pagination=Pagination(limit=params.limit, offset=params.offset, total=total),
+                    filters={k: str(v) for k, v in params.values.items() if v is not None})
+    return handler
