@@ -1,6 +1,6 @@
 """API latency benchmark: p50/p95 under concurrent load on the demo's marts.
 
-    uv run python bench/api_bench.py [--data data] [--requests 3000] [--concurrency 8]
+    uv run python bench/api_bench.py [--data data] [--requests 3000] [--concurrency 1,4,8]
 
 Needs the demo's exports (`make demo` or `finops-dagster demo --no-ui` first). Starts
 `finops-dagster serve` in its own process, warms it up, then runs keep-alive clients in threads
@@ -83,7 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default=str(ROOT / "data"))
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", default="1,4,8", help="comma-separated client counts")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     if not (Path(args.data) / "exports" / "fct_waste.parquet").exists():
@@ -91,28 +91,36 @@ def main() -> None:
     env = {**os.environ, "FINOPS_DATA_DIR": str(Path(args.data).resolve())}
     server = subprocess.Popen([sys.executable, "-m", "finops_dagster.cli", "serve", "--port", str(args.port)],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    results = []
     try:
         _wait(args.port)
-        load(args.port, 200, 2)  # warm-up: views created, files in the page cache
-        t0 = time.perf_counter()
-        lat = load(args.port, args.requests, args.concurrency)
-        wall = time.perf_counter() - t0
+        load(args.port, 200, 2)  # warm-up: marts loaded, code paths hot
+        for concurrency in map(int, args.concurrency.split(",")):
+            t0 = time.perf_counter()
+            lat = load(args.port, args.requests, concurrency)
+            wall = time.perf_counter() - t0
+            q = statistics.quantiles(lat, n=100)
+            results.append({"concurrency": concurrency, "requests": len(lat), "p50_ms": q[49],
+                            "p95_ms": q[94], "p99_ms": q[98], "rps": len(lat) / wall})
+            print(results[-1])
     finally:
         server.terminate()
         server.wait(10)
-    q = statistics.quantiles(lat, n=100)
-    result = {"requests": len(lat), "concurrency": args.concurrency, "p50_ms": q[49], "p95_ms": q[94],
-              "p99_ms": q[98], "rps": len(lat) / wall}
-    print(result)
+    rows = "".join(
+        f"| {r['concurrency']} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
+        f"{r['rps']:.0f} req/s | {'met' if r['p95_ms'] <= 20 else 'MISSED'} |\n" for r in results)
     section = (
         f"{MARK_START}\n## API latency (bench/api_bench.py)\n\n"
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} ({os.cpu_count()} cores), "
         f"Python {platform.python_version()}: `finops-dagster serve` (one uvicorn worker) over the "
-        f"demo's mart exports; {result['requests']} GET requests from {args.concurrency} concurrent "
-        f"keep-alive clients cycling over {len(PATHS)} endpoints with filters.\n\n"
-        "| p50 | p95 | p99 | throughput | target |\n|---|---|---|---|---|\n"
-        f"| {result['p50_ms']:.1f} ms | {result['p95_ms']:.1f} ms | {result['p99_ms']:.1f} ms | "
-        f"{result['rps']:.0f} req/s | p95 <= 20 ms: {'met' if result['p95_ms'] <= 20 else 'MISSED'} |\n"
+        f"demo's mart exports; {args.requests} GET requests per row from concurrent keep-alive "
+        f"clients (a separate process on the same machine) cycling over {len(PATHS)} endpoints "
+        "with filters.\n\n"
+        "| clients | p50 | p95 | p99 | throughput | p95 <= 20 ms |\n|---|---|---|---|---|---|\n"
+        f"{rows}\nLatency grows with clients by queueing, not by query time: one worker spends about "
+        f"{1000 / max(r['rps'] for r in results):.1f} ms of CPU per request (DuckDB query on the "
+        "in-memory copy of the mart plus FastAPI), so it serves at most that many requests a second, "
+        "and on two cores the load generator takes the other one.\n"
         f"{MARK_END}")
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text()

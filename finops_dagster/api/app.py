@@ -123,8 +123,11 @@ def create_app(exports_dir: Path) -> FastAPI:
 
 
 def _endpoint(reader: MartReader, query: MartQuery):
-    def handler(params: Annotated[Params, Depends()]) -> Page:
+    def handler(params: Annotated[Params, Depends()]) -> JSONResponse:
+        # The rows are already JSON-ready (exact decimals as strings): answered directly, not
+        # re-validated against the Page model, which only documents the shape (OpenAPI).
         rows, total = reader.page(query, params.values, params.limit, params.offset)
-        return Page(data=rows, pagination=Pagination(limit=params.limit, offset=params.offset, total=total),
-                    filters={k: str(v) for k, v in params.values.items() if v is not None})
+        return JSONResponse({
+            "data": rows, "pagination": {"limit": params.limit, "offset": params.offset, "total": total},
+            "filters": {k: str(v) for k, v in params.values.items() if v is not None}})
     return handler

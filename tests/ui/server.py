@@ -1,0 +1,67 @@
+"""`dagster dev` (webserver + daemon) on a free localhost port, for tests that use the UI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from finops_dagster.demo.aws import free_port
+from finops_dagster.instance import prepare_home
+from finops_dagster.settings import PROJECT_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def ensure_chromium() -> str:
+    """Debian's chromium (Playwright never downloads a browser here); installed when missing."""
+    if not Path(CHROMIUM).exists():
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], env=env,
+                          capture_output=True).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], env=env, check=True, capture_output=True)
+            subprocess.run(["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], env=env,
+                           check=True, capture_output=True)
+    return CHROMIUM
+
+
+@contextmanager
+def dagster_dev(data_dir: Path, home: Path, environ: dict[str, str], timeout: float = 240
+                ) -> Iterator[str]:
+    """Start the UI and daemon for ``data_dir`` with the instance at ``home``; yields its URL."""
+    home = prepare_home(data_dir, {**environ, "DAGSTER_HOME": str(home)})
+    port = free_port()
+    env = {**os.environ, **environ, "DAGSTER_HOME": str(home), "FINOPS_DATA_DIR": str(data_dir)}
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    log = open(home / "dagster_dev.log", "wb")  # noqa: SIM115 - closed below
+    argv = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL),
+                                                signal.signal(signal.SIGTERM, signal.SIG_DFL)))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/server_info", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"dagster dev did not start: see {home / 'dagster_dev.log'}") from None
+                time.sleep(1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(home / "storage" / "tmp", ignore_errors=True)
