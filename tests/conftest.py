@@ -42,6 +42,7 @@ def s3(aws_env):
 
 
 _bucket_counter = iter(range(10_000))
+PG_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 
 
 @pytest.fixture
@@ -116,3 +117,20 @@ def mart_snapshot(settings: Settings) -> dict[str, list[tuple]]:
             "select table_name from information_schema.tables "
             "where table_name like 'fct_%' or table_name like 'dim_%'").fetchall()]
         return {n: con.execute(f"select * from {n} order by all").fetchall() for n in names}
+
+
+@pytest.fixture
+def pg_database():
+    """A fresh database on the local PostgreSQL server, dropped afterwards."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"finops_dagster_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.execute(sa.text(f'create database "{name}"'))
+    yield f"{PG_SERVER}/{name}"
+    with admin.connect() as con:
+        con.execute(sa.text(f'drop database "{name}" with (force)'))
+    admin.dispose()

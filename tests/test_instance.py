@@ -1,8 +1,6 @@
 """Dagster's storage: SQLite by default, PostgreSQL (the local server) when configured; history
 survives a restart of the instance."""
 
-import uuid
-
 import dagster as dg
 import pytest
 import yaml
@@ -11,23 +9,7 @@ from finops_dagster.definitions import build_definitions
 from finops_dagster.instance import PG_URL_ENV, instance_yaml, prepare_home
 from finops_dagster.operations import range_tags
 from finops_dagster.settings import Settings
-
-SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
-
-
-@pytest.fixture
-def pg_database():
-    """A fresh database on the local PostgreSQL server, dropped afterwards."""
-    import sqlalchemy as sa
-
-    name = f"finops_dagster_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as con:
-        con.execute(sa.text(f'create database "{name}"'))
-    yield f"{SERVER}/{name}"
-    with admin.connect() as con:
-        con.execute(sa.text(f'drop database "{name}" with (force)'))
-    admin.dispose()
+from tests.conftest import PG_SERVER as SERVER
 
 
 def test_sqlite_is_the_default_and_postgres_is_opt_in(tmp_path):

@@ -1,28 +1,19 @@
 """An engineer's backfill, as they do it: the Dagster UI in headless Chromium launches a 3-day
 backfill of the cost assets from the partitions page; the daemon runs it; the days show
-materialized with their checks."""
+materialized with their checks. The instance stores everything in PostgreSQL (the local
+server), and after the UI and daemon stop, a new instance finds the whole history."""
 
 import time
 
 import dagster as dg
-import pytest
 from playwright.sync_api import sync_playwright
 
+from finops_dagster.instance import PG_URL_ENV
 from finops_dagster.settings import PROJECT_ROOT
 from tests.ui.server import dagster_dev, ensure_chromium
 
 DAYS = ["2026-09-16", "2026-09-17", "2026-09-18"]
 ASSET = dg.AssetKey("fct_daily_cost")
-
-
-@pytest.fixture(scope="module")
-def ui(pipeline, tmp_path_factory):
-    """The UI and daemon over the demo's data, on a fresh instance (no history yet)."""
-    settings, *_ = pipeline
-    home = tmp_path_factory.mktemp("ui_home")
-    env = {"FINOPS_AS_OF": "2026-10-31", "FINOPS_CUR_EXPORT_URL": settings.cur_export_url}
-    with dagster_dev(settings.data_dir, home, env) as url:
-        yield url, home
 
 
 def _wait_for(predicate, timeout: float, what: str):
@@ -35,8 +26,22 @@ def _wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_backfill_three_days_from_the_partitions_page(ui, tmp_path):
-    url, home = ui
+def test_backfill_three_days_from_the_partitions_page(pipeline, pg_database, tmp_path, monkeypatch):
+    settings, *_ = pipeline
+    monkeypatch.setenv(PG_URL_ENV, pg_database)
+    home = tmp_path / "dagster_home"  # a fresh instance: no history yet
+    env = {"FINOPS_AS_OF": "2026-10-31", "FINOPS_CUR_EXPORT_URL": settings.cur_export_url,
+           PG_URL_ENV: pg_database}
+    with dagster_dev(settings.data_dir, home, env) as url:
+        backfill_id = _backfill_in_the_ui(url, home)
+    with dg.DagsterInstance.from_config(str(home)) as restarted:  # UI and daemon are gone
+        assert type(restarted.run_storage).__name__ == "PostgresRunStorage"
+        assert restarted.get_backfill(backfill_id).status.value in ("COMPLETED", "COMPLETED_SUCCESS")
+        assert restarted.get_materialized_partitions(ASSET) == set(DAYS)
+        assert len(restarted.get_run_records()) >= 1
+
+
+def _backfill_in_the_ui(url: str, home) -> str:
     shots = PROJECT_ROOT / "test-artifacts"  # screenshots kept for a look after the run (gitignored)
     shots.mkdir(exist_ok=True)
     with sync_playwright() as p:
@@ -57,13 +62,13 @@ def test_backfill_three_days_from_the_partitions_page(ui, tmp_path):
         selection.fill(f"[{DAYS[0]}...{DAYS[-1]}]")
         selection.press("Enter")
         dialog.get_by_text("3 partitions").wait_for(timeout=10_000)
-        page.screenshot(path=str(tmp_path / "launch_backfill.png"))
+        page.screenshot(path=str(shots / "backfill_launch_dialog.png"))
         dialog.get_by_role("button", name="Launch backfill").click()
         dialog.wait_for(state="hidden", timeout=30_000)
 
         with dg.DagsterInstance.from_config(str(home)) as instance:
             _wait_for(instance.get_backfills, 60, "the backfill to be created")
-            page.screenshot(path=str(tmp_path / "backfill_launched.png"))
+            page.screenshot(path=str(shots / "backfill_launched.png"))
 
             def done():
                 backfills = instance.get_backfills()
@@ -77,9 +82,11 @@ def test_backfill_three_days_from_the_partitions_page(ui, tmp_path):
             status = {i.partition_key: i.latest_execution_status.value for i in
                       instance.event_log_storage.get_asset_check_partition_info([check]) if i.partition_key}
             assert status == dict.fromkeys(DAYS, "SUCCEEDED")
+            backfill_id = backfill.backfill_id
 
         page.goto(f"{url}/assets/fct_daily_cost?view=partitions")
         page.get_by_text("Materialized (3)").wait_for(timeout=30_000)
         page.screenshot(path=str(shots / "backfill_partitions_materialized.png"), full_page=True)
         browser.close()
     assert (shots / "backfill_partitions_materialized.png").stat().st_size > 10_000
+    return backfill_id
