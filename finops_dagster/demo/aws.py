@@ -39,19 +39,24 @@ def moto_server(port: int | None = None, timeout: float = 30.0) -> Iterator[str]
                              "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not start on {endpoint}") from None
-                time.sleep(0.2)
+        wait_for_http(f"{endpoint}/moto-api/", proc, timeout, f"moto server did not start on {endpoint}")
         yield endpoint
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, timeout: float, failure: str) -> None:
+    """Poll ``url`` until it answers; raise ``failure`` if ``proc`` dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(failure) from None
+            time.sleep(0.2)
 
 
 def aws_environ(endpoint: str) -> dict[str, str]:

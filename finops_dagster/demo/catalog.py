@@ -193,6 +193,13 @@ SHARED_SERVICES = ("shared-db", "shared-cache", "shared-cdn")
 # on an estimated (not yet final) day, and the day CUR lacks for the dev account (Cost Explorer
 # has it: the copy of the day before), which reconciliation reports as missing in CUR.
 CE_ESTIMATED_FROM = dt.date(2026, 10, 29)
+# Cost categories (AWS Cost Categories) per account, as CUR 2.0's cost_category map carries
+# them on every line item: allocation falls back to them where a resource has no tag.
+COST_CATEGORIES = {
+    "111111111111": {"Environment": "prod", "BusinessUnit": "core"},
+    "222222222222": {"Environment": "dev", "BusinessUnit": "core"},
+    "333333333333": {"Environment": "shared", "BusinessUnit": "growth"},
+}
 CE_DRIFT = (
     {"date": dt.date(2026, 9, 10), "account": "222222222222", "service": "AmazonRDS",
      "usd": "7.00", "status": "mismatch"},

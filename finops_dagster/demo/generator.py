@@ -244,6 +244,10 @@ def to_cur2(df: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("arn:aws:savingsplans::111111111111:savingsplan/demo-sp-1")).otherwise(pl.lit("")),
         reservation_reservation_a_r_n=pl.when(pl.col("line_item_type").is_in(["DiscountedUsage", "RIFee"]))
         .then(pl.lit("arn:aws:ec2:us-east-1:111111111111:reserved-instances/demo-ri-1")).otherwise(pl.lit("")),
+        cost_category=pl.concat_list([
+            pl.struct(key=pl.lit(name), value=pl.col("account").replace_strict(
+                {a: cats[name] for a, cats in C.COST_CATEGORIES.items()}))
+            for name in ("BusinessUnit", "Environment")]).cast(TAG_MAP),
         resource_tags=(pl.col("tags") if "tags" in df.columns else pl.lit(None)).cast(
             pl.List(pl.Struct({"key": pl.String, "value": pl.String}))).fill_null([]).cast(TAG_MAP),
         **{name: pl.col(src).cast(pl.Float64) / C.UNITS_PER_USD for name, src in UNIT_COLUMNS.items()},
@@ -259,10 +263,12 @@ def _truth_rows(df: pl.DataFrame) -> pl.DataFrame:
 
 def _csv_ready(df: pl.DataFrame) -> pl.DataFrame:
     """CUR 2.0 CSV carries map columns as JSON text."""
-    entries = pl.col("resource_tags").cast(pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
-    return df.with_columns(resource_tags=pl.format("{{{}}}", entries.list.eval(
-        pl.format('"{}":"{}"', pl.element().struct.field("key"), pl.element().struct.field("value"))
-    ).list.join(",")))
+    def as_json(column: str) -> pl.Expr:
+        entries = pl.col(column).cast(pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
+        return pl.format("{{{}}}", entries.list.eval(pl.format(
+            '"{}":"{}"', pl.element().struct.field("key"), pl.element().struct.field("value"))
+        ).list.join(",")).alias(column)
+    return df.with_columns(as_json("resource_tags"), as_json("cost_category"))
 
 
 def _camel(snake_name: str, lower_first: bool = False) -> str:
@@ -271,13 +277,15 @@ def _camel(snake_name: str, lower_first: bool = False) -> str:
 
 
 def to_legacy(df: pl.DataFrame) -> pl.DataFrame:
-    """CUR 2.0 frame -> legacy CUR CSV columns (``lineItem/UnblendedCost``, one column a tag)."""
-    keys = sorted({k for m in df["resource_tags"].cast(
-        pl.List(pl.Struct({"key": pl.String, "value": pl.String}))).to_list() for k in
-        (e["key"] for e in m or [])})
+    """CUR 2.0 frame -> legacy CUR CSV columns (``lineItem/UnblendedCost``, one column a tag or
+    cost category: ``resourceTags/user:team``, ``costCategory/Environment``)."""
+    entry = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
+    def map_keys(column: str) -> list[str]:
+        return sorted({e["key"] for m in df[column].cast(entry).to_list() for e in m or []})
+    keys, categories = map_keys("resource_tags"), map_keys("cost_category")
     out = {}
     for name in df.columns:
-        if name == "resource_tags":
+        if name in ("resource_tags", "cost_category"):
             continue
         cat = next(c for c in _CATEGORIES if name.startswith(c + "_"))
         rest = name[len(cat) + 1:]
@@ -286,7 +294,10 @@ def to_legacy(df: pl.DataFrame) -> pl.DataFrame:
             .list.eval(pl.element().filter(pl.element().struct.field("key") == k)
                        .struct.field("value")).list.first().alias("resourceTags/" + k.replace("_", ":", 1))
             for k in keys]
-    return df.with_columns(tags).drop("resource_tags").rename(out)
+    tags += [pl.col("cost_category").cast(entry).list.eval(
+        pl.element().filter(pl.element().struct.field("key") == k).struct.field("value")).list.first()
+        .alias("costCategory/" + k) for k in categories]
+    return df.with_columns(tags).drop("resource_tags", "cost_category").rename(out)
 
 
 class _PeriodWriter:

@@ -50,13 +50,27 @@ def _tag_key(column: str) -> str | None:
     return None
 
 
+def _category_key(column: str) -> str | None:
+    return column.split("/", 1)[1] if column.startswith("costCategory/") else None
+
+
+def _fold(columns: dict[str, str], target: str) -> pl.Expr:
+    """One-column-per-key (legacy) -> one MAP column, empty values dropped."""
+    return (pl.concat_list([pl.struct(key=pl.lit(k), value=pl.col(c).cast(pl.String))
+                            for c, k in columns.items()])
+            .list.filter(pl.element().struct.field("value").fill_null("") != "")
+            .cast(TAG_MAP).alias(target))
+
+
 def normalize(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.DataFrame:
-    """Rename to CUR 2.0 names, fold tag columns into one map, type CSV text columns."""
+    """Rename to CUR 2.0 names, fold tag and cost category columns into maps (``resource_tags``,
+    ``cost_category``; an empty map when the export has none), type CSV text columns."""
     schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
     tags = {c: k for c in schema.names() if (k := _tag_key(c))}
+    categories = {c: k for c in schema.names() if (k := _category_key(c))}
     renames = {}
     for c in schema.names():
-        if c in tags:
+        if c in tags or c in categories:
             continue
         new = legacy_name(c) if "/" in c else c
         if new in _ALIASES and _ALIASES[new] not in schema:
@@ -64,11 +78,12 @@ def normalize(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.DataFrame
         if new != c:
             renames[c] = new
     if tags:
-        frame = frame.with_columns(
-            pl.concat_list([pl.struct(key=pl.lit(k), value=pl.col(c).cast(pl.String))
-                            for c, k in tags.items()])
-            .list.filter(pl.element().struct.field("value").fill_null("") != "")
-            .cast(TAG_MAP).alias("resource_tags")).drop(list(tags))
+        frame = frame.with_columns(_fold(tags, "resource_tags")).drop(list(tags))
+    if categories:
+        frame = frame.with_columns(_fold(categories, "cost_category")).drop(list(categories))
+    elif "cost_category" not in schema:
+        frame = frame.with_columns(pl.lit([], pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
+                                   .cast(TAG_MAP).alias("cost_category"))
     if renames:
         frame = frame.rename(renames)
     exprs: list[pl.Expr] = []
@@ -76,7 +91,7 @@ def normalize(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.DataFrame
     for name, dtype in schema.items():
         if dtype != pl.String:
             continue
-        if name == "resource_tags":
+        if name in ("resource_tags", "cost_category"):
             exprs.append(pl.col(name).str.json_decode(TAG_MAP))
         elif name.endswith("_date") and "commitment" not in name:
             exprs.append(pl.col(name).str.strip_suffix("Z").str.replace(" ", "T", literal=True)

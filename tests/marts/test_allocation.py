@@ -64,3 +64,13 @@ def test_service_report_prices_requests(warehouse):
     assert requests == 29 * sum(C.REQUEST_SHARES["shared-db"].values())
     assert abs(per_request - cost / requests) < Decimal("1e-9") and abs(daily * 30 - cost) < Decimal("1e-6")
     assert drivers.startswith("arn:aws:dynamodb:us-east-1:333333333333:table/tenants (AmazonDynamoDB)")
+
+
+def test_cost_categories_fill_in_where_tags_are_missing(warehouse):
+    # scratch-1 and the dev S3 bucket carry no tags: their environment comes from the account's
+    # Environment cost category; their team stays unallocated (the demo has no Team category)
+    rows = warehouse("select distinct environment, allocation_method from fct_cost_allocation "
+                     "where sub_account_id = ? and allocation_method = 'unallocated_untagged'",
+                     "222222222222")
+    assert rows == [(C.COST_CATEGORIES["222222222222"]["Environment"], "unallocated_untagged")]
+    assert warehouse("select count(*) from fct_cost_allocation where environment = 'unallocated'")[0][0] == 0

@@ -13,7 +13,7 @@ def test_local_and_s3_list_the_same_deliveries(demo, s3_export, tmp_path):
     for period, m in remote.items():
         assert m.delivery_id == demo["billing_periods"][period]["execution_id"]
         assert m.data_files == local[period].data_files
-        assert len(m.columns) == 43
+        assert len(m.columns) == 44  # with the resource_tags and cost_category maps
 
 
 def test_s3_files_are_cached_by_etag(s3_export, tmp_path):

@@ -7,13 +7,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from finops_dagster.demo.aws import free_port
+from finops_dagster.demo.aws import free_port, wait_for_http
 from finops_dagster.instance import prepare_home
 from finops_dagster.settings import PROJECT_ROOT
 
@@ -47,15 +45,8 @@ def dagster_dev(data_dir: Path, home: Path, environ: dict[str, str], timeout: fl
                                                 signal.signal(signal.SIGTERM, signal.SIG_DFL)))
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/server_info", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"dagster dev did not start: see {home / 'dagster_dev.log'}") from None
-                time.sleep(1)
+        wait_for_http(f"{url}/server_info", proc, timeout,
+                      f"dagster dev did not start: see {home / 'dagster_dev.log'}")
         yield url
     finally:
         proc.terminate()

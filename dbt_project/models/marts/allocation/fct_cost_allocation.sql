@@ -7,13 +7,16 @@
     )
 }}
 -- Every dollar of the day assigned to team / application service / customer / environment:
--- customer-tagged cost goes to that customer; cost of the shared services (shared-rules seed of
--- the business data) is split by each customer's share of that service's requests that day; cost
--- with a team tag stays with the team; the rest is the explicit unallocated bucket. The last
+-- customer-tagged cost goes to that customer; cost of the shared services (shared rules of the
+-- business data) is split by each customer's share of that service's requests that day; cost
+-- with a team tag stays with the team, else with the team its cost category names; the rest is
+-- the explicit unallocated bucket. Environment: the tag, else the cost category. The last
 -- customer of a split takes the remainder, so the parts sum to the cost exactly.
 with cost as (
-    select cost_key, usage_date, sub_account_id, service_code, tag_team, tag_service, tag_customer,
-        tag_environment, billed_cost, effective_cost
+    select cost_key, usage_date, sub_account_id, service_code,
+        coalesce(tag_team, cost_category_team) as tag_team, tag_team is null as team_from_category,
+        tag_service, tag_customer,
+        coalesce(tag_environment, cost_category_environment) as tag_environment, billed_cost, effective_cost
     from {{ ref('fct_daily_cost') }}
     where {{ partition_window('usage_date') }}
 ),
@@ -34,7 +37,8 @@ classified as (
                 and exists (select 1 from shares where shares.usage_date = cost.usage_date
                             and shares.service_tag = cost.tag_service) then 'shared_split'
             when rules.service_tag is not null then 'unallocated_shared_without_requests'
-            when cost.tag_team is not null then 'team_tag'
+            when cost.tag_team is not null and not cost.team_from_category then 'team_tag'
+            when cost.tag_team is not null then 'cost_category'
             else 'unallocated_untagged'
         end as allocation_method
     from cost

@@ -34,6 +34,8 @@ select
     max(tag_service)                    as tag_service,
     max(tag_customer)                   as tag_customer,
     max(tag_environment)                as tag_environment,
+    max(cost_category_team)             as cost_category_team,
+    max(cost_category_environment)      as cost_category_environment,
     sum(unblended_cost)                 as billed_cost,
     sum(effective_cost)                 as effective_cost,
     sum(public_on_demand_cost)          as list_cost,

@@ -39,5 +39,7 @@ select
     nullif({{ map_value('resource_tags', 'user_team') }}, '')        as tag_team,
     nullif({{ map_value('resource_tags', 'user_service') }}, '')     as tag_service,
     nullif({{ map_value('resource_tags', 'user_customer') }}, '')    as tag_customer,
-    nullif({{ map_value('resource_tags', 'user_environment') }}, '') as tag_environment
+    nullif({{ map_value('resource_tags', 'user_environment') }}, '') as tag_environment,
+    nullif({{ map_value('cost_category', var('cost_category_team')) }}, '')        as cost_category_team,
+    nullif({{ map_value('cost_category', var('cost_category_environment')) }}, '') as cost_category_environment
 from source
