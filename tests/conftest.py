@@ -134,3 +134,14 @@ def pg_database():
     with admin.connect() as con:
         con.execute(sa.text(f'drop database "{name}" with (force)'))
     admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def live_instance_context():
+    """Loading definitions reads Dagster's *current* defs-state storage, a context variable an
+    instance sets while it is open; a test that opened and disposed an instance can leave it
+    pointing at a dead one. Each test starts inside a live ephemeral instance instead."""
+    import dagster as dg
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield instance

@@ -31,14 +31,14 @@ def test_postgres_storage_keeps_partitions_and_checks_across_a_restart(
     monkeypatch.setenv(PG_URL_ENV, pg_database)
     home = prepare_home(tmp_path, {PG_URL_ENV: pg_database})
     settings = Settings(data_dir=tmp_path, cur_export_url=demo["export_root"], as_of="2026-10-31")
-    defs = build_definitions(settings)
-    defs.get_repository_def()
     days = ["2026-09-16", "2026-09-17", "2026-09-18"]
     key = dg.AssetKey("raw_cur_line_items")
     gap = dg.AssetCheckKey(key, "cur_day_gap")
 
     instance = dg.DagsterInstance.from_config(str(home))
     try:
+        # built while this instance is alive: loading definitions resolves the current instance
+        defs = build_definitions(settings)
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         result = defs.resolve_job_def("cur_ingest_job").execute_in_process(
             instance=instance, tags=range_tags(days[0], days[-1]))

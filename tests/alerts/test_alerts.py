@@ -43,8 +43,8 @@ def test_a_refusing_webhook_is_a_clear_error_and_the_alert_stays_pending(tmp_pat
 
 def test_a_failed_run_alerts_once(tmp_path, demo):
     settings = Settings(data_dir=tmp_path, cur_export_url=demo["export_root"], as_of="2026-10-31")
-    defs = build_definitions(settings)
     with dg.instance_for_test() as instance, webhook_receiver() as hook:
+        defs = build_definitions(settings)  # while the instance is alive (definitions resolve it)
         result = defs.resolve_job_def("cur_ingest_job").execute_in_process(
             instance=instance, partition_key="2026-11-02", raise_on_error=False)
         assert not result.success
