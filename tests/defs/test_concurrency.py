@@ -35,6 +35,9 @@ def test_overlapping_backfills_share_the_warehouse_without_conflict(pipeline, tm
     settings, *_ = pipeline
     before = mart_snapshot(settings)
     home = prepare_home(tmp_path, {"DAGSTER_HOME": str(tmp_path / "home")})
+    # the instance's storage exists before runs start (as under dagster dev / the daemon); two
+    # processes creating a fresh SQLite storage at once would both stamp its schema version
+    dg.DagsterInstance.from_config(str(home)).dispose()
     env = {**os.environ, "DAGSTER_HOME": str(home), "FINOPS_DATA_DIR": str(settings.data_dir),
            "FINOPS_AS_OF": "2026-10-31", "FINOPS_CUR_EXPORT_URL": settings.cur_export_url}
     dagster = str(Path(sys.executable).with_name("dagster"))
