@@ -35,6 +35,18 @@ PATHS = [
     "/api/v1/costs/trend?start_date=2026-08-01&end_date=2026-10-31&limit=100",
     "/api/v1/costs/service-report",
 ]
+DATED = ["/api/v1/allocation/teams", "/api/v1/allocation/services", "/api/v1/costs/trend"]
+
+
+def distinct_path(i: int) -> str:
+    """A date-filtered request unlike the others (a fresh query, not a cached answer)."""
+    import datetime as dt
+
+    start = dt.date(2026, 8, 1) + dt.timedelta(days=(i * 7) % 60)
+    end = start + dt.timedelta(days=1 + (i * 13) % 31)
+    return f"{DATED[i % len(DATED)]}?start_date={start}&end_date={end}&limit={1 + i % 97}"
+
+
 MARK_START, MARK_END = "<!-- api-bench:start -->", "<!-- api-bench:end -->"
 
 
@@ -51,7 +63,7 @@ def _wait(port: int, timeout: float = 60) -> None:
     raise SystemExit(f"the API did not start on port {port}")
 
 
-def load(port: int, total: int, concurrency: int) -> list[float]:
+def load(port: int, total: int, concurrency: int, distinct_base: int | None = None) -> list[float]:
     latencies: list[float] = []
     lock = threading.Lock()
     per_thread = total // concurrency
@@ -60,7 +72,8 @@ def load(port: int, total: int, concurrency: int) -> list[float]:
         con = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         mine = []
         for i in range(per_thread):
-            path = PATHS[(offset + i) % len(PATHS)]
+            path = (distinct_path(distinct_base + offset * per_thread + i) if distinct_base is not None
+                    else PATHS[(offset + i) % len(PATHS)])
             t0 = time.perf_counter()
             con.request("GET", path)
             resp = con.getresponse()
@@ -95,19 +108,23 @@ def main() -> None:
     try:
         _wait(args.port)
         load(args.port, 200, 2)  # warm-up: marts loaded, code paths hot
-        for concurrency in map(int, args.concurrency.split(",")):
-            t0 = time.perf_counter()
-            lat = load(args.port, args.requests, concurrency)
-            wall = time.perf_counter() - t0
-            q = statistics.quantiles(lat, n=100)
-            results.append({"concurrency": concurrency, "requests": len(lat), "p50_ms": q[49],
-                            "p95_ms": q[94], "p99_ms": q[98], "rps": len(lat) / wall})
-            print(results[-1])
+        for distinct in (False, True):
+            for concurrency in map(int, args.concurrency.split(",")):
+                t0 = time.perf_counter()
+                base = len(results) * 20_000 if distinct else None  # never a key seen before
+                lat = load(args.port, args.requests, concurrency, base)
+                wall = time.perf_counter() - t0
+                q = statistics.quantiles(lat, n=100)
+                results.append({"queries": "distinct" if distinct else "repeated",
+                                "concurrency": concurrency, "requests": len(lat), "p50_ms": q[49],
+                                "p95_ms": q[94], "p99_ms": q[98], "rps": len(lat) / wall})
+                print(results[-1])
     finally:
         server.terminate()
         server.wait(10)
     rows = "".join(
-        f"| {r['concurrency']} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | {r['p99_ms']:.1f} ms | "
+        f"| {r['queries']} | {r['concurrency']} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | "
+        f"{r['p99_ms']:.1f} ms | "
         f"{r['rps']:.0f} req/s | {'met' if r['p95_ms'] <= 20 else 'MISSED'} |\n" for r in results)
     section = (
         f"{MARK_START}\n## API latency (bench/api_bench.py)\n\n"
@@ -116,11 +133,13 @@ def main() -> None:
         f"demo's mart exports; {args.requests} GET requests per row from concurrent keep-alive "
         f"clients (a separate process on the same machine) cycling over {len(PATHS)} endpoints "
         "with filters.\n\n"
-        "| clients | p50 | p95 | p99 | throughput | p95 <= 20 ms |\n|---|---|---|---|---|---|\n"
-        f"{rows}\nLatency grows with clients by queueing, not by query time: one worker spends about "
-        f"{1000 / max(r['rps'] for r in results):.1f} ms of CPU per request (DuckDB query on the "
-        "in-memory copy of the mart plus FastAPI), so it serves at most that many requests a second, "
-        "and on two cores the load generator takes the other one.\n"
+        "| queries | clients | p50 | p95 | p99 | throughput | p95 <= 20 ms |\n|---|---|---|---|---|---|---|\n"
+        f"{rows}\n*repeated*: the 10 requests of a dashboard, answered from the cache after the "
+        "first time (answers are keyed by the export file's version, so a new mart build is never "
+        "served stale). *distinct*: every request a new date window and page size, so every one "
+        "is a DuckDB query on the in-memory copy of the mart. Latency grows with clients by "
+        "queueing: one worker's CPU per request bounds its throughput, and on two cores the load "
+        "generator takes the other one.\n"
         f"{MARK_END}")
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text()

@@ -48,8 +48,12 @@ class MartReader:
         self._con = duckdb.connect(":memory:", config={"threads": 1})
         self._lock = threading.Lock()
         self._loaded: dict[str, tuple[int, int, int]] = {}  # mart -> (inode, mtime_ns, size)
+        # answers keyed by the statement, its parameters and the export's version: a new export
+        # changes the key, so a cached page is never stale; bounded, oldest dropped first
+        self._answers: dict[tuple, tuple[list[dict], int]] = {}
+        self.cache_size = 4096
 
-    def _table(self, mart: str) -> None:
+    def _table(self, mart: str) -> tuple[int, int, int]:
         path = self.exports_dir / f"{mart}.parquet"
         try:
             st = path.stat()
@@ -57,15 +61,16 @@ class MartReader:
             raise MartNotBuilt(f"mart {mart} has no export yet ({path}): run marts_job") from None
         version = (st.st_ino, st.st_mtime_ns, st.st_size)
         if self._loaded.get(mart) == version:
-            return
+            return version
         with self._lock:
             if self._loaded.get(mart) != version:
                 self._con.execute(f"create or replace table {mart} as select * from read_parquet('{path}')")
                 self._loaded[mart] = version
+        return version
 
     def page(self, q: Query, params: dict[str, Any], limit: int, offset: int) -> tuple[list[dict], int]:
         """One page of rows and the total row count, for the filters that are set."""
-        self._table(q.mart)
+        version = self._table(q.mart)
         where, args = [], []
         for f in q.filters:
             value = params.get(f.param)
@@ -77,6 +82,9 @@ class MartReader:
         base = f"select {q.select} from {q.mart}{clause}{group}"
         sql = (f"select *, count(*) over () as _total from ({base}) "
                f"order by {q.order_by} limit ? offset ?")
+        key = (q.mart, version, sql, tuple(args), limit, offset)
+        if (hit := self._answers.get(key)) is not None:
+            return hit
         cur = self._con.cursor()  # one cursor per request: DuckDB cursors are thread-safe
         try:
             rel = cur.execute(sql, [*args, limit, offset])
@@ -89,7 +97,12 @@ class MartReader:
         finally:
             cur.close()
         rows = [dict(zip(names[:-1], map(_json_value, r[:-1]), strict=True)) for r in fetched]
-        return rows, int(total)
+        answer = (rows, int(total))
+        with self._lock:
+            if len(self._answers) >= self.cache_size:
+                self._answers.pop(next(iter(self._answers)), None)
+            self._answers[key] = answer
+        return answer
 
 
 def _json_value(v: Any) -> Any:

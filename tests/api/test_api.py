@@ -100,3 +100,26 @@ def test_fuzzed_requests_never_fail_the_server(app, client, warehouse):
     # and the marts are untouched: still every row, still readable
     assert client.get("/api/v1/ai/resources/waste-analysis").json()["pagination"]["total"] == 3
     assert warehouse("select count(*) from fct_waste")[0][0] == 3
+
+
+def test_a_new_export_is_served_at_once_never_a_stale_cached_answer(tmp_path):
+    import polars as pl
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    client = TestClient(create_app(exports))
+
+    def publish(resources: list[str]) -> None:
+        frame = pl.DataFrame({"resource_id": resources, "sub_account_id": ["111111111111"] * len(resources),
+                              "tag_team": ["web"] * len(resources), "tag_service": ["api"] * len(resources),
+                              "monthly_savings": [Decimal("1.50")] * len(resources)})
+        tmp = exports / ".fct_waste.parquet.tmp"
+        frame.write_parquet(tmp)
+        tmp.replace(exports / "fct_waste.parquet")
+
+    publish(["i-1"])
+    url = "/api/v1/ai/resources/waste-analysis"
+    assert [r["resource_id"] for r in client.get(url).json()["data"]] == ["i-1"]
+    assert client.get(url).json()["data"][0]["monthly_savings"] == "1.5"  # cached, exact
+    publish(["i-1", "i-2"])
+    assert client.get(url).json()["pagination"]["total"] == 2
