@@ -112,7 +112,7 @@ def create_app(exports_dir: Path) -> FastAPI:
         return JSONResponse(status_code=404, content={"detail": str(exc)})
 
     for path, (summary, query) in ENDPOINTS.items():
-        app.add_api_route(path, _endpoint(reader, query), methods=["GET"], summary=summary,
+        app.add_api_route(path, _endpoint(reader, path, query), methods=["GET"], summary=summary,
                           response_model=Page, responses={400: {"model": Problem}, 404: {"model": Problem}})
 
     @app.get("/healthz", include_in_schema=False)
@@ -122,8 +122,14 @@ def create_app(exports_dir: Path) -> FastAPI:
     return app
 
 
-def _endpoint(reader: MartReader, query: MartQuery):
+def _endpoint(reader: MartReader, path: str, query: MartQuery):
+    takes = [f.param for f in query.filters]
+
     def handler(params: Annotated[Params, Depends()]) -> JSONResponse:
+        unsupported = [k for k, v in params.values.items() if v is not None and k not in takes]
+        if unsupported:  # a filter silently ignored would answer a question nobody asked
+            raise HTTPException(400, f"{path} cannot filter by {', '.join(unsupported)}; "
+                                     f"it takes {', '.join(takes) or 'no filter'}, limit and offset")
         # The rows are already JSON-ready (exact decimals as strings): answered directly, not
         # re-validated against the Page model, which only documents the shape (OpenAPI).
         rows, total = reader.page(query, params.values, params.limit, params.offset)

@@ -69,6 +69,12 @@ def test_bad_parameters_are_clear_4xx(client, params, status, says):
     assert response.status_code == status and says in response.text
 
 
+def test_a_filter_an_endpoint_cannot_apply_is_refused_not_ignored(client):
+    response = client.get("/api/v1/ai/costs/commitment-opportunities", params={"team": "web"})
+    assert response.status_code == 400
+    assert "cannot filter by team; it takes account" in response.json()["detail"]
+
+
 def test_a_mart_not_built_yet_is_a_404_naming_it(client):
     response = client.get("/api/v1/anomalies")
     assert response.status_code == 404 and "fct_cost_anomalies" in response.json()["detail"]
