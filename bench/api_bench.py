@@ -23,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from finops_dagster.demo.aws import wait_for_http  # noqa: E402 - after the sys.path line
+
 PATHS = [
     "/api/v1/ai/resources/waste-analysis",
     "/api/v1/ai/resources/rightsizing-candidates",
@@ -48,19 +50,6 @@ def distinct_path(i: int) -> str:
 
 
 MARK_START, MARK_END = "<!-- api-bench:start -->", "<!-- api-bench:end -->"
-
-
-def _wait(port: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            con = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            con.request("GET", "/healthz")
-            if con.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"the API did not start on port {port}")
 
 
 def load(port: int, total: int, concurrency: int, distinct_base: int | None = None) -> list[float]:
@@ -106,7 +95,8 @@ def main() -> None:
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     results = []
     try:
-        _wait(args.port)
+        wait_for_http(f"http://127.0.0.1:{args.port}/healthz", server, 60,
+                      f"the API did not start on port {args.port}")
         load(args.port, 200, 2)  # warm-up: marts loaded, code paths hot
         for distinct in (False, True):
             for concurrency in map(int, args.concurrency.split(",")):

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 class AlertError(Exception):
-    """The webhook refused an alert (a 4xx: a wrong URL or payload, not worth retrying)."""
+    """An alert was not delivered: the webhook refused it (a 4xx other than 429: a wrong URL or
+    payload, not retried) or stayed unreachable through every retry. It stays pending."""
 
 
 @dataclass(frozen=True)
