@@ -96,9 +96,19 @@ ENDPOINTS: dict[str, tuple[str, MartQuery]] = {
     "/api/v1/costs/service-report": ("30-day cost, trend and drivers per application service", MartQuery(
         "fct_service_cost_report", "*", _f(("service", "application_service")),
         "last_30_days_cost desc, application_service")),
-    "/api/v1/anomalies": ("Cost anomalies with their root cause", MartQuery(
-        "fct_cost_anomalies", "*", _f(("start_date", "usage_date"), ("end_date", "usage_date"), ACCT),
-        "usage_date desc")),
+    "/api/v1/anomalies": ("Cost anomalies with their root cause (account, service, team filter the "
+                          "root cause)", MartQuery(
+        "fct_cost_anomalies", "*", _f(("start_date", "usage_date"), ("end_date", "usage_date"), ACCT,
+                                      ("team", "team"), ("service", "service_code")),
+        "usage_date desc, dimension, dimension_value")),
+    "/api/v1/billing-audit": ("Billing discrepancies: auto-resolved with their reason, or open", MartQuery(
+        "fct_billing_audit", "*", _f(("start_date", "billing_period_start"),
+                                     ("end_date", "billing_period_start"), ACCT, ("service", "service_code")),
+        "billing_period_start desc, sub_account_id, service_code")),
+    "/api/v1/forecast": ("Month-end forecast with 80 % / 95 % intervals per scope", MartQuery(
+        "cost_forecast", "* exclude (simulated_totals)", (), "scope_type, scope_value")),
+    "/api/v1/budgets": ("Budgets: actual to date, forecast, probability of breaching", MartQuery(
+        "budget_status", "*", (), "scope_type, scope_value")),
 }
 
 

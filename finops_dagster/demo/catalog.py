@@ -40,6 +40,7 @@ SERVICE_NAMES = {
     "AmazonCloudFront": "Amazon CloudFront",
     "AmazonElastiCache": "Amazon ElastiCache",
     "AWSELB": "Elastic Load Balancing",
+    "AmazonAthena": "Amazon Athena",
 }
 
 INSTANCE_RATES_UNITS = {  # public on-demand $/hour * 1e8, us-east-1 Linux
@@ -66,8 +67,9 @@ class DailyResource:
     product_code: str
     resource_id: str
     usage_type: str
-    daily_units: int  # mean cost per day
+    daily_units: int  # mean cost per day (weekdays)
     tags: dict[str, str] = field(default_factory=dict)
+    weekend_pct: int = 100  # Saturday and Sunday cost this share of a weekday
 
 
 def _tags(team: str, service: str, env: str, customer: str | None = None) -> dict[str, str]:
@@ -101,8 +103,9 @@ INSTANCES: tuple[Instance, ...] = (
 )
 
 
-def _daily(account: str, code: str, rid: str, usage: str, usd: float, tags=None) -> DailyResource:
-    return DailyResource(account, code, rid, usage, round(usd * UNITS_PER_USD), tags or {})
+def _daily(account: str, code: str, rid: str, usage: str, usd: float, tags=None,
+           weekend_pct: int = 100) -> DailyResource:
+    return DailyResource(account, code, rid, usage, round(usd * UNITS_PER_USD), tags or {}, weekend_pct)
 
 
 DAILY_RESOURCES: tuple[DailyResource, ...] = (
@@ -132,6 +135,9 @@ DAILY_RESOURCES: tuple[DailyResource, ...] = (
     _daily("333333333333", "AmazonS3", "shared-assets", "TimedStorage-ByteHrs", 4.1),  # untagged
     _daily("333333333333", "AmazonDynamoDB", "arn:aws:dynamodb:us-east-1:333333333333:table/tenants",
            "WriteCapacityUnit-Hrs", 7.5, _tags("platform", "shared-db", "shared")),
+    # The planted weekly seasonality: a weekday reporting workload, 5 % of it on weekends.
+    _daily("111111111111", "AmazonAthena", "arn:aws:athena:us-east-1:111111111111:workgroup/reports",
+           "DataScannedInTB", 320.0, _tags("data", "reports", "prod"), weekend_pct=5),
 )
 
 # Monthly line items (usage date = first day of the period).
@@ -182,10 +188,13 @@ REQUEST_SHARES = {  # service tag -> customer -> requests per day
     "shared-cdn": {"acme": 4000, "globex": 4000, "initech": 2000},
 }
 MISSING_REQUESTS_DAY = dt.date(2026, 10, 12)  # the request feed has a gap: its check fails
+# Monthly budgets. Only the production account's alerts: the spike still running at the end of
+# the data puts the forecast of the open month (November) far over it.
 BUDGETS = (
-    ("account", "111111111111", 4500), ("account", "222222222222", 1200),
-    ("account", "333333333333", 2500), ("team", "platform", 3800), ("service", "AmazonEC2", 4000),
+    ("account", "111111111111", 14000), ("account", "222222222222", 600),
+    ("account", "333333333333", 2500), ("team", "platform", 3800), ("service", "AmazonEC2", 1500),
 )
+PLANTED_BUDGET_BREACH = ("account", "111111111111", "2026-11")
 SHARED_SERVICES = ("shared-db", "shared-cache", "shared-cdn")
 
 # Cost Explorer's view of the same spend, drifted on purpose so reconciliation has a planted
@@ -214,3 +223,29 @@ CE_DRIFT = (
 PLANTED_WASTE = ("dev-api-1", "dev-api-2", "scratch-1")
 PLANTED_RIGHTSIZING = {"report-1": "r5.large"}
 PLANTED_SCHEDULES = ("dev-etl-1", "dev-web-1")
+
+# Insight answers (anomalies, billing auditor, budgets). Usage quantities carry the daily noise
+# at a fixed unit rate, so "quantity x price" is what was billed except where planted otherwise.
+SESSIONS_TABLE = "arn:aws:dynamodb:us-east-1:111111111111:table/sessions"
+# About $4,000 a day of on-demand writes on one table: 3.2e9 write request units at $1.25 per
+# million, from a Monday to the end of the data. Flagged critical on its first day, root cause
+# this usage type, a volume change (a new usage, not a new price).
+SPIKE = {"account": "111111111111", "product_code": "AmazonDynamoDB", "resource_id": SESSIONS_TABLE,
+         "usage_type": "WriteRequestUnits", "from": dt.date(2026, 10, 26), "to": DEMO_END,
+         "quantity": 3_200_000_000.0, "rate_units": 125, "tags": _tags("web", "frontend", "prod")}
+# Benign billing discrepancies the auditor must auto-resolve, each with its reason:
+# a one-off credit, a mid-period price change (ElastiCache nodes +25 % from the 16th) and usage of
+# the last two days of September billed on the first of October (noise-free, $7.50 a day).
+BENIGN_CREDIT = {"account": "333333333333", "product_code": "AmazonCloudFront",
+                 "date": dt.date(2026, 9, 12), "units": -80 * UNITS_PER_USD}
+PRICE_CHANGE = {"resource_id": "arn:aws:elasticache:us-east-1:333333333333:cluster:shared-cache",
+                "from": dt.date(2026, 10, 16), "pct": 125}
+BOUNDARY_SHIFT = {"resource_id": "arn:aws:dynamodb:us-east-1:333333333333:table/tenants",
+                  "unbilled_days": (dt.date(2026, 9, 29), dt.date(2026, 9, 30)),
+                  "billed_on": dt.date(2026, 10, 1)}
+# Usage AWS never billed: S3 requests on the dev bucket for a week of September, quantity
+# and public price present, no charge. The auditor's one open discrepancy: 7 x $7.50.
+UNBILLED = {"account": "222222222222", "product_code": "AmazonS3", "resource_id": "dev-scratch",
+            "usage_type": "Requests-Tier1", "from": dt.date(2026, 9, 8), "to": dt.date(2026, 9, 14),
+            "quantity": 1_500_000.0, "rate_units": 500}  # $0.005 per 1,000 requests
+UNBILLED_USD = "52.50"

@@ -141,24 +141,67 @@ def _ec2_hours(fleet: pl.DataFrame, day: dt.date) -> pl.DataFrame:
 
 
 def _daily_services(day: dt.date, rng: np.random.Generator) -> pl.DataFrame:
+    """One line per daily resource: the +-10 % noise is in the usage quantity at a fixed unit
+    rate (except the planted price change), weekends scaled by the resource's weekend share."""
     res = C.DAILY_RESOURCES
     noise = rng.integers(90, 111, size=len(res))  # +-10 % around the mean, in percent
     start = dt.datetime.combine(day, dt.time())
-    return pl.DataFrame({
-        "account": [r.account for r in res], "product_code": [r.product_code for r in res],
-        "resource_id": [r.resource_id for r in res], "usage_type": [r.usage_type for r in res],
-        "unblended_u": [r.daily_units * int(n) // 100 for r, n in zip(res, noise, strict=True)],
-        "tags": [[{"key": k, "value": v} for k, v in r.tags.items()] for r in res],
-    }, schema_overrides={"tags": pl.List(pl.Struct({"key": pl.String, "value": pl.String}))}
-    ).with_columns(
-        line_item_type=pl.lit("Usage"), usage_amount=pl.lit(24.0), effective_u="unblended_u",
-        list_u="unblended_u", rate_u=pl.col("unblended_u") // 24, list_rate_u=pl.col("unblended_u") // 24,
+    rows = []
+    for r, n in zip(res, noise, strict=True):
+        n = int(n)
+        shift = C.BOUNDARY_SHIFT
+        shifted = r.resource_id == shift["resource_id"] and day in shift["unbilled_days"]
+        n = 100 if shifted else n
+        week = r.weekend_pct if day.weekday() >= 5 else 100
+        price = C.PRICE_CHANGE["pct"] if (r.resource_id == C.PRICE_CHANGE["resource_id"]
+                                          and day >= C.PRICE_CHANGE["from"]) else 100
+        cost = r.daily_units * n * week * price // 1_000_000
+        rate = r.daily_units // 24 * price // 100
+        rows.append({"account": r.account, "product_code": r.product_code, "resource_id": r.resource_id,
+                     "usage_type": r.usage_type, "usage_amount": 24 * n * week / 10_000,
+                     "unblended_u": 0 if shifted else cost, "rate_u": 0 if shifted else rate,
+                     "list_u": cost, "list_rate_u": rate,
+                     "tags": [{"key": k, "value": v} for k, v in r.tags.items()]})
+    return pl.DataFrame(rows, schema_overrides={
+        "tags": pl.List(pl.Struct({"key": pl.String, "value": pl.String}))}).with_columns(
+        line_item_type=pl.lit("Usage"), effective_u="unblended_u",
+        start=pl.lit(start), end=pl.lit(start + dt.timedelta(days=1)),
+    )
+
+
+def _planted_lines(day: dt.date) -> pl.DataFrame:
+    """The insight plants: the cost spike, the unbilled usage and the boundary-shifted charge."""
+    start = dt.datetime.combine(day, dt.time())
+    rows = []
+    for plant in (C.SPIKE, C.UNBILLED):
+        if plant["from"] <= day <= plant["to"]:
+            public = round(plant["quantity"] * plant["rate_units"])
+            billed = public if plant is C.SPIKE else 0
+            rows.append({"account": plant["account"], "product_code": plant["product_code"],
+                         "resource_id": plant["resource_id"], "usage_type": plant["usage_type"],
+                         "usage_amount": plant["quantity"], "unblended_u": billed,
+                         "rate_u": plant["rate_units"] if billed else 0, "list_u": public,
+                         "list_rate_u": plant["rate_units"],
+                         "tags": [{"key": k, "value": v} for k, v in plant.get("tags", {}).items()]})
+    shift = C.BOUNDARY_SHIFT
+    if day == shift["billed_on"]:
+        resource = next(r for r in C.DAILY_RESOURCES if r.resource_id == shift["resource_id"])
+        rows.append({"account": resource.account, "product_code": resource.product_code,
+                     "resource_id": resource.resource_id, "usage_type": resource.usage_type,
+                     "usage_amount": 0.0, "unblended_u": resource.daily_units * len(shift["unbilled_days"]),
+                     "rate_u": 0, "list_u": 0, "list_rate_u": 0,
+                     "tags": [{"key": k, "value": v} for k, v in resource.tags.items()]})
+    if not rows:
+        return pl.DataFrame()
+    return pl.DataFrame(rows, schema_overrides={
+        "tags": pl.List(pl.Struct({"key": pl.String, "value": pl.String}))}).with_columns(
+        line_item_type=pl.lit("Usage"), effective_u="unblended_u",
         start=pl.lit(start), end=pl.lit(start + dt.timedelta(days=1)),
     )
 
 
 def _monthly_lines(day: dt.date, period_end: dt.date, scale: int) -> pl.DataFrame:
-    """RIFee and Tax on the period's first day, the planted Credit on the 15th."""
+    """RIFee and Tax on the period's first day, the planted credits (the 15th, one-off)."""
     start = dt.datetime.combine(day, dt.time())
     end = dt.datetime.combine(period_end, dt.time())
     rows: list[dict] = []
@@ -186,6 +229,11 @@ def _monthly_lines(day: dt.date, period_end: dt.date, scale: int) -> pl.DataFram
                      "line_item_type": "Credit", "usage_type": "", "usage_amount": 0.0,
                      "resource_id": "", "unblended_u": C.CREDIT["units"] * scale,
                      "effective_u": C.CREDIT["units"] * scale})
+    if day == C.BENIGN_CREDIT["date"]:
+        rows.append({"account": C.BENIGN_CREDIT["account"], "product_code": C.BENIGN_CREDIT["product_code"],
+                     "line_item_type": "Credit", "usage_type": "", "usage_amount": 0.0,
+                     "resource_id": "", "unblended_u": C.BENIGN_CREDIT["units"],
+                     "effective_u": C.BENIGN_CREDIT["units"]})
     if not rows:
         return pl.DataFrame()
     return pl.DataFrame(rows).with_columns(start=pl.lit(start), end=pl.lit(end))
@@ -195,7 +243,8 @@ def build_day(day: dt.date, period: str, fleet: pl.DataFrame, rng: np.random.Gen
               scale: int) -> pl.DataFrame:
     """All line items whose usage starts on ``day``, with integer truth columns kept."""
     p_start, p_end = period_bounds(period)
-    parts = [_ec2_hours(fleet, day), _daily_services(day, rng), _monthly_lines(day, p_end, scale)]
+    parts = [_ec2_hours(fleet, day), _daily_services(day, rng), _monthly_lines(day, p_end, scale),
+             _planted_lines(day)]
     df = pl.concat([p for p in parts if p.height], how="diagonal_relaxed")
     df = df.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) if c in df.columns
                           else pl.lit(0, pl.Int64).alias(c) for c in INT_DEFAULTS])
@@ -211,8 +260,10 @@ def to_cur2(df: pl.DataFrame) -> pl.DataFrame:
     """Map the generator's frame onto CUR 2.0 column names and types."""
     iso = "%Y-%m-%dT%H:%M:%SZ"
     return df.select(
-        identity_line_item_id=pl.concat_str("account", "resource_id", "line_item_type", "usage_type",
-                                            pl.col("start").cast(pl.String)).hash(11).cast(pl.String),
+        identity_line_item_id=pl.concat_str(
+            "account", "resource_id", "line_item_type", "usage_type", pl.col("start").cast(pl.String),
+            pl.when(pl.col("usage_amount") == 0).then(pl.lit("nq")).otherwise(pl.lit(""))
+        ).hash(11).cast(pl.String),
         identity_time_interval=pl.format("{}/{}", pl.col("start").dt.strftime(iso),
                                          pl.col("end").dt.strftime(iso)),
         bill_bill_type=pl.lit("Anniversary"),

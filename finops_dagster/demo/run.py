@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import dagster as dg
 
+from finops_dagster.demo import catalog as C
 from finops_dagster.operations import range_tags, run_cur_sync, run_job
 from finops_dagster.settings import Settings
 
@@ -35,7 +36,7 @@ class DemoReport:
         lines = ["", "demo result:"]
         lines += [f"  run {name}: {'ok' if ok else 'FAILED'} ({run_id})" for name, ok, run_id in self.runs]
         lines.append(f"  totals: {self.totals}")
-        lines += [f"  expected (planted) check failure caught: {c}" for c in self.caught]
+        lines += [f"  planted and caught: {c}" for c in self.caught]
         lines += [f"  PROBLEM: {p}" for p in self.problems]
         lines.append("  => " + ("all assets materialized, all checks as expected" if self.ok
                                 else "the demo FAILED"))
@@ -85,13 +86,12 @@ def run_demo(settings: Settings, truth: dict, instance: dg.DagsterInstance | Non
 
     _verify_checks(defs, instance, days, truth, check_evals, report)
     _verify_totals(settings, truth, planted, report)
+    _verify_insights(settings, report)
     return report
 
 
 def planted_check_failures(truth: dict) -> dict[tuple[str, str, str], str]:
     """(asset, check, day) -> why: exactly the per-day check failures the demo planted."""
-    from finops_dagster.demo import catalog as C
-
     missing = truth["planted"]["missing_day"]
     recon = ("fct_cost_reconciliation", "fct_cost_reconciliation_agreement")
     planted = {
@@ -126,7 +126,7 @@ def _verify_checks(defs: dg.Definitions, instance: dg.DagsterInstance, days: lis
             if got == "NOT RUN" and ident[0] not in ran:
                 continue  # an asset this demo run did not materialize
             if got == want and ident in planted:
-                report.caught.append(f"{ident[0]}:{ident[1]} on {day} ({planted[ident]})")
+                report.caught.append(f"check {ident[0]}:{ident[1]} failed on {day} ({planted[ident]})")
             elif got != want:
                 report.problems.append(f"check {ident[0]}:{ident[1]} on {day}: {got}, expected {want}")
     partitioned_names = {k.name for k in partitioned}
@@ -164,3 +164,30 @@ def _verify_totals(settings: Settings, truth: dict, planted: dict | None,
             report.caught.append(f"restatement of {planted['period']} (delivery "
                                  f"{planted['delivery_id'][:8]}): {len(diffs)} planted changes "
                                  "found in fct_cur_restatements")
+
+
+def planted_alerts() -> dict[str, str]:
+    """alert id -> why: exactly the insight alerts the demo planted (no other may fire)."""
+    spike, unbilled = C.SPIKE, C.UNBILLED
+    scope, value, month = C.PLANTED_BUDGET_BREACH
+    return {
+        f"anomaly:{spike['from']}:{spike['resource_id']}:{spike['usage_type']}:increase":
+            f"the ~$4,000/day {spike['usage_type']} spike from {spike['from']}",
+        f"audit:{unbilled['from']:%Y-%m}:{unbilled['account']}:{unbilled['product_code']}:unbilled_usage":
+            f"${C.UNBILLED_USD} of {unbilled['usage_type']} never billed",
+        f"budget:{scope}:{value}:{month}": f"the {scope} {value} budget, forecast over it in {month}",
+    }
+
+
+def _verify_insights(settings: Settings, report: DemoReport) -> None:
+    import polars as pl
+
+    path = settings.data_dir / "exports" / "insight_alerts.parquet"
+    got = set(pl.read_parquet(path)["alert_id"]) if path.exists() else set()
+    want = planted_alerts()
+    for alert_id, why in want.items():
+        if alert_id in got:
+            report.caught.append(f"insight alert ({alert_id.split(':')[0]}): {why}")
+        else:
+            report.problems.append(f"planted insight alert missing: {alert_id} ({why})")
+    report.problems += [f"unexpected insight alert (a false positive): {a}" for a in sorted(got - set(want))]

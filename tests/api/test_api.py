@@ -75,9 +75,28 @@ def test_a_filter_an_endpoint_cannot_apply_is_refused_not_ignored(client):
     assert "cannot filter by team; it takes account" in response.json()["detail"]
 
 
-def test_a_mart_not_built_yet_is_a_404_naming_it(client):
-    response = client.get("/api/v1/anomalies")
+def test_a_mart_not_built_yet_is_a_404_naming_it(tmp_path):
+    response = TestClient(create_app(tmp_path)).get("/api/v1/anomalies")
     assert response.status_code == 404 and "fct_cost_anomalies" in response.json()["detail"]
+
+
+def test_insight_endpoints_serve_the_planted_findings(client):
+    anomalies = client.get("/api/v1/anomalies", params={"service": "AmazonDynamoDB",
+                                                        "start_date": "2026-10-26", "end_date": "2026-10-26"})
+    body = anomalies.json()
+    assert body["pagination"]["total"] == 3  # the spike's first day: account, service and team
+    assert {r["severity"] for r in body["data"]} == {"critical"}
+    assert {r["root_cause_usage_type"] for r in body["data"]} == {"WriteRequestUnits"}
+    assert client.get("/api/v1/anomalies", params={"service": "AmazonAthena"}).json()["data"] == []
+    audit = client.get("/api/v1/billing-audit", params={"account": "222222222222"}).json()["data"]
+    assert [(r["status"], r["diagnosis"], r["unbilled_cost"]) for r in audit] == [
+        ("open", "unbilled_usage", "52.5")]
+    budgets = client.get("/api/v1/budgets").json()["data"]
+    over = [(b["scope_type"], b["scope_value"]) for b in budgets if b["alert"]]
+    assert over == [("account", "111111111111")]
+    forecast = client.get("/api/v1/forecast").json()["data"]
+    assert "simulated_totals" not in forecast[0]
+    assert {f["scope_type"] for f in forecast} >= {"total", "account"}
 
 
 def test_every_endpoint_is_in_the_openapi_schema(client):

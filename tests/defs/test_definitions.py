@@ -6,12 +6,16 @@ from finops_dagster.definitions import build_definitions, defs
 from finops_dagster.settings import Settings
 
 ASSET_KEYS = [
+    "budget_status",
+    "cost_forecast",
     "cur_sync_status",
     "dim_account",
     "dim_resource",
     "dim_service",
+    "fct_billing_audit",
     "fct_commitment_opportunities",
     "fct_cost_allocation",
+    "fct_cost_anomalies",
     "fct_cost_reconciliation",
     "fct_cur_restatements",
     "fct_customer_unit_economics",
@@ -24,8 +28,11 @@ ASSET_KEYS = [
     "fct_tag_coverage",
     "fct_waste",
     "fct_workload_schedules",
+    "forecast_backtest",
+    "insight_alerts",
     "instance_types",
     "int_cloudwatch__ec2_hourly",
+    "int_cost__usage_daily",
     "int_cur__line_items_costed",
     "int_cur__on_demand_compute_daily",
     "mart_exports",
@@ -74,7 +81,7 @@ def test_definitions_load_and_asset_keys_snapshot(tmp_path):
     partitioned = sorted(k.to_user_string() for k in checks if graph.get_check_spec(k).partitions_def)
     assert partitioned == PARTITIONED_CHECKS
     assert "cur_sync_status:cur_sync_complete" in {k.to_user_string() for k in checks}
-    assert len(checks) == len(PARTITIONED_CHECKS) + 1 + 39  # + sync check + dbt data tests
+    assert len(checks) == len(PARTITIONED_CHECKS) + 1 + 48  # + sync check + dbt data tests
 
 
 def test_the_decorated_entry_point_is_a_dagster_definitions(tmp_path, monkeypatch):
@@ -87,7 +94,7 @@ def test_assets_are_readable_in_the_ui(tmp_path):
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.group_name in {"ingestion", "reference", "staging", "intermediate", "cost",
-                                   "efficiency", "allocation", "exports"}, key
+                                   "efficiency", "allocation", "insights", "exports"}, key
         assert node.owners == ["team:finops-platform"], key
         assert node.description, key
     raw, fct = graph.get(dg.AssetKey("raw_cur_line_items")), graph.get(dg.AssetKey("fct_daily_cost"))

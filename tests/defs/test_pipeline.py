@@ -74,14 +74,17 @@ def test_other_sources_landed_with_exact_values(pipeline):
 def test_every_partition_shows_its_checks_and_the_gap_is_caught(pipeline):
     _, instance, report, _ = pipeline
     assert set(report.caught) == {
-        "raw_cur_line_items:cur_day_gap on 2026-09-17 (account 222222222222 has no line items)",
-        "raw_business_requests:business_requests_day_present on 2026-10-12 "
+        "check raw_cur_line_items:cur_day_gap failed on 2026-09-17 (account 222222222222 has no line items)",
+        "check raw_business_requests:business_requests_day_present failed on 2026-10-12 "
         "(the request feed has no rows that day)",
-        "fct_cost_reconciliation:fct_cost_reconciliation_agreement on 2026-09-10 "
+        "check fct_cost_reconciliation:fct_cost_reconciliation_agreement failed on 2026-09-10 "
         "(Cost Explorer differs by $7.00 on AmazonRDS of 222222222222)",
-        "fct_cost_reconciliation:fct_cost_reconciliation_agreement on 2026-09-17 "
+        "check fct_cost_reconciliation:fct_cost_reconciliation_agreement failed on 2026-09-17 "
         "(Cost Explorer has account 222222222222's costs, CUR does not)",
-        "restatement of 2026-08 (delivery 6b633777): 2 planted changes found in fct_cur_restatements"}
+        "restatement of 2026-08 (delivery 6b633777): 2 planted changes found in fct_cur_restatements",
+        "insight alert (anomaly): the ~$4,000/day WriteRequestUnits spike from 2026-10-26",
+        "insight alert (audit): $52.50 of Requests-Tier1 never billed",
+        "insight alert (budget): the account 111111111111 budget, forecast over it in 2026-11"}
     gap = dg.AssetCheckKey(dg.AssetKey("raw_cur_line_items"), "cur_day_gap")
     infos = {i.partition_key: i.latest_execution_status.value
              for i in instance.event_log_storage.get_asset_check_partition_info([gap])
@@ -94,7 +97,7 @@ def test_every_partition_shows_its_checks_and_the_gap_is_caught(pipeline):
 def test_rerunning_partitions_changes_no_mart_row(pipeline):
     settings, instance, _, _ = pipeline
     before = mart_snapshot(settings)
-    assert len(before) == 17 and all(before.values())
+    assert len(before) == 19 and all(before.values())
     defs = build_definitions(settings)
     for job, tags in (("cur_ingest_job", RANGE), ("sources_job", RANGE), ("daily_cost_job", RANGE),
                       ("marts_job", None)):

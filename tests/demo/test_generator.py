@@ -24,10 +24,12 @@ def test_layout_is_the_cur2_s3_layout(demo):
 
 def test_content_matches_the_spec(demo):
     df = pl.read_parquet(Path(demo["export_root"]) / "data" / "*" / "*.parquet")
-    assert df.height == demo["total_rows"] == 45248
+    # 45,248 fleet and service lines + 92 Athena days + the insight plants (6 spike days, 7 unbilled
+    # days, 1 next-period charge, 1 one-off credit)
+    assert df.height == demo["total_rows"] == 45248 + 92 + 6 + 7 + 1 + 1
     assert df["line_item_usage_account_id"].n_unique() == 3
     services = set(df.filter(pl.col("line_item_line_item_type") == "Usage")["line_item_product_code"])
-    assert len(services) == 8
+    assert len(services) == 9
     assert set(df["line_item_line_item_type"]) == {
         "Usage", "DiscountedUsage", "RIFee", "SavingsPlanCoveredUsage", "SavingsPlanNegation",
         "SavingsPlanRecurringFee", "Credit", "Tax"}
@@ -50,8 +52,8 @@ def test_planted_missing_day(demo):
 def test_truth_sums_are_exact_and_consistent(demo):
     daily = demo["daily"]
     assert sum(Decimal(d["unblended"]) for d in daily) == Decimal(demo["total_unblended"])
-    assert Decimal(demo["total_unblended"]) == Decimal("17890.64623200")
-    assert Decimal(demo["total_effective"]) == Decimal("18344.20476000")
+    assert Decimal(demo["total_unblended"]) == Decimal("63002.29223200")
+    assert Decimal(demo["total_effective"]) == Decimal("63455.85076000")
     assert sum(d["rows"] for d in daily) == demo["total_rows"]
 
 

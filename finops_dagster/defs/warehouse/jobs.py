@@ -27,9 +27,10 @@ daily_cost_job = dg.define_asset_job(
 
 marts_job = dg.define_asset_job(
     "marts_job", selection=(dg.AssetSelection.assets(dbt_models) & MARTS)
-    | dg.AssetSelection.assets("mart_exports"),
-    description="Rebuild the unpartitioned marts (dimensions, efficiency, allocation reports) from "
-                "the daily marts, run their tests, and export every mart to Parquet.",
+    | dg.AssetSelection.assets("mart_exports") | dg.AssetSelection.groups("insights"),
+    description="Rebuild the unpartitioned marts (dimensions, efficiency, allocation reports, "
+                "anomalies, billing audit) from the daily marts, run their tests, export every mart "
+                "to Parquet, then forecast, backtest, budgets and the insight alerts.",
 )
 
 cur_sync_status_job = dg.define_asset_job(

@@ -28,6 +28,7 @@ select
     {{ money('line_item_net_unblended_cost') }}             as net_unblended_cost,
     {{ money('line_item_blended_cost') }}                   as blended_cost,
     {{ money('pricing_public_on_demand_cost') }}            as public_on_demand_cost,
+    {{ money('pricing_public_on_demand_rate') }}            as public_on_demand_rate,
     {{ money('savings_plan_savings_plan_effective_cost') }} as sp_effective_cost,
     {{ money('savings_plan_total_commitment_to_date') }}    as sp_total_commitment_to_date,
     {{ money('savings_plan_used_commitment') }}             as sp_used_commitment,

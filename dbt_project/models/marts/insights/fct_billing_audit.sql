@@ -1,0 +1,146 @@
+-- The billing auditor: per billing period x account x service, expected charge (usage quantity x
+-- the public price when the period opened) against what was billed. Every cell whose difference
+-- reaches a cent is a candidate; validation signals explain it before anyone is alerted:
+-- commitments (Savings Plans, RIs), credits, a price change inside the period, billing-cycle
+-- timing (usage of the period's last days billed at the start of the next), a restated delivery,
+-- the same rate ratio as the previous period, and magnitude. What no signal explains stays open
+-- with a diagnosis. One row per candidate.
+{%- set cent = 0.01 %}
+{%- set parts = ['commitment_discount', 'price_change', 'credit', 'billing_cycle_timing',
+                 'restatement', 'historical_pattern'] %}
+with parts as (
+    select * from {{ ref('int_audit__usage_type_periods') }}
+),
+
+timing as (  -- unbilled usage at a period's end, billed (without quantity) as the next one opens
+    select p.billing_period_start as period_start, n.billing_period_start as next_period_start,
+        p.sub_account_id, p.service_code, p.usage_type,
+        p.unbilled_at_period_end, n.without_usage_at_period_start
+    from parts as p
+    inner join parts as n
+        on n.sub_account_id = p.sub_account_id and n.service_code = p.service_code
+        and n.usage_type = p.usage_type
+        and n.billing_period_start = {{ dbt.dateadd('month', 1, 'p.billing_period_start') }}
+    where p.unbilled_at_period_end < 0 and n.without_usage_at_period_start > 0
+        and abs(p.unbilled_at_period_end + n.without_usage_at_period_start) <= {{ cent }}
+),
+
+per_type as (
+    select parts.*,
+        coalesce(shifted_out.unbilled_at_period_end, 0)      as timing_out,
+        coalesce(shifted_in.without_usage_at_period_start, 0) as timing_in
+    from parts
+    left join timing as shifted_out
+        on shifted_out.period_start = parts.billing_period_start
+        and shifted_out.sub_account_id = parts.sub_account_id
+        and shifted_out.service_code = parts.service_code and shifted_out.usage_type = parts.usage_type
+    left join timing as shifted_in
+        on shifted_in.next_period_start = parts.billing_period_start
+        and shifted_in.sub_account_id = parts.sub_account_id
+        and shifted_in.service_code = parts.service_code and shifted_in.usage_type = parts.usage_type
+),
+
+cells as (
+    select billing_period_start, sub_account_id, service_code,
+        sum(expected_cost)                        as expected_cost,
+        sum(billed_cost)                          as billed_cost,
+        sum(commitment_part)                      as commitment_discount,
+        sum(price_part)                           as price_change,
+        sum(credit_part)                          as credit,
+        sum(timing_out + timing_in)               as billing_cycle_timing,
+        sum(unbilled_part - timing_out)           as unbilled_rest,
+        sum(without_usage_part - timing_in)       as without_usage_rest,
+        sum(rate_part)                            as rate_rest
+    from per_type
+    group by billing_period_start, sub_account_id, service_code
+),
+
+restated as (
+    select {{ dbt.date_trunc('month', 'usage_date') }} as billing_period_start, sub_account_id,
+        service_code, sum(effective_cost_change) as restated_change
+    from {{ ref('fct_cur_restatements') }}
+    group by {{ dbt.date_trunc('month', 'usage_date') }}, sub_account_id, service_code
+),
+
+signals as (
+    select cells.*,
+        billed_cost - expected_cost as difference,
+        case when without_usage_rest <> 0 and r.restated_change is not null
+                and abs(without_usage_rest) <= abs(r.restated_change) + {{ cent }}
+            then without_usage_rest else 0 end as restatement,
+        case when expected_cost <> 0 then cast(rate_rest as double) / cast(expected_cost as double) end
+            as rate_ratio
+    from cells
+    left join restated as r
+        on cast(r.billing_period_start as date) = cells.billing_period_start
+        and r.sub_account_id = cells.sub_account_id and r.service_code = cells.service_code
+),
+
+patterned as (
+    select signals.*,
+        case when abs(rate_rest) >= {{ cent }} and abs(rate_ratio - lag(rate_ratio) over (
+                partition by sub_account_id, service_code order by billing_period_start))
+                <= {{ var('audit_pattern_tolerance_pct') }} / 100.0
+            then rate_rest else 0 end as historical_pattern
+    from signals
+),
+
+resolved as (
+    select patterned.*,
+        difference - ({{ parts | join(' + ') }}) as unexplained
+    from patterned
+    where abs(difference) >= {{ cent }}
+),
+
+judged as (
+    select resolved.*,
+        abs(unexplained) < {{ cent }} as fully_explained,
+        abs(unexplained) < {{ var('audit_min_abs_usd') }}
+            and abs(unexplained) < abs(expected_cost) * {{ var('audit_min_rel_pct') }} / 100.0 as immaterial,
+        case
+            {%- for part in parts %}
+            when abs({{ part }}) >= {{ cent }}
+                and abs({{ part }}) >= greatest({% for other in parts %}abs({{ other }}){% if not loop.last %}, {% endif %}{% endfor %})
+                then '{{ part }}'
+            {%- endfor %}
+        end as primary_reason
+    from resolved
+)
+
+select
+    {{ dbt.hash(dbt.concat(["cast(billing_period_start as " ~ dbt.type_string() ~ ")", "'|'",
+                            "sub_account_id", "'|'", "service_code"])) }} as audit_id,
+    billing_period_start,
+    sub_account_id,
+    service_code,
+    cast(expected_cost as {{ money_type() }})               as expected_cost,
+    cast(billed_cost as {{ money_type() }})                 as billed_cost,
+    cast(difference as {{ money_type() }})                  as difference,
+    {%- for part in parts %}
+    cast({{ part }} as {{ money_type() }})                  as {{ part }},
+    {%- endfor %}
+    cast(unexplained as {{ money_type() }})                 as unexplained,
+    case when fully_explained or immaterial then 'auto_resolved' else 'open' end as status,
+    case
+        when fully_explained then primary_reason
+        when immaterial then coalesce(primary_reason, 'immaterial')
+    end                                                     as resolution_reason,
+    trim({{ dbt.concat([
+        "case when abs(commitment_discount) >= 0.01 then 'commitment_discount ' else '' end",
+        "case when abs(price_change) >= 0.01 then 'price_change ' else '' end",
+        "case when abs(credit) >= 0.01 then 'credit ' else '' end",
+        "case when abs(billing_cycle_timing) >= 0.01 then 'billing_cycle_timing ' else '' end",
+        "case when abs(restatement) >= 0.01 then 'restatement ' else '' end",
+        "case when abs(historical_pattern) >= 0.01 then 'historical_pattern ' else '' end",
+        "case when immaterial and not fully_explained then 'immaterial ' else '' end",
+    ]) }})                                                  as signals,
+    case
+        when fully_explained or immaterial then null
+        when abs(unbilled_rest) >= abs(without_usage_rest - restatement)
+            and abs(unbilled_rest) >= abs(rate_rest - historical_pattern) then 'unbilled_usage'
+        when abs(without_usage_rest - restatement) >= abs(rate_rest - historical_pattern)
+            then 'billed_without_usage'
+        else 'rate_differs_from_public_price'
+    end                                                     as diagnosis,
+    cast(-unbilled_rest as {{ money_type() }})              as unbilled_cost
+from judged
