@@ -70,7 +70,7 @@ def test_great_expectations_pass_on_clean_day(september):
     raw, _ = september
     result = column_expectations(raw, DAY)
     assert result.passed, result.metadata
-    assert result.metadata["rows"] == 493
+    assert result.metadata["rows"] == 494
 
 
 def test_great_expectations_catch_null_currency_and_out_of_period_usage(september):

@@ -22,7 +22,7 @@ def test_dbt_docs_generate_documents_every_mart_column(pipeline, tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     marts = {n["name"]: n for n in manifest["nodes"].values()
              if n["resource_type"] == "model" and n["fqn"][1] == "marts"}
-    assert len(marts) == 17
+    assert len(marts) == 19
     for name, node in marts.items():
         assert node["description"], name
         assert node["config"]["contract"]["enforced"], name
@@ -34,8 +34,10 @@ def test_dbt_docs_generate_documents_every_mart_column(pipeline, tmp_path):
 def test_every_mart_is_exported_to_parquet(pipeline, warehouse):
     settings, *_ = pipeline
     exported = sorted(p.stem for p in (settings.data_dir / "exports").glob("*.parquet"))
-    assert len(exported) == 17 and "fct_cost_allocation" in exported
-    for name in exported:
+    insights = ["budget_status", "cost_forecast", "forecast_backtest", "insight_alerts"]  # Python assets
+    assert len(exported) == 19 + len(insights) and "fct_cost_allocation" in exported
+    assert set(insights) <= set(exported)
+    for name in sorted(set(exported) - set(insights)):
         assert pl.read_parquet(settings.data_dir / "exports" / f"{name}.parquet").height == \
             warehouse(f"select count(*) from {name}")[0][0], name
     money = pl.read_parquet(settings.data_dir / "exports" / "fct_daily_cost.parquet").schema["billed_cost"]
