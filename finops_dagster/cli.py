@@ -148,9 +148,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     exports = settings.data_dir / "exports"
-    print(f"read-only API over {exports}: http://{args.host}:{args.port}/docs", flush=True)
-    uvicorn.run(create_app(exports), host=args.host, port=args.port, log_level="warning",
-                workers=1, access_log=False)
+    print(f"read-only API over {exports} ({args.workers} worker(s)): "
+          f"http://{args.host}:{args.port}/docs", flush=True)
+    if args.workers == 1:
+        uvicorn.run(create_app(exports), host=args.host, port=args.port, log_level="warning",
+                    access_log=False)
+    else:  # worker processes import the app: each builds it from the environment
+        settings.export_to_environ()
+        uvicorn.run("finops_dagster.api.app:app_from_environment", factory=True, host=args.host,
+                    port=args.port, log_level="warning", workers=args.workers, access_log=False)
     return 0
 
 
@@ -179,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     ui.set_defaults(func=cmd_ui)
 
     serve = sub.add_parser("serve", help="start the read-only HTTP API over the marts")
+    serve.add_argument("--workers", type=int, default=2,
+                       help="uvicorn worker processes, each with its own in-memory copy of the marts "
+                            "(default 2: one uncached query is ~3 ms of CPU, a second process doubles "
+                            "throughput on two cores)")
     serve.set_defaults(func=cmd_serve)
 
     for p, port in ((demo, 3000), (ui, 3000), (serve, 8000)):

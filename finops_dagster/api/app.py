@@ -132,6 +132,13 @@ def create_app(exports_dir: Path) -> FastAPI:
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app over FINOPS_DATA_DIR's exports: what each worker of `serve --workers N` builds."""
+    from finops_dagster.settings import Settings
+
+    return create_app(Settings.from_env().data_dir / "exports")
+
+
 def _endpoint(reader: MartReader, path: str, query: MartQuery):
     takes = [f.param for f in query.filters]
 

@@ -148,3 +148,27 @@ def test_a_new_export_is_served_at_once_never_a_stale_cached_answer(tmp_path):
     assert client.get(url).json()["data"][0]["monthly_savings"] == "1.5"  # cached, exact
     publish(["i-1", "i-2"])
     assert client.get(url).json()["pagination"]["total"] == 2
+
+
+def test_serve_runs_two_workers_that_each_answer_from_the_exports(pipeline):
+    import json
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from finops_dagster.demo.aws import free_port, wait_for_http
+
+    settings, *_ = pipeline
+    port = free_port()
+    env = {**os.environ, "FINOPS_DATA_DIR": str(settings.data_dir)}
+    server = subprocess.Popen([sys.executable, "-m", "finops_dagster.cli", "serve", "--port", str(port),
+                               "--workers", "2"], env=env, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", server, 60, "serve --workers 2 did not start")
+        for _ in range(4):  # new connections: the kernel spreads them over both workers
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/billing-audit?limit=1") as r:
+                assert json.load(r)["pagination"]["total"] == 9
+    finally:
+        server.terminate()
+        server.wait(15)
