@@ -19,8 +19,8 @@ import pyarrow as pa
 from finops_dagster.lake import restatements
 from finops_dagster.lake.ledger import AccountTotals, DayEntry, Ledger
 from finops_dagster.lake.raw_lake import BATCH_ROWS, RawLake, schema_hash
-from finops_dagster.sources.cur import CurError, CurExport, iter_delivery, scan_delivery
-from finops_dagster.sources.cur_rules import cost_sums
+from finops_dagster.sources.cur import CurError, CurExport, iter_delivery
+from finops_dagster.sources.cur_rules import MONEY, cost_sums
 
 SOURCE = "cur"
 RESTATEMENTS = "cur_restatements"
@@ -46,17 +46,34 @@ class IngestResult:
     restatements: list[Restatement] = field(default_factory=list)
 
 
-def _source_sums(paths: list, progress: Callable[[str], None], period: str) -> pl.DataFrame:
-    """Sums per day x account x service, one file at a time so progress can be reported."""
-    total = sum(p.stat().st_size for p in paths) or 1
-    done, parts = 0, []
-    for i, path in enumerate(paths, start=1):
-        parts.append(cost_sums(scan_delivery([path]), restatements.KEYS).collect(engine="streaming"))
-        done += path.stat().st_size
-        progress(f"CUR {period}: read file {i}/{len(paths)} ({done / 1e6:.1f}/{total / 1e6:.1f} MB, "
-                 f"{sum(int(p['row_count'].sum()) for p in parts)} rows, {done / total:.0%})")
-    return pl.concat(parts).group_by(restatements.KEYS).agg(
-        pl.col("row_count").sum(), pl.col("unblended_cost").sum(), pl.col("effective_cost").sum())
+class _SummingBatches:
+    """The deliveries' line items in bounded batches, file after file, summing cost per day x
+    account x service as they pass: one read of the data serves both the day files and the
+    ledger / restatement sums (a separate pass to sum cost decoded everything twice)."""
+
+    def __init__(self, deliveries: dict, progress: Callable[[str], None]) -> None:
+        self.deliveries, self.progress, self.parts = deliveries, progress, []
+
+    def __iter__(self):
+        for period, (_, paths) in self.deliveries.items():
+            total = sum(p.stat().st_size for p in paths) or 1
+            done = rows = 0
+            for i, path in enumerate(paths, start=1):
+                for batch in iter_delivery([path], BATCH_ROWS):
+                    self.parts.append(cost_sums(batch.lazy(), restatements.KEYS).collect())
+                    rows += batch.height
+                    yield batch
+                done += path.stat().st_size
+                self.progress(f"CUR {period}: read file {i}/{len(paths)} ({done / 1e6:.1f}/"
+                              f"{total / 1e6:.1f} MB, {rows} rows, {done / total:.0%})")
+
+    def sums(self) -> pl.DataFrame:
+        if not self.parts:
+            return pl.DataFrame(schema={**{k: pl.String for k in restatements.KEYS}, "usage_date": pl.Date,
+                                        "row_count": pl.UInt32, "unblended_cost": MONEY,
+                                        "effective_cost": MONEY})
+        return pl.concat(self.parts).group_by(restatements.KEYS).agg(
+            pl.col("row_count").sum(), pl.col("unblended_cost").sum(), pl.col("effective_cost").sum())
 
 
 def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list[dt.date],
@@ -76,15 +93,19 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
         progress(f"CUR {p}: delivery {m.delivery_id}, {len(paths)} file(s)")
         deliveries[p] = (m, paths)
 
+    batches = _SummingBatches(deliveries, progress)
     try:
-        sums = pl.concat([_source_sums(paths, progress, p) for p, (_, paths) in deliveries.items()])
-        sums = sums.filter(pl.col("usage_date").is_in(days))
-        found = _restatements(lake, ledger, days, deliveries, sums, progress)
-        written = lake.write_days(SOURCE, iter_delivery(
-            [path for _, paths in deliveries.values() for path in paths], BATCH_ROWS), days)
+        staged = lake.stage_days(SOURCE, batches, days)
     except (pl.exceptions.PolarsError, pa.ArrowException) as exc:
         raise CurError(f"reading CUR files {[str(p) for _, ps in deliveries.values() for p in ps]} "
                        f"failed: {exc}") from exc
+    try:  # the restatement diff reads the days still in place, so it runs before the swap
+        sums = batches.sums().filter(pl.col("usage_date").is_in(days))
+        found = _restatements(lake, ledger, days, deliveries, sums, progress)
+    except BaseException:
+        staged.discard()
+        raise
+    written = staged.commit()
 
     by_account = sums.group_by("usage_date", "line_item_usage_account_id").agg(
         pl.col("row_count").sum(), pl.col("unblended_cost").sum(), pl.col("effective_cost").sum())
