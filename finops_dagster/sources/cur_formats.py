@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+from isal import igzip, isal_zlib
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,8 @@ def csv_gz_to_parquet(source: Path, target: Path, progress: Callable[[str], None
     tmp_csv = target.with_name(target.name + ".csv.part")
     tmp = target.with_name(target.name + ".part")
     try:
-        with open(source, "rb") as raw, gzip.GzipFile(fileobj=raw) as fh, open(tmp_csv, "wb") as out:
+        # ISA-L's gzip decoder: the same format, about 4x faster than zlib's on this machine
+        with open(source, "rb") as raw, igzip.IGzipFile(fileobj=raw) as fh, open(tmp_csv, "wb") as out:
             next_report = 0.25
             while block := fh.read(chunk):
                 out.write(block)
@@ -150,11 +152,11 @@ def csv_gz_to_parquet(source: Path, target: Path, progress: Callable[[str], None
                              f" ({done:.0%})")
                     next_report = done + 0.25
         lf = pl.scan_csv(tmp_csv, schema={n: _csv_type(n) for n in names}, has_header=True)
-        normalize(lf).sink_parquet(tmp, compression="zstd")
+        normalize(lf).sink_parquet(tmp, compression="lz4")  # a local cache: speed over size
         rows = pl.scan_parquet(tmp).select(pl.len()).collect().item()
         tmp.replace(target)
         return rows
-    except (OSError, EOFError, zlib.error) as exc:
+    except (OSError, EOFError, zlib.error, isal_zlib.error) as exc:
         raise CurFormatError(f"truncated or corrupt csv.gz ({exc})") from exc
     except pl.exceptions.PolarsError as exc:
         raise CurFormatError(f"invalid CSV content ({str(exc).splitlines()[0]})") from exc
