@@ -144,19 +144,13 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from finops_dagster.api.app import create_app
-
     settings = Settings.from_env()
     exports = settings.data_dir / "exports"
     print(f"read-only API over {exports} ({args.workers} worker(s)): "
           f"http://{args.host}:{args.port}/docs", flush=True)
-    if args.workers == 1:
-        uvicorn.run(create_app(exports), host=args.host, port=args.port, log_level="warning",
-                    access_log=False)
-    else:  # worker processes import the app: each builds it from the environment
-        settings.export_to_environ()
-        uvicorn.run("finops_dagster.api.app:app_from_environment", factory=True, host=args.host,
-                    port=args.port, log_level="warning", workers=args.workers, access_log=False)
+    settings.export_to_environ()  # each worker builds the app from the environment
+    uvicorn.run("finops_dagster.api.app:app_from_environment", factory=True, host=args.host,
+                port=args.port, log_level="warning", workers=args.workers, access_log=False)
     return 0
 
 

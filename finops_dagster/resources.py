@@ -29,6 +29,11 @@ class LakeResource(dg.ConfigurableResource):
         return Ledger(self.root / "ledger.sqlite")
 
     @property
+    def exports_dir(self) -> Path:
+        """Where every mart and insight is exported as Parquet (what the API and BI tools read)."""
+        return self.root / "exports"
+
+    @property
     def warehouse_path(self) -> Path:
         return self.root / "warehouse.duckdb"
 

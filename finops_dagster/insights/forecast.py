@@ -104,20 +104,18 @@ def forecast_month(daily: pl.DataFrame, window: Window, seed: int = 7) -> pl.Dat
     """
     frames = _scope_frames(daily.filter(pl.col("usage_date") <= window.as_of))
     days = pl.date_range(frames["usage_date"].min(), window.as_of, eager=True).alias("usage_date")
-    usage = frames.filter(~pl.col("charge_category").is_in(ONE_OFF))
     this_month = pl.col("usage_date") >= window.month_start
     prev_start = (window.month_start - dt.timedelta(days=1)).replace(day=1)
     prev2_start = (prev_start - dt.timedelta(days=1)).replace(day=1)
-    recurring = frames.filter(pl.col("charge_category").is_in(ONE_OFF))
+    one_off = pl.col("charge_category").is_in(ONE_OFF)
     rows = []
     for (kind, value), part in frames.group_by("scope_type", "scope_value", maintain_order=True):
         series = (pl.DataFrame(days).join(
-            usage.filter((pl.col("scope_type") == kind) & (pl.col("scope_value") == value))
-            .group_by("usage_date").agg(pl.col("cost").sum()), on="usage_date", how="left")
+            part.filter(~one_off).group_by("usage_date").agg(pl.col("cost").sum()),
+            on="usage_date", how="left")
             .sort("usage_date")["cost"].cast(pl.Float64).fill_null(0).to_numpy())
-        mine = recurring.filter((pl.col("scope_type") == kind) & (pl.col("scope_value") == value))
         pending = 0.0 if window.remaining_days == 0 else _pending_one_offs(
-            mine, window.month_start, prev_start, prev2_start)
+            part.filter(one_off), window.month_start, prev_start, prev2_start)
         actual = float(part.filter(this_month)["cost"].sum() or 0)
         totals = actual + pending + simulate_totals(series, window.remaining_days, seed)
         q = np.quantile(totals, list(QUANTILES.values()))

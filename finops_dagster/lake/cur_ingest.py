@@ -69,9 +69,9 @@ class _SummingBatches:
 
     def sums(self) -> pl.DataFrame:
         if not self.parts:
-            return pl.DataFrame(schema={**{k: pl.String for k in restatements.KEYS}, "usage_date": pl.Date,
-                                        "row_count": pl.UInt32, "unblended_cost": MONEY,
-                                        "effective_cost": MONEY})
+            return pl.DataFrame(schema={"usage_date": pl.Date, "line_item_usage_account_id": pl.String,
+                                        "line_item_product_code": pl.String, "row_count": pl.UInt32,
+                                        "unblended_cost": MONEY, "effective_cost": MONEY})
         return pl.concat(self.parts).group_by(restatements.KEYS).agg(
             pl.col("row_count").sum(), pl.col("unblended_cost").sum(), pl.col("effective_cost").sum())
 

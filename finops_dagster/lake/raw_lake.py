@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import queue
 import shutil
+import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -98,9 +100,6 @@ class _DayWriter:
     """
 
     def __init__(self, staging: Path) -> None:
-        import queue
-        import threading
-
         self.staging, self.error = staging, None
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         self.writers: dict = {}

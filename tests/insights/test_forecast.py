@@ -30,8 +30,8 @@ def test_the_month_end_interval_covers_a_weekly_series():
     daily, usage = _synthetic()
     as_of = dt.date(2026, 8, 12)  # mid-August; the data run to 2026-08-28
     fc = forecast_month(daily, Window(as_of)).filter(pl.col("scope_type") == "account").row(0, named=True)
-    august = [dt.date(2026, 5, 1) + dt.timedelta(days=i) for i in range(len(usage))]
-    first = august.index(dt.date(2026, 8, 1))
+    dates = [dt.date(2026, 5, 1) + dt.timedelta(days=i) for i in range(len(usage))]
+    first = dates.index(dt.date(2026, 8, 1))
     # the truth of the month: usage of every August day (extended past the data by the same pattern)
     rest = [20.0 if (dt.date(2026, 8, 1) + dt.timedelta(days=i)).weekday() >= 5 else 100.0
             for i in range(len(usage) - first, 31)]

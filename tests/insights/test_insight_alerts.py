@@ -22,7 +22,7 @@ def test_the_alerts_are_exactly_the_planted_ones_and_visible_as_metadata(pipelin
     assert "WriteRequestUnits" in meta["alert_texts"].value
 
 
-def _tick(settings, outbox_path, url: str, cursor: str | None = None) -> dg.SkipReason:
+def _tick(settings, outbox_path, url: str, cursor: str | None = None) -> tuple[dg.SkipReason, str]:
     context = dg.build_sensor_context(cursor=cursor, resources={
         "lake": LakeResource(data_dir=str(settings.data_dir)),
         "alerts": AlertResource(webhook_url=url, outbox_path=str(outbox_path))})

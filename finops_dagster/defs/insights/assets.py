@@ -28,11 +28,11 @@ class ForecastConfig(dg.Config):
 
 
 def _export(lake: LakeResource, name: str, frame: pl.DataFrame) -> str:
-    return str(atomic_write_parquet(frame, lake.root / "exports" / f"{name}.parquet"))
+    return str(atomic_write_parquet(frame, lake.exports_dir / f"{name}.parquet"))
 
 
 def _read_export(lake: LakeResource, name: str) -> pl.DataFrame:
-    path = lake.root / "exports" / f"{name}.parquet"
+    path = lake.exports_dir / f"{name}.parquet"
     if not path.exists():
         raise dg.Failure(f"{path} is missing: materialize {name} first")
     return pl.read_parquet(path)

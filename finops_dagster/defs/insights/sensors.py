@@ -13,7 +13,7 @@ from finops_dagster.resources import AlertResource, LakeResource
                        "restarts) and retries alerts left pending by an unreachable webhook.")
 def insight_alert_sensor(context: dg.SensorEvaluationContext, lake: LakeResource,
                          alerts: AlertResource) -> dg.SkipReason:
-    path = lake.root / "exports" / "insight_alerts.parquet"
+    path = lake.exports_dir / "insight_alerts.parquet"
     outbox = alerts.outbox()
     stamp = str(path.stat().st_mtime_ns) if path.exists() else ""
     counts = {"sent": 0, "duplicate": 0, "pending": 0, "failed": 0}

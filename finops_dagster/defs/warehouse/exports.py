@@ -20,7 +20,7 @@ MART_KEYS = sorted((spec.key for a in (dbt_daily_models, dbt_models) for spec in
                 "and analysts without a DuckDB client.",
 )
 def mart_exports(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    target = lake.root / "exports"
+    target = lake.exports_dir
     with lake.warehouse_reader() as con:
         counts = export_marts(con, [k.path[-1] for k in MART_KEYS], target)
     context.log.info(f"exported {len(counts)} marts to {target}")
