@@ -85,17 +85,54 @@ def main() -> None:
             print(f"generated {truth['total_rows']} rows as {fmt} in "
                   f"{time.perf_counter() - t:.0f}s", flush=True)
         exports[fmt] = str(cfg.export_root)
+    # the month twice over as one csv.gz file of 1.5 GB: memory must not grow with a file's size
+    exports["csv.gz-one-file"] = one_file_copy(Path(exports["csv.gz"]), work / "export-csv.gz-one-file",
+                                               reuse=args.reuse)
     results = [_child("bare", exports["parquet"], str(work)),
                _child("parquet", exports["parquet"], str(work)),
-               _child("csv.gz", exports["csv.gz"], str(work))]
+               _child("csv.gz", exports["csv.gz"], str(work)),
+               _child("csv.gz-one-file", exports["csv.gz-one-file"], str(work))]
     for r in results:
         r["rows_per_s"] = r["rows"] / r["seconds"]
         print(json.dumps(r), flush=True)
     write_report(results)
 
 
+def one_file_copy(export: Path, target: Path, reuse: bool, copies: int = 2) -> str:
+    """The delivery's csv.gz files joined into one (one header), ``copies`` times over so the
+    file passes 1 GB compressed, with its manifest rewritten to list that file. The generator
+    holds a file's rows in memory, so it cannot write a 40M-row file itself; this streams."""
+    import gzip
+    import shutil
+
+    data = target / "data" / f"BILLING_PERIOD={PERIOD}"
+    out = data / "finops-demo-export-00001.csv.gz"
+    manifest_rel = next(export.glob(f"metadata/BILLING_PERIOD={PERIOD}/*Manifest.json")).relative_to(export)
+    if reuse and (target / manifest_rel).exists():
+        return str(target)
+    t = time.perf_counter()
+    shutil.rmtree(target, ignore_errors=True)
+    data.mkdir(parents=True)
+    sources = sorted(export.glob(f"data/BILLING_PERIOD={PERIOD}/*.csv.gz")) * copies
+    with gzip.open(out, "wb", compresslevel=1) as sink:
+        for i, src in enumerate(sources):
+            with gzip.open(src, "rb") as fh:
+                header = fh.readline()
+                if i == 0:
+                    sink.write(header)
+                shutil.copyfileobj(fh, sink, 16 << 20)
+    doc = json.loads((export / manifest_rel).read_text())
+    prefix = doc["dataFiles"][0].split("/data/")[0]
+    doc["dataFiles"] = [f"{prefix}/data/BILLING_PERIOD={PERIOD}/{out.name}"]
+    (target / manifest_rel).parent.mkdir(parents=True)
+    (target / manifest_rel).write_text(json.dumps(doc))
+    print(f"joined {len(sources)} csv.gz files ({copies} copies) into one "
+          f"({out.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.0f}s", flush=True)
+    return str(target)
+
+
 def write_report(results: list[dict]) -> None:
-    bare, parquet, csv = results
+    bare, parquet, csv, one_file = results
     ratio = parquet["rows_per_s"] / bare["rows_per_s"]
 
     def verdict(ok: bool) -> str:
@@ -118,9 +155,14 @@ def write_report(results: list[dict]) -> None:
         f"{parquet['rows_per_s']:,.0f} ({ratio:.0%} of bare) | "
         f"{parquet['seconds']:.1f} | {parquet['rss_mb']:,.0f} MB | >= 70 % of bare, <= 1.5 GB | "
         f"speed {verdict(ratio >= 0.7)}, memory {verdict(parquet['rss_mb'] <= 1536)} |",
-        f"| ingest csv.gz (streamed to Parquet, then as above) | {csv['rows_per_s']:,.0f} | "
-        f"{csv['seconds']:.1f} | {csv['rss_mb']:,.0f} MB | >= 400,000 rows/s, <= 1.5 GB | "
-        f"speed {verdict(csv['rows_per_s'] >= 400_000)}, memory {verdict(csv['rss_mb'] <= 1536)} |",
+        f"| ingest csv.gz (decompressed and parsed as a stream, then as above) | "
+        f"{csv['rows_per_s']:,.0f} | {csv['seconds']:.1f} | {csv['rss_mb']:,.0f} MB | "
+        f">= 400,000 rows/s, <= 1.5 GB | speed {verdict(csv['rows_per_s'] >= 400_000)}, "
+        f"memory {verdict(csv['rss_mb'] <= 1536)} |",
+        f"| the month twice over as one csv.gz file ({one_file['rows']:,} rows, "
+        f"{one_file['input_mb']:,.0f} MB) | "
+        f"{one_file['rows_per_s']:,.0f} | {one_file['seconds']:.1f} | {one_file['rss_mb']:,.0f} MB | "
+        f"<= 1.5 GB whatever the file size | memory {verdict(one_file['rss_mb'] <= 1536)} |",
         "",
         "How the ingest gets there, and what was tried (same data, same machine):",
         "",
@@ -138,15 +180,23 @@ def write_report(results: list[dict]) -> None:
         "- Polars' partitioned sink (`sink_parquet(pl.PartitionBy(...))`) ran at 70 % of bare but",
         "  peaked at 5.4 GB and grew with the delivery (it holds whole days); whole-delivery",
         "  `collect_batches` held 3.9 GB. Both fail the bounded-memory rule.",
-        "- csv.gz: each file is gunzipped (ISA-L, about 4x zlib's speed) in 16 MB chunks to a",
-        "  temporary CSV, parsed by Polars' streaming CSV reader with numeric columns typed up",
-        "  front, normalized (tag JSON to maps, dates parsed) and cached as LZ4 Parquet; two files",
-        "  convert in parallel, then the Parquet path above runs. Per 2M-row file: gunzip 0.3 s,",
-        "  parse 2.1 s, normalize 1.4 s, write 1.3 s. The remaining gap to 400k rows/s is the",
-        "  cache round trip (written, then read again by the ingest) and the temporary CSV",
-        "  (about 615 bytes a row uncompressed). Polars' streaming CSV batches stay bounded",
-        "  (786 MB for a 10M-row CSV) at about 634k rows/s for parse and normalize alone;",
-        "  fed straight into the day writer the estimate is still under 400k rows/s here.",
+        "- csv.gz: Polars' streaming CSV reader decompresses and parses each file on both cores",
+        "  (numeric columns typed up front) and hands over batches of 65k rows; tag and cost",
+        "  category JSON is decoded once per distinct text (a few hundred per file) and joined",
+        "  back, instead of once per row; then the batches take the Parquet path above (sums, day",
+        "  files). A damaged file is found part way through, after earlier rows were staged, and",
+        "  the staged days are dropped, so the lake keeps what it had. With 131k-row batches a",
+        "  20M-row file peaked at 1.5 GB (the reader keeps several batches in flight); with 65k",
+        "  at 1.1 GB, at the same speed. Run to run the multi-file csv.gz ingest took 39-46 s",
+        "  here (440-510k rows/s). One file of 1.5 GB runs as fast, so a file's size costs",
+        "  neither speed nor memory.",
+        "- Before (2026-11-30, 269-281k rows/s): each file was gunzipped to a temporary CSV, parsed,",
+        "  cached as LZ4 Parquet and read again. Measured per 2M-row file: writing the 1.2 GB",
+        "  temporary CSV cost 2.6 s against 0.3 s to decompress it, and the cache round trip",
+        "  another 2 s. Decompressing with ISA-L into a reused buffer and parsing each run of",
+        "  complete records with `read_csv` reached 309k rows/s: finding a record boundary outside",
+        "  quotes needs a pass over every byte (0.45 s a file) and each run is copied once more.",
+        "  Per-row JSON decoding of the tags was 0.85 s a file, a third of the parse.",
         "",
         "For scale: FinOps Foundation's focus-converter took 19 s and 3.8 GB to convert 1M CUR "
         "rows on this machine.",

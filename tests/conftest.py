@@ -22,6 +22,12 @@ def demo(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
+def csv_export(tmp_path_factory) -> dict:
+    """The same demo export delivered as CUR 2.0 csv.gz files."""
+    return generate(DemoConfig(out_dir=tmp_path_factory.mktemp("csv")), fmt="csv.gz")
+
+
+@pytest.fixture(scope="session")
 def moto_endpoint():
     with moto_server() as endpoint:
         yield endpoint

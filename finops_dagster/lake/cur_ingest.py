@@ -20,6 +20,7 @@ from finops_dagster.lake import restatements
 from finops_dagster.lake.ledger import AccountTotals, DayEntry, Ledger
 from finops_dagster.lake.raw_lake import BATCH_ROWS, RawLake, schema_hash
 from finops_dagster.sources.cur import CurError, CurExport, iter_delivery
+from finops_dagster.sources.cur_formats import CurFormatError
 from finops_dagster.sources.cur_rules import MONEY, cost_sums
 
 SOURCE = "cur"
@@ -51,18 +52,21 @@ class _SummingBatches:
     account x service as they pass: one read of the data serves both the day files and the
     ledger / restatement sums (a separate pass to sum cost decoded everything twice)."""
 
-    def __init__(self, deliveries: dict, progress: Callable[[str], None]) -> None:
-        self.deliveries, self.progress, self.parts = deliveries, progress, []
+    def __init__(self, export: CurExport, deliveries: dict, progress: Callable[[str], None]) -> None:
+        self.export, self.deliveries, self.progress, self.parts = export, deliveries, progress, []
 
     def __iter__(self):
-        for period, (_, paths) in self.deliveries.items():
+        for period, (manifest, paths) in self.deliveries.items():
             total = sum(p.stat().st_size for p in paths) or 1
             done = rows = 0
-            for i, path in enumerate(paths, start=1):
-                for batch in iter_delivery([path], BATCH_ROWS):
-                    self.parts.append(cost_sums(batch.lazy(), restatements.KEYS).collect())
-                    rows += batch.height
-                    yield batch
+            for i, (key, path) in enumerate(zip(manifest.data_files, paths, strict=True), start=1):
+                try:
+                    for batch in iter_delivery([path], BATCH_ROWS, self.progress):
+                        self.parts.append(cost_sums(batch.lazy(), restatements.KEYS).collect())
+                        rows += batch.height
+                        yield batch
+                except CurFormatError as exc:
+                    raise CurError(f"{self.export.describe(key)}: {exc}") from exc
                 done += path.stat().st_size
                 self.progress(f"CUR {period}: read file {i}/{len(paths)} ({done / 1e6:.1f}/"
                               f"{total / 1e6:.1f} MB, {rows} rows, {done / total:.0%})")
@@ -93,7 +97,7 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
         progress(f"CUR {p}: delivery {m.delivery_id}, {len(paths)} file(s)")
         deliveries[p] = (m, paths)
 
-    batches = _SummingBatches(deliveries, progress)
+    batches = _SummingBatches(export, deliveries, progress)
     try:
         staged = lake.stage_days(SOURCE, batches, days)
     except (pl.exceptions.PolarsError, pa.ArrowException) as exc:

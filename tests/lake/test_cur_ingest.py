@@ -84,3 +84,45 @@ def test_undelivered_period_is_a_clear_error(s3_export, lake, tmp_path):
         ingest_cur_days(CurExport(s3_export, tmp_path), raw, ledger,
                         days_between("2026-10-30", "2026-11-02"))
     assert ledger.day(SOURCE, days_between("2026-10-30", "2026-10-30")[0]) is None
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("truncated", "truncated or corrupt csv.gz"),
+    ("checksum", "truncated or corrupt csv.gz .*checksum"),
+    ("bad_number", "invalid CSV content .*line_item_unblended_cost"),
+])
+def test_damaged_csv_gz_fails_part_way_and_keeps_ingested_days(damage, message, csv_export, lake,
+                                                              tmp_path):
+    """A csv.gz is only known to be damaged when the reader gets there, after earlier files'
+    rows were written: those writes are staged and dropped, the lake keeps its days."""
+    import csv
+    import gzip
+    import io
+    import shutil
+
+    raw, ledger = lake
+    root = tmp_path / "export"
+    shutil.copytree(csv_export["export_root"], root)
+    export = CurExport(str(root), tmp_path / "cache")
+    ingest_cur_days(export, raw, ledger, SEPTEMBER)
+    before = _snapshot(raw, ledger, SEPTEMBER)
+    assert sum(ledger.day(SOURCE, d).row_count for d in SEPTEMBER) == 14_710
+
+    bad = sorted((root / "data" / "BILLING_PERIOD=2026-09").glob("*.csv.gz"))[1]  # the last file
+    data = bytearray(bad.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    elif damage == "checksum":
+        data[-6] ^= 0xFF  # the gzip trailer's CRC-32: the text decompresses, the check fails
+    else:
+        rows = list(csv.reader(io.StringIO(gzip.decompress(bytes(data)).decode())))
+        rows[-1][rows[0].index("line_item_unblended_cost")] = "twelve"  # the last line item
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        data = gzip.compress(out.getvalue().encode())
+    bad.write_bytes(bytes(data))
+    with pytest.raises(CurError, match=rf"{bad.name}: {message}"):
+        ingest_cur_days(export, raw, ledger, SEPTEMBER, progress=lambda m: None)
+    assert _snapshot(raw, ledger, SEPTEMBER) == before
+    assert not list((raw.root / "_staging").glob("*"))  # staged rows dropped
+    assert not list((tmp_path / "cache").rglob("*"))  # local files: nothing copied or converted
