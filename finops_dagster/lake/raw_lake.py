@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 
 BATCH_ROWS = 131_072  # rows per batch written to the day files: what bounds memory
 STATS_COLUMNS = ("usage_date", "line_item_usage_account_id", "line_item_product_code")
@@ -62,15 +63,15 @@ class RawLake:
         try:
             for batch in batches:
                 if schema is None:
-                    schema = batch.head(0).to_arrow().schema
+                    schema = _arrow(batch.head(0)).schema
                 for day, rows in _by_day(batch):
                     if day in wanted:
                         writer.put(day, rows, schema)
             writer.close()
             if schema is None:
-                schema = (data.head(0).collect() if isinstance(data, pl.LazyFrame)
-                          else pl.DataFrame({"usage_date": []}, schema={"usage_date": pl.Date})
-                          ).to_arrow().schema
+                schema = _arrow(data.head(0).collect() if isinstance(data, pl.LazyFrame)
+                                else pl.DataFrame({"usage_date": []}, schema={"usage_date": pl.Date})
+                                ).schema
             for day in days:
                 part = staging / f"{day.isoformat()}.parquet"
                 if not part.exists():
@@ -80,6 +81,13 @@ class RawLake:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return StagedDays(self, source, staging, list(days))
+
+
+def _arrow(frame: pl.DataFrame) -> pa.Table:
+    """Polars' own string layout (string views) handed over without a copy: converting to
+    large strings cost a quarter of the day writer's time, and encoding views is faster too.
+    The Parquet files are the same to every reader (Parquet has one string type)."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
 
 def _by_day(batch: pl.DataFrame) -> Iterable[tuple[dt.date, pl.DataFrame]]:
@@ -119,7 +127,7 @@ class _DayWriter:
                 continue  # drain after a failure; close() reports it
             day, rows, schema = item
             try:
-                table = rows.to_arrow()
+                table = _arrow(rows)
                 if day not in self.writers:
                     # statistics only where readers filter (a day file is read whole otherwise):
                     # min/max of every column cost ~15 % of the write
