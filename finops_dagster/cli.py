@@ -145,7 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = Settings.from_env()
-    exports = settings.data_dir / "exports"
+    exports = settings.exports_dir
     print(f"read-only API over {exports} ({args.workers} worker(s)): "
           f"http://{args.host}:{args.port}/docs", flush=True)
     settings.export_to_environ()  # each worker builds the app from the environment

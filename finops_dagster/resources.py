@@ -28,6 +28,10 @@ class LakeResource(dg.ConfigurableResource):
     def ledger(self) -> Ledger:
         return Ledger(self.root / "ledger.sqlite")
 
+    def raw_file(self, name: str) -> Path:
+        """An unpartitioned raw dataset (a forecast, a definitions list): one file, replaced whole."""
+        return self.root / "raw" / name / "data.parquet"
+
     @property
     def exports_dir(self) -> Path:
         """Where every mart and insight is exported as Parquet (what the API and BI tools read)."""

@@ -42,6 +42,11 @@ class Settings:
         return self.data_dir / "warehouse.duckdb"
 
     @property
+    def exports_dir(self) -> Path:
+        """The marts and insights as Parquet: what the API serves (LakeResource.exports_dir)."""
+        return self.data_dir / "exports"
+
+    @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
 

@@ -136,7 +136,7 @@ def app_from_environment() -> FastAPI:
     """The app over FINOPS_DATA_DIR's exports: what each worker of `serve --workers N` builds."""
     from finops_dagster.settings import Settings
 
-    return create_app(Settings.from_env().data_dir / "exports")
+    return create_app(Settings.from_env().exports_dir)
 
 
 def _endpoint(reader: MartReader, path: str, query: MartQuery):

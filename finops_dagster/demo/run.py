@@ -182,7 +182,7 @@ def planted_alerts() -> dict[str, str]:
 def _verify_insights(settings: Settings, report: DemoReport) -> None:
     import polars as pl
 
-    path = settings.data_dir / "exports" / "insight_alerts.parquet"
+    path = settings.exports_dir / "insight_alerts.parquet"
     got = set(pl.read_parquet(path)["alert_id"]) if path.exists() else set()
     want = planted_alerts()
     for alert_id, why in want.items():

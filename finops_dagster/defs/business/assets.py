@@ -69,5 +69,5 @@ def raw_business_reference(business: BusinessDataResource, lake: LakeResource):
             df: pl.DataFrame = src.read(name)
         except BusinessDataError as exc:
             raise dg.Failure(description=str(exc)) from exc
-        target = atomic_write_parquet(df, lake.root / "raw" / "business" / name / "data.parquet")
+        target = atomic_write_parquet(df, lake.raw_file(f"business/{name}"))
         yield dg.MaterializeResult(asset_key=key, metadata={"rows": df.height, "path": str(target)})

@@ -38,7 +38,7 @@ def raw_cost_explorer_daily(context: dg.AssetExecutionContext, cost_explorer: Co
 
 
 def _write(lake: LakeResource, name: str, frame) -> str:
-    return str(atomic_write_parquet(frame, lake.root / "raw" / name / "data.parquet"))
+    return str(atomic_write_parquet(frame, lake.raw_file(name)))
 
 
 @dg.asset(**_COMMON)

@@ -52,7 +52,7 @@ def cost_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, lak
     window = Window(min(wanted, daily["usage_date"].max()))
     context.log.info(f"forecasting {window.month_start:%Y-%m} as of {window.as_of} "
                      f"({window.remaining_days} days to go)")
-    ce_path = lake.root / "raw" / "cost_explorer_forecast" / "data.parquet"
+    ce_path = lake.raw_file("cost_explorer_forecast")
     frame = with_cost_explorer(forecast_month(daily, window),
                                pl.read_parquet(ce_path) if ce_path.exists() else None)
     total = frame.filter(pl.col("scope_type") == "total").row(0, named=True)
