@@ -139,17 +139,19 @@ def _decode_json_maps(frame: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def _estimated_rows(source: Path, size: int, sample: int = 4 << 20) -> float:
-    """Rows in a csv.gz, estimated from the first few MB: the reader streams, so progress in
-    percent needs a total, and gzip does not record one (its size field wraps at 4 GB)."""
+def _estimated_rows(source: Path, size: int, sample: int = 16 << 20) -> float:
+    """Rows in a csv.gz, estimated from its first ``sample`` uncompressed bytes: the reader
+    streams, so progress in percent needs a total, and gzip does not record one (its size
+    field wraps at 4 GB). Rows per compressed byte of the sample, times the file's size."""
     inflate = zlib.decompressobj(31)
     with open(source, "rb") as fh:
-        head = fh.read(sample)
+        head = fh.read(sample)  # compressed bytes: at least what ``sample`` inflated bytes need
     try:
-        lines = inflate.decompress(head).count(b"\n")
+        lines = inflate.decompress(head, sample).count(b"\n")
     except zlib.error:
         return float("inf")  # damaged; the reader names the problem
-    return max(lines * size / max(len(head), 1), 1.0)
+    consumed = len(head) - len(inflate.unconsumed_tail)
+    return max(lines * size / max(consumed, 1), 1.0)
 
 
 def iter_csv_gz(source: Path, batch_rows: int,
