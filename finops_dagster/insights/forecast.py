@@ -67,17 +67,18 @@ def simulate_totals(history: np.ndarray, horizon: int, seed: int = 0) -> np.ndar
     return paths.sum(axis=0)
 
 
-def _scope_frames(daily: pl.DataFrame) -> pl.DataFrame:
+SCOPES = {"total": pl.lit("all"), "account": pl.col("sub_account_id"),
+          "service": pl.col("service_code"), "team": pl.col("team"),
+          "account_service": pl.format("{}/{}", "sub_account_id", "service_code")}
+
+
+def _scope_frames(daily: pl.DataFrame, scope_types: Iterable[str] = tuple(SCOPES)) -> pl.DataFrame:
     """daily (usage_date, sub_account_id, service_code, team, charge_category, cost) -> one row per
     scope x day, for the scopes budgets and forecasts use."""
-    scopes = [("total", pl.lit("all")), ("account", pl.col("sub_account_id")),
-              ("service", pl.col("service_code")),
-              ("team", pl.col("team")),
-              ("account_service", pl.format("{}/{}", "sub_account_id", "service_code"))]
     return pl.concat([
-        daily.group_by(pl.lit(kind).alias("scope_type"), expr.alias("scope_value"), "usage_date",
+        daily.group_by(pl.lit(kind).alias("scope_type"), SCOPES[kind].alias("scope_value"), "usage_date",
                        "charge_category").agg(pl.col("cost").sum())
-        for kind, expr in scopes])
+        for kind in scope_types])
 
 
 def _pending_one_offs(one_offs: pl.DataFrame, month: dt.date, prev: dt.date, prev2: dt.date) -> float:
@@ -95,14 +96,15 @@ def _pending_one_offs(one_offs: pl.DataFrame, month: dt.date, prev: dt.date, pre
     return pending
 
 
-def forecast_month(daily: pl.DataFrame, window: Window, seed: int = 7) -> pl.DataFrame:
-    """Month-end forecast per scope for the open month of ``window``.
+def forecast_month(daily: pl.DataFrame, window: Window, seed: int = 7,
+                   scope_types: Iterable[str] = tuple(SCOPES)) -> pl.DataFrame:
+    """Month-end forecast per scope (of ``scope_types``) for the open month of ``window``.
 
     ``daily`` holds the cost per day x account x service x team x charge category (Decimal).
     Returns actual to date, the expected recurring charges still to post, the usage forecast and
     the 80 % / 95 % intervals of the month-end total, plus the simulated totals for budgets.
     """
-    frames = _scope_frames(daily.filter(pl.col("usage_date") <= window.as_of))
+    frames = _scope_frames(daily.filter(pl.col("usage_date") <= window.as_of), scope_types)
     days = pl.date_range(frames["usage_date"].min(), window.as_of, eager=True).alias("usage_date")
     this_month = pl.col("usage_date") >= window.month_start
     prev_start = (window.month_start - dt.timedelta(days=1)).replace(day=1)
@@ -134,7 +136,7 @@ def backtest(daily: pl.DataFrame, cutoff_days: Iterable[int] = (0, 10, 20),
     forecast its total as seen on the cut-off day (day 0 = the eve of the month) and compare with
     what it cost. One row per month x cut-off x scope."""
     first, last = daily["usage_date"].min(), daily["usage_date"].max()
-    actual = _scope_frames(daily)
+    actual = _scope_frames(daily, scope_types)
     rows = []
     month = (first.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     while True:
@@ -145,7 +147,7 @@ def backtest(daily: pl.DataFrame, cutoff_days: Iterable[int] = (0, 10, 20),
             as_of = month + dt.timedelta(days=cut - 1)
             if (as_of - first).days + 1 < 28:
                 continue
-            fc = forecast_month(daily, Window(as_of)).filter(pl.col("scope_type").is_in(scope_types))
+            fc = forecast_month(daily, Window(as_of), scope_types=scope_types)
             truth = actual.filter(pl.col("usage_date").is_between(month, end)).group_by(
                 "scope_type", "scope_value").agg(actual_total=pl.col("cost").sum().cast(pl.Float64))
             joined = fc.drop("simulated_totals").join(truth, on=["scope_type", "scope_value"], how="left")
