@@ -19,7 +19,7 @@ import pyarrow as pa
 from finops_dagster.lake import restatements
 from finops_dagster.lake.ledger import AccountTotals, DayEntry, Ledger
 from finops_dagster.lake.raw_lake import BATCH_ROWS, RawLake, schema_hash
-from finops_dagster.sources.cur import CurError, CurExport, iter_delivery
+from finops_dagster.sources.cur import CurError, CurExport, delivery_schema, iter_delivery
 from finops_dagster.sources.cur_formats import CurFormatError
 from finops_dagster.sources.cur_rules import MONEY, cost_sums
 
@@ -59,9 +59,10 @@ class _SummingBatches:
         for period, (manifest, paths) in self.deliveries.items():
             total = sum(p.stat().st_size for p in paths) or 1
             done = rows = 0
+            schema = delivery_schema(paths)  # the union of the period's files' columns
             for i, (key, path) in enumerate(zip(manifest.data_files, paths, strict=True), start=1):
                 try:
-                    for batch in iter_delivery([path], BATCH_ROWS, self.progress):
+                    for batch in iter_delivery([path], BATCH_ROWS, self.progress, schema):
                         self.parts.append(cost_sums(batch.lazy(), restatements.KEYS).collect())
                         rows += batch.height
                         yield batch
@@ -83,16 +84,13 @@ class _SummingBatches:
 def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list[dt.date],
                     progress: Callable[[str], None] = log.info) -> IngestResult:
     periods = sorted({_period(d) for d in days})
-    manifests = export.manifests()
-    undelivered = [p for p in periods if p not in manifests]
-    if undelivered:
-        raise CurError(
-            f"{export.url}: no CUR delivery (manifest) for billing period(s) "
-            f"{', '.join(undelivered)}; requested days {days[0]}..{days[-1]} were not ingested")
-
     deliveries = {}
+    found = export.discovery()
     for p in periods:
-        m = manifests[p]
+        try:
+            m = export.delivery(p, found)
+        except CurError as exc:
+            raise CurError(f"{exc}; requested days {days[0]}..{days[-1]} were not ingested") from exc
         paths = export.fetch_delivery(m, progress)
         progress(f"CUR {p}: delivery {m.delivery_id}, {len(paths)} file(s)")
         deliveries[p] = (m, paths)

@@ -58,15 +58,16 @@ class RawLake:
         batches = data.collect_batches(chunk_size=BATCH_ROWS) if isinstance(data, pl.LazyFrame) \
             else data
         writer = _DayWriter(staging)
-        schema = None
+        schema, last = None, None
+        schemas: dict[dt.date, pa.Schema] = {}  # each day keeps the columns of its delivery
         wanted = set(days)
         try:
             for batch in batches:
-                if schema is None:
-                    schema = _arrow(batch.head(0)).schema
+                if schema is None or batch.schema != last:
+                    schema, last = _arrow(batch.head(0)).schema, batch.schema
                 for day, rows in _by_day(batch):
                     if day in wanted:
-                        writer.put(day, rows, schema)
+                        writer.put(day, rows, schemas.setdefault(day, schema))
             writer.close()
             if schema is None:
                 schema = _arrow(data.head(0).collect() if isinstance(data, pl.LazyFrame)
@@ -74,8 +75,10 @@ class RawLake:
                                 ).schema
             for day in days:
                 part = staging / f"{day.isoformat()}.parquet"
-                if not part.exists():
-                    pq.write_table(schema.empty_table(), part, compression="zstd")
+                if not part.exists():  # an empty day keeps its month's columns
+                    like = next((s for d, s in schemas.items() if (d.year, d.month) == (day.year, day.month)),
+                                schema)
+                    pq.write_table(like.empty_table(), part, compression="zstd")
         except BaseException:
             writer.close(abandon=True)
             shutil.rmtree(staging, ignore_errors=True)
@@ -135,8 +138,13 @@ class _DayWriter:
                     self.writers[day] = pq.ParquetWriter(self.staging / f"{day.isoformat()}.parquet",
                                                          schema, compression="zstd",
                                                          write_statistics=stats or False)
-                self.writers[day].write_table(table if table.schema == schema
-                                              else table.select(schema.names).cast(schema))
+                if table.schema != schema:
+                    missing = [n for n in schema.names if n not in table.schema.names]
+                    if missing:  # a caller that did not conform its batches (CUR always does)
+                        raise KeyError(f"{day}: batch lacks column(s) {', '.join(missing)} of the "
+                                       "day's first batch")
+                    table = table.select(schema.names).cast(schema)
+                self.writers[day].write_table(table)
             except BaseException as exc:  # noqa: BLE001 - handed to the producer thread
                 self.error = exc
 

@@ -9,11 +9,8 @@ re-run of an unchanged delivery downloads nothing.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +19,18 @@ import pyarrow.parquet as pq
 
 from finops_dagster.sources.cur_formats import (
     CurFormatError,
+    _csv_type,
+    conform,
+    delivered_names,
     iter_csv_gz,
     normalize,
     normalized_names,
+    normalized_schema,
     read_csv_header,
 )
+from finops_dagster.sources.cur_layout import Discovery, Manifest, StoredObject, discover
 
 log = logging.getLogger(__name__)
-
-PERIOD_DIR = re.compile(r"BILLING_PERIOD=(\d{4}-\d{2})")
-LEGACY_PERIOD_DIR = re.compile(r"(?:^|/)((\d{4})(\d{2})\d{2}-\d{8})/[^/]+-Manifest\.json$")
 
 # Columns without which a line item cannot be costed or placed on a day.
 REQUIRED_COLUMNS = (
@@ -51,26 +50,16 @@ class CurError(Exception):
     """A CUR delivery cannot be ingested; the message names the file and the problem."""
 
 
-@dataclass(frozen=True)
-class Manifest:
-    billing_period: str  # YYYY-MM
-    delivery_id: str  # executionId (CUR 2.0) or assemblyId (legacy)
-    manifest_key: str
-    etag: str
-    data_files: tuple[str, ...]  # keys relative to the store root
-    columns: tuple[str, ...]  # declared by the manifest; empty when it declares none
-
-
 class _LocalStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def list(self, prefix: str) -> list[tuple[str, str]]:
+    def list(self, prefix: str) -> list[StoredObject]:
         base = self.root / prefix
         if not base.exists():
             return []
-        return [(str(p.relative_to(self.root)), _local_etag(p)) for p in sorted(base.rglob("*"))
-                if p.is_file()]
+        return [StoredObject(p.relative_to(self.root).as_posix(), _local_etag(p), p.stat().st_size)
+                for p in sorted(base.rglob("*")) if p.is_file()]
 
     def read_text(self, key: str) -> str:
         return (self.root / key).read_text()
@@ -101,14 +90,16 @@ class _S3Store:
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
-    def list(self, prefix: str) -> list[tuple[str, str]]:
+    def list(self, prefix: str) -> list[StoredObject]:
         out = []
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+        root = f"{self.prefix}/" if self.prefix else ""
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=root + prefix):
             for obj in page.get("Contents", []):
-                rel = obj["Key"][len(self.prefix) + 1:] if self.prefix else obj["Key"]
-                out.append((rel, obj["ETag"].strip('"')))
-        return sorted(out)
+                if not obj["Key"].startswith(root) or obj["Key"].endswith("/"):
+                    continue  # a sibling prefix (export-2 beside export) or a folder marker
+                out.append(StoredObject(obj["Key"][len(root):], obj["ETag"].strip('"'), obj["Size"]))
+        return sorted(out, key=lambda o: o.key)
 
     def read_text(self, key: str) -> str:
         return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read().decode()
@@ -151,45 +142,34 @@ class CurExport:
         else:
             self.store = _LocalStore(Path(self.url))
 
+    def discovery(self) -> Discovery:
+        """The layout, every billing period's current delivery, and the problems of periods
+        whose files form no usable delivery. Each call lists the export again (a delivery can
+        land at any time); callers that need one consistent view keep the result."""
+        return discover(self.store.list(""), self.store.read_text, self.store.describe,
+                        self._read_status)
+
     def manifests(self) -> dict[str, Manifest]:
         """The current delivery of every billing period, keyed by ``YYYY-MM``."""
-        found: dict[str, Manifest] = {}
-        for key, etag in self.store.list("metadata"):  # CUR 2.0
-            match = PERIOD_DIR.search(key)
-            if key.endswith("Manifest.json") and match:
-                found[match.group(1)] = self._parse_manifest(key, etag, match.group(1))
-        if not found:  # legacy CUR: <report>/YYYYMMDD-YYYYMMDD/<report>-Manifest.json
-            for key, etag in self.store.list(""):
-                match = LEGACY_PERIOD_DIR.search(key)
-                if match and key.count("/") == 1:
-                    period = f"{match.group(2)}-{match.group(3)}"
-                    found[period] = self._parse_manifest(key, etag, period)
-        return found
+        return self.discovery().deliveries
 
-    def _parse_manifest(self, key: str, etag: str, period: str) -> Manifest:
-        where = self.store.describe(key)
+    def delivery(self, period: str, found: Discovery | None = None) -> Manifest:
+        """The period's delivery, or ``CurError`` saying why there is none usable."""
+        found = found or self.discovery()
+        if period in found.deliveries:
+            return found.deliveries[period]
+        if period in found.problems:
+            raise CurError(f"billing period {period}: {found.problems[period]}")
+        raise CurError(f"{self.url}: no CUR delivery for billing period {period} "
+                       f"({found.describe()})")
+
+    def _read_status(self, key: str) -> str:
         try:
-            doc = json.loads(self.store.read_text(key))
-        except json.JSONDecodeError as exc:
-            raise CurError(f"{where}: manifest is not valid JSON ({exc})") from exc
-        files = doc.get("dataFiles") or doc.get("reportKeys")
-        delivery = doc.get("executionId") or doc.get("assemblyId")
-        if not isinstance(files, list) or not files or not delivery:
-            raise CurError(f"{where}: manifest lacks dataFiles/reportKeys or executionId/assemblyId")
-        columns = tuple(f"{c['category']}/{c['name']}" if c.get("category") else c["name"]
-                        for c in doc.get("columns", []) if isinstance(c, dict) and "name" in c)
-        return Manifest(period, str(delivery), key, etag,
-                        tuple(self._relative(f) for f in files), columns)
-
-    def _relative(self, location: str) -> str:
-        """Map a manifest entry (s3:// URL or bucket key) to a key under the export root."""
-        marker = location.find("data/BILLING_PERIOD=")
-        if marker >= 0:
-            return location[marker:]
-        legacy = re.search(r"\d{8}-\d{8}/", location)
-        if legacy:
-            return location[legacy.start():]
-        raise CurError(f"{self.url}: data file {location} is outside the export's data/ folder")
+            frame = pl.read_parquet(self.store.fetch(key))
+            return str(frame["status"][0]) if "status" in frame.columns and frame.height else ""
+        except Exception as exc:  # noqa: BLE001 - an unreadable status file is reported, not fatal
+            log.warning("%s: unreadable data status file (%s)", self.store.describe(key), exc)
+            return "unreadable"
 
     def describe(self, key: str) -> str:
         return self.store.describe(key)
@@ -205,6 +185,9 @@ class CurExport:
         it is read (``iter_delivery``); the ingest stages its writes, so that loses nothing.
         """
         declared = normalized_names(list(manifest.columns)) if manifest.columns else None
+        if len(set(manifest.data_files)) != len(manifest.data_files):
+            raise CurError(f"{self.store.describe(manifest.manifest_key)} lists the same data file "
+                           "more than once")
         paths = []
         for i, key in enumerate(manifest.data_files, start=1):
             where = self.store.describe(key)
@@ -224,7 +207,8 @@ class CurExport:
             except Exception as exc:  # pyarrow raises several types for damaged files
                 raise CurError(f"{where}: not a readable Parquet file ({exc})") from exc
             found = normalized_names(names)
-            missing = [c for c in REQUIRED_COLUMNS if c not in found]
+            delivered = delivered_names(names)
+            missing = [c for c in REQUIRED_COLUMNS if c not in delivered]
             if missing:
                 raise CurError(f"{where}: required columns missing: {', '.join(missing)}")
             if declared is not None and found != declared:
@@ -252,25 +236,53 @@ def scan_delivery(paths: list[Path]) -> pl.LazyFrame:
                                                      extra_columns="ignore")))
 
 
-def iter_delivery(paths: list[Path], batch_rows: int,
-                  progress: Any = log.info) -> Iterator[pl.DataFrame]:
+def file_schema(path: Path) -> pl.Schema:
+    """The lake columns and types one data file gives, from its header or footer alone."""
+    if path.name.endswith(".csv.gz"):
+        raw = {n: _csv_type(n) for n in read_csv_header(path)}
+    else:
+        raw = dict(pl.read_parquet_schema(path))
+    return normalized_schema(raw)
+
+
+def delivery_schema(paths: list[Path]) -> pl.Schema:
+    """The union, by name, of the delivery's files' columns (first seen first) plus the usage
+    day: every batch is conformed to it, so a column one file lacks is a typed null instead of
+    a crash, and one a later file adds is kept instead of dropped."""
+    out: dict[str, pl.DataType] = {}
+    for path in paths:
+        for name, dtype in file_schema(path).items():
+            out.setdefault(name, dtype)
+    out["usage_date"] = pl.Date
+    return pl.Schema(out)
+
+
+def iter_delivery(paths: list[Path], batch_rows: int, progress: Any = log.info,
+                  schema: pl.Schema | None = None) -> Iterator[pl.DataFrame]:
     """The delivery's line items in bounded batches, file after file: Parquet row group after
     row group (at most ``2 * batch_rows`` rows), csv.gz ``batch_rows / 2`` rows at a time (the
     streaming CSV reader holds more batches in flight than a row group read: measured peak
     1.5 GB for a 20M-row file with full batches, 1.1 GB with half). Memory is a few batches,
     whatever a file's size. A damaged csv.gz raises ``CurFormatError`` when the reader
-    reaches the damage."""
+    reaches the damage. With ``schema`` (``delivery_schema``) every batch has exactly it."""
+    def out(frame: pl.DataFrame) -> pl.DataFrame:
+        frame = with_usage_date(frame)
+        return conform(frame, schema) if schema is not None else frame
+
     for path in paths:
-        if path.name.endswith(".csv.gz"):
-            yield from (with_usage_date(b) for b in iter_csv_gz(path, batch_rows // 2, progress))
-            continue
-        pf = pq.ParquetFile(path)
-        groups = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
-        if groups and max(groups) <= 2 * batch_rows:  # whole row groups, decoded by Polars
-            lf, offset = pl.scan_parquet(path), 0
-            for n in groups:
-                yield with_usage_date(normalize(lf.slice(offset, n).collect()))
-                offset += n
-        else:  # a file written with huge row groups: bounded batches instead
-            for batch in pf.iter_batches(batch_size=batch_rows):
-                yield with_usage_date(normalize(pl.from_arrow(batch)))
+        try:
+            if path.name.endswith(".csv.gz"):
+                yield from (out(b) for b in iter_csv_gz(path, batch_rows // 2, progress))
+                continue
+            pf = pq.ParquetFile(path)
+            groups = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
+            if groups and max(groups) <= 2 * batch_rows:  # whole row groups, decoded by Polars
+                lf, offset = pl.scan_parquet(path), 0
+                for n in groups:
+                    yield out(normalize(lf.slice(offset, n).collect()))
+                    offset += n
+            else:  # a file written with huge row groups: bounded batches instead
+                for batch in pf.iter_batches(batch_size=batch_rows):
+                    yield out(normalize(pl.from_arrow(batch)))
+        except pl.exceptions.PolarsError as exc:
+            raise CurFormatError(f"invalid value ({str(exc).splitlines()[0]})") from exc

@@ -16,16 +16,17 @@ import logging
 import re
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from finops_dagster.sources import cur_columns
+from finops_dagster.sources.cur_columns import CONTRACT, MAPS, TAG_MAP, TIMESTAMP
+
 log = logging.getLogger(__name__)
 
-TAG_MAP = pl.Map(pl.String, pl.String)
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-_NUMERIC = re.compile(r"(_cost|_rate|_amount|_fee|commitment|_quantity|_units)")
-_ALIASES = {"product_region": "product_region_code"}
 
 
 class CurFormatError(Exception):
@@ -51,7 +52,60 @@ def _tag_key(column: str) -> str | None:
 
 
 def _category_key(column: str) -> str | None:
-    return column.split("/", 1)[1] if column.startswith("costCategory/") else None
+    if column.startswith("costCategory/"):
+        return column.split("/", 1)[1]
+    if column.startswith("cost_category_"):  # the Athena spelling of legacy cost categories
+        return column[len("cost_category_"):]
+    return None
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How an export's column names become the lake's: renames, folded maps, collisions."""
+
+    renames: dict[str, str]
+    tags: dict[str, str]  # source column -> tag key (folded into resource_tags)
+    categories: dict[str, str]  # source column -> cost category name (folded into cost_category)
+    collisions: tuple[str, ...]  # one text per resolved collision, for reports
+
+
+def column_plan(names: list[str]) -> ColumnPlan:
+    """The documented collision rule: when several source columns normalize to one name, the
+    column already spelled that way wins, else the first in file order; each other one keeps
+    its data under ``<name>__<source spelling>``, and the collision is reported. Tag and cost
+    category columns whose keys collide are resolved the same way (``<key>__2``...)."""
+    tags: dict[str, str] = {}
+    categories: dict[str, str] = {}
+    targets: dict[str, list[str]] = {}
+    for c in names:
+        if (k := _tag_key(c)) is not None:
+            tags[c] = k
+        elif c not in MAPS and (k := _category_key(c)) is not None:
+            categories[c] = k
+        else:
+            targets.setdefault(legacy_name(c) if "/" in c else c, []).append(c)
+    renames, collisions = {}, []
+    for target, sources in targets.items():
+        winner = target if target in sources else sources[0]
+        if winner != target:
+            renames[winner] = target
+        for other in sources:
+            if other != winner:
+                renames[other] = f"{target}__{re.sub(r'[^0-9A-Za-z]+', '_', other).strip('_')}"
+                collisions.append(f"{other!r} and {winner!r} both normalize to {target!r}: kept "
+                                  f"{winner!r}, {other!r} is {renames[other]!r}")
+    for folded, label in ((tags, "tag"), (categories, "cost category")):
+        seen: dict[str, str] = {}
+        for c, k in list(folded.items()):
+            if k in seen:
+                n = 2
+                while f"{k}__{n}" in seen:
+                    n += 1
+                folded[c] = f"{k}__{n}"
+                collisions.append(f"{label} columns {seen[k]!r} and {c!r} both give key {k!r}: "
+                                  f"{c!r} is key {folded[c]!r}")
+            seen[folded[c]] = c
+    return ColumnPlan(renames, tags, categories, tuple(collisions))
 
 
 def _fold(columns: dict[str, str], target: str) -> pl.Expr:
@@ -62,48 +116,111 @@ def _fold(columns: dict[str, str], target: str) -> pl.Expr:
             .cast(TAG_MAP).alias(target))
 
 
+def _typed(name: str, dtype: pl.DataType) -> pl.Expr | None:
+    """The expression that gives ``name`` its dictionary type, or None when it has it already.
+
+    ``""`` (and blanks) are null in numeric and timestamp columns: the Athena integration keeps
+    empty rates as ``""``. A value that is not a number still fails, naming the column."""
+    want = cur_columns.dtype(name)
+    col = pl.col(name)
+    if dtype == want:
+        return None
+    if want == TAG_MAP:
+        if dtype == pl.String:
+            blank = col.str.strip_chars() == ""
+            return pl.when(blank).then(None).otherwise(col).str.json_decode(TAG_MAP).alias(name)
+        return col.cast(TAG_MAP)
+    if dtype == pl.String and want in (pl.Float64, TIMESTAMP):
+        text = pl.when(col.str.strip_chars() == "").then(None).otherwise(col)
+        if want == pl.Float64:
+            return text.cast(pl.Float64).alias(name)
+        return (text.str.strip_suffix("Z").str.replace(" ", "T", literal=True)
+                .str.strptime(TIMESTAMP, "%Y-%m-%dT%H:%M:%S%.f").alias(name))
+    if want == TIMESTAMP and isinstance(dtype, pl.Datetime):
+        if dtype.time_zone:
+            col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return col.cast(TIMESTAMP)
+    if want == pl.String and dtype.is_integer() and name in cur_columns.ACCOUNT_IDS:
+        return col.cast(pl.String).str.zfill(12)  # an integer account id lost its leading zeros
+    return col.cast(want)
+
+
 def normalize(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.DataFrame:
-    """Rename to CUR 2.0 names, fold tag and cost category columns into maps (``resource_tags``,
-    ``cost_category``; an empty map when the export has none), type CSV text columns."""
+    """Any CUR flavour -> the lake's shape: CUR 2.0 names (collisions resolved by
+    ``column_plan``), tag and cost category columns folded into maps, every known column typed
+    from the dictionary (``cur_columns``), unknown columns as text, and every ``CONTRACT``
+    column present (a typed null, or its documented fallback, when the export lacks it)."""
     schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
-    tags = {c: k for c in schema.names() if (k := _tag_key(c))}
-    categories = {c: k for c in schema.names() if (k := _category_key(c))}
-    renames = {}
-    for c in schema.names():
-        if c in tags or c in categories:
-            continue
-        new = legacy_name(c) if "/" in c else c
-        if new in _ALIASES and _ALIASES[new] not in schema:
-            new = _ALIASES[new]
-        if new != c:
-            renames[c] = new
-    if tags:
-        frame = frame.with_columns(_fold(tags, "resource_tags")).drop(list(tags))
-    if categories:
-        frame = frame.with_columns(_fold(categories, "cost_category")).drop(list(categories))
-    elif "cost_category" not in schema:
-        frame = frame.with_columns(pl.lit([], pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
-                                   .cast(TAG_MAP).alias("cost_category"))
-    if renames:
-        frame = frame.rename(renames)
-    exprs: list[pl.Expr] = []
+    plan = column_plan(schema.names())
+    if plan.tags:
+        frame = frame.with_columns(_fold(plan.tags, "__tags")).drop(list(plan.tags))
+    if plan.categories:
+        frame = frame.with_columns(_fold(plan.categories, "__categories")).drop(list(plan.categories))
+    if plan.renames:
+        frame = frame.rename(plan.renames)
+    if plan.tags:  # an export cannot carry both a resource_tags map and tag columns; the map wins
+        frame = (frame.rename({"__tags": "resource_tags"}) if "resource_tags" not in plan.renames.values()
+                 and "resource_tags" not in schema else frame.drop("__tags"))
+    if plan.categories:
+        frame = (frame.rename({"__categories": "cost_category"})
+                 if "cost_category" not in plan.renames.values() and "cost_category" not in schema
+                 else frame.drop("__categories"))
     schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
-    for name, dtype in schema.items():
-        if dtype != pl.String:
-            continue
-        if name in ("resource_tags", "cost_category"):
-            exprs.append(pl.col(name).str.json_decode(TAG_MAP))
-        elif name.endswith("_date") and "commitment" not in name:
-            exprs.append(pl.col(name).str.strip_suffix("Z").str.replace(" ", "T", literal=True)
-                         .str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S%.f"))
-        elif _NUMERIC.search(name):
-            exprs.append(pl.col(name).cast(pl.Float64))
-    return frame.with_columns(exprs) if exprs else frame
+    if isinstance(frame, pl.DataFrame):
+        frame = _decode_json_maps(frame)
+        schema = frame.schema
+    exprs = [e for name, dt_ in schema.items() if (e := _typed(name, dt_)) is not None]
+    if exprs:
+        frame = frame.with_columns(exprs)
+    names = set(schema.names())
+    missing = [c for c in CONTRACT if c not in names]
+    if missing:
+        frame = frame.with_columns([_fallback(c, names) for c in missing])
+    return frame
+
+
+def _fallback(name: str, present: set[str]) -> pl.Expr:
+    dtype = CONTRACT[name]
+    for alt in cur_columns.FALLBACKS.get(name, ()):
+        if "[" in alt:
+            mapped, _, key = alt.partition("[")
+            if mapped in present:
+                return pl.col(mapped).map.get(key.strip("]'")).cast(dtype).alias(name)
+        elif alt in present:
+            return pl.col(alt).cast(dtype).alias(name)
+    if dtype == TAG_MAP:
+        empty = pl.lit([], pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
+        return empty.cast(TAG_MAP).alias(name)
+    return pl.lit(None, dtype).alias(name)
+
+
+def normalized_schema(schema: dict[str, pl.DataType]) -> pl.Schema:
+    """The columns and types a file of ``schema`` becomes after ``normalize``."""
+    return normalize(pl.LazyFrame(schema=schema)).collect_schema()
+
+
+def delivered_names(names: list[str]) -> set[str]:
+    """The CUR 2.0 names of the columns a file really has (before contract columns are filled)."""
+    plan = column_plan(names)
+    out = {plan.renames.get(c, c) for c in names if c not in plan.tags and c not in plan.categories}
+    maps = {"resource_tags"} if plan.tags else set()
+    return out | maps | ({"cost_category"} if plan.categories else set())
 
 
 def normalized_names(names: list[str]) -> set[str]:
     """The column names ``names`` become after ``normalize``."""
-    return set(normalize(pl.LazyFrame(schema={n: pl.String for n in names})).collect_schema())
+    return set(normalized_schema({n: pl.String for n in names}))
+
+
+def conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    """``frame`` with exactly ``schema``'s columns, in its order: what a file of the period
+    lacks is a typed null, so every batch of a delivery has the delivery's union of columns."""
+    if frame.schema == schema:
+        return frame
+    have = frame.schema
+    return frame.select([
+        (pl.col(n).cast(t) if have[n] != t else pl.col(n)) if n in have
+        else pl.lit(None, t).alias(n) for n, t in schema.items()])
 
 
 def read_csv_header(path: Path) -> list[str]:
@@ -118,9 +235,10 @@ def read_csv_header(path: Path) -> list[str]:
 
 
 def _csv_type(column: str) -> pl.DataType:
-    """Let the CSV reader parse numbers itself (one pass) instead of casting text later."""
+    """Let the CSV reader parse numbers itself (one pass; an empty field is null) instead of
+    casting text later; which columns are numbers is the dictionary's call, not the name's."""
     name = legacy_name(column) if "/" in column else column
-    if _tag_key(column) is None and _NUMERIC.search(name) and not name.endswith("_date"):
+    if _tag_key(column) is None and name in cur_columns.NUMERIC:
         return pl.Float64
     return pl.String
 
@@ -129,11 +247,12 @@ def _decode_json_maps(frame: pl.DataFrame) -> pl.DataFrame:
     """Tag and cost category JSON -> maps, decoding each distinct text once: a file holds a
     few hundred distinct tag sets over millions of rows, and JSON decoding per row was a
     third of the CSV path's time."""
-    for name in ("resource_tags", "cost_category"):
+    for name in cur_columns.MAPS:
         if frame.schema.get(name) != pl.String:
             continue
         lookup = pl.DataFrame({name: frame.get_column(name).unique()}).with_columns(
-            pl.col(name).str.json_decode(TAG_MAP).alias("_map"))
+            pl.when(pl.col(name).str.strip_chars() == "").then(None).otherwise(pl.col(name))
+            .str.json_decode(TAG_MAP).alias("_map"))
         decoded = frame.select(name).join(lookup, on=name, how="left", maintain_order="left")
         frame = frame.with_columns(decoded.get_column("_map").alias(name))
     return frame
@@ -178,7 +297,7 @@ def iter_csv_gz(source: Path, batch_rows: int,
                 progress(f"{source.name}: parsed {rows} rows, about {done * size / 1e6:.0f}/"
                          f"{size / 1e6:.0f} MB compressed ({done:.0%}, estimated)")
                 next_report = rows + 1_000_000
-            yield normalize(_decode_json_maps(batch))
+            yield normalize(batch)
     except (OSError, EOFError, zlib.error) as exc:
         raise CurFormatError(f"truncated or corrupt csv.gz ({exc})") from exc
     except pl.exceptions.PolarsError as exc:

@@ -80,7 +80,7 @@ def test_bad_input_keeps_ingested_days(damage, s3, s3_export, lake, tmp_path):
 
 def test_undelivered_period_is_a_clear_error(s3_export, lake, tmp_path):
     raw, ledger = lake
-    with pytest.raises(CurError, match="no CUR delivery .* for billing period.* 2026-11"):
+    with pytest.raises(CurError, match="no CUR delivery for billing period 2026-11"):
         ingest_cur_days(CurExport(s3_export, tmp_path), raw, ledger,
                         days_between("2026-10-30", "2026-11-02"))
     assert ledger.day(SOURCE, days_between("2026-10-30", "2026-10-30")[0]) is None

@@ -52,9 +52,11 @@ def test_manifest_naming_a_missing_file(s3, s3_export, tmp_path):
     key = f"{prefix}/data/BILLING_PERIOD=2026-09/finops-demo-export-00002.snappy.parquet"
     s3.delete_object(Bucket=bucket, Key=key)
     export = CurExport(s3_export, tmp_path)
-    with pytest.raises(CurError, match=rf"Manifest.json lists data file s3://{bucket}/{key}, "
-                                       "which does not exist"):
-        export.fetch_delivery(export.manifests()["2026-09"])
+    # found when the export is read: the period has no usable delivery, the others are unaffected
+    assert sorted(export.manifests()) == ["2026-08", "2026-10"]
+    with pytest.raises(CurError, match=rf"2026-09: .*Manifest.json lists data file s3://{bucket}/{key}, "
+                                       "which does not exist under the export root"):
+        export.delivery("2026-09")
 
 
 def test_unexpected_columns_name_the_file_and_columns(local_export, tmp_path):
@@ -77,15 +79,17 @@ def test_missing_required_column(local_export, tmp_path):
 def test_malformed_manifest(local_export, tmp_path):
     manifest = next((local_export / "metadata" / "BILLING_PERIOD=2026-10").glob("*Manifest.json"))
     manifest.write_text("{not json")
+    export = CurExport(str(local_export), tmp_path)
+    assert sorted(export.manifests()) == ["2026-08", "2026-09"]  # one bad manifest blocks one period
     with pytest.raises(CurError, match=r"Manifest.json: manifest is not valid JSON"):
-        CurExport(str(local_export), tmp_path).manifests()
+        export.delivery("2026-10")
 
 
 def test_manifest_without_files(local_export, tmp_path):
     manifest = next((local_export / "metadata" / "BILLING_PERIOD=2026-10").glob("*Manifest.json"))
     manifest.write_text(json.dumps({"executionId": "x", "dataFiles": []}))
     with pytest.raises(CurError, match="manifest lacks dataFiles"):
-        CurExport(str(local_export), tmp_path).manifests()
+        CurExport(str(local_export), tmp_path).delivery("2026-10")
 
 
 def test_csv_gz_delivery_reads_like_parquet(demo, csv_export, tmp_path):
