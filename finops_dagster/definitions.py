@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from finops_dagster import partitions
 from finops_dagster.resources import (
     AlertResource,
     BusinessDataResource,
@@ -20,13 +21,14 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """The whole code location; the demo and the tests call this with their own Settings."""
     settings = settings or Settings.from_env()
     settings.export_to_environ()  # dbt, a subprocess, reads its paths from these
+    partitions.configure(settings.history_start)  # before the domain folders build their partitions
     from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, dbt_project
 
     resources = {
         "lake": LakeResource(data_dir=str(settings.data_dir)),
         "cur": CurExportResource(export_url=settings.cur_export_url,
                                  cache_dir=str(settings.cache_dir),
-                                 start_period=settings.cur_start_period, as_of=settings.as_of,
+                                 history_start=settings.history_start, as_of=settings.as_of,
                                  finalization_days=settings.finalization_days),
         "cost_explorer": CostExplorerResource(state_dir=str(settings.data_dir / "state" / "cost_explorer")),
         "cloudwatch": CloudWatchResource(),

@@ -22,7 +22,7 @@ def cur_sync_plan(defs: dg.Definitions) -> list[PeriodStatus]:
     from finops_dagster.lake.cur_sync import sync_plan
 
     cur, lake = defs.resources["cur"], defs.resources["lake"]
-    return sync_plan(cur.export(), lake.ledger(), cur.start_period, cur.as_of_date())
+    return sync_plan(cur.export(), lake.ledger(), cur.history_start, cur.as_of_date())
 
 
 def run_cur_sync(defs: dg.Definitions, instance: dg.DagsterInstance

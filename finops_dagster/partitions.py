@@ -1,14 +1,44 @@
-"""The one partitioning of the platform: a UTC usage day.
+"""The one partitioning of the platform: a UTC usage day, from the configured history start.
 
-A billing period (month) is a range of day partitions. The start is a constant, not an
-environment variable, because partitions are part of the asset graph's identity: changing it
-changes which partitions exist for every asset.
+A billing period (month) is a range of day partitions. The first one is the history start
+(``FINOPS_HISTORY_START=YYYY-MM``, read once by ``Settings``): partitions are part of the asset
+graph's identity, so ``build_definitions`` fixes the start before the domain folders are loaded,
+and the defs modules read ``daily_partitions`` from here while they load. Loading definitions
+again with another start (a test, the CLI on another export) loads the domain modules afresh.
 """
+
+from __future__ import annotations
+
+import functools
+import sys
 
 import dagster as dg
 
-PARTITION_START = "2026-08-01"
+DEFAULT_HISTORY_START = "2026-08"  # the demo's first billing period
+_current = {"start": DEFAULT_HISTORY_START}
 
-daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=PARTITION_START, timezone="UTC", end_offset=1  # today's partition exists
-)
+
+@functools.cache
+def partitions_from(history_start: str) -> dg.DailyPartitionsDefinition:
+    """Day partitions from the first day of ``history_start`` (YYYY-MM) to today (included)."""
+    return dg.DailyPartitionsDefinition(start_date=f"{history_start}-01", timezone="UTC",
+                                        end_offset=1)  # today's partition exists
+
+
+def configure(history_start: str) -> None:
+    """Set the start the domain modules build their partitions from; modules loaded with another
+    start are dropped so the next load builds them with this one."""
+    if history_start != _current["start"]:
+        _current["start"] = history_start
+        for name in [m for m in sys.modules if m.startswith("finops_dagster.defs.")]:
+            del sys.modules[name]
+
+
+def history_start() -> str:
+    return _current["start"]
+
+
+def __getattr__(name: str) -> dg.DailyPartitionsDefinition:
+    if name == "daily_partitions":
+        return partitions_from(_current["start"])
+    raise AttributeError(name)

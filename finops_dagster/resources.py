@@ -57,7 +57,7 @@ class CurExportResource(dg.ConfigurableResource):
 
     export_url: str
     cache_dir: str
-    start_period: str = "2026-08"
+    history_start: str = "2026-08"  # first billing period covered (FINOPS_HISTORY_START)
     as_of: str = ""
     finalization_days: int = 5  # the previous month is re-read daily for this many days
 

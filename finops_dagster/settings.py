@@ -7,8 +7,11 @@ import time and tests can build a ``Settings`` by hand.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from finops_dagster.partitions import DEFAULT_HISTORY_START
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK_ENV = "FINOPS_ALERT_WEBHOOK_URL"
@@ -19,7 +22,7 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 class Settings:
     data_dir: Path
     cur_export_url: str
-    cur_start_period: str = "2026-08"
+    history_start: str = DEFAULT_HISTORY_START  # YYYY-MM: first billing period, first day partition
     as_of: str = ""  # YYYY-MM-DD: the "today" of gap detection; empty = the real UTC today
     business_url: str = ""  # folder or postgresql+psycopg2:// URL; empty = the demo's folder
     finalization_days: int = 5  # days of a month the previous month is still re-read daily
@@ -57,7 +60,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """FINOPS_DATA_DIR (default ./data under the project), FINOPS_CUR_EXPORT_URL,
-        FINOPS_CUR_START_PERIOD (first billing period expected, YYYY-MM) and FINOPS_AS_OF.
+        FINOPS_HISTORY_START (first billing period covered, YYYY-MM; the day partitions start on
+        its first day; FINOPS_CUR_START_PERIOD is read as its older name) and FINOPS_AS_OF.
 
         The CUR export URL is the export root (``s3://bucket/prefix/export-name`` or a local
         folder with the same layout); by default the demo export inside the data folder.
@@ -68,7 +72,9 @@ class Settings:
         return cls(
             data_dir=data_dir,
             cur_export_url=env.get("FINOPS_CUR_EXPORT_URL") or str(default_export),
-            cur_start_period=env.get("FINOPS_CUR_START_PERIOD") or "2026-08",
+            history_start=parse_history_start(env.get("FINOPS_HISTORY_START")
+                                              or env.get("FINOPS_CUR_START_PERIOD")
+                                              or DEFAULT_HISTORY_START),
             as_of=env.get("FINOPS_AS_OF") or "",
             business_url=env.get("FINOPS_BUSINESS_URL") or "",
             finalization_days=int(env.get("FINOPS_FINALIZATION_DAYS") or 5),
@@ -81,8 +87,19 @@ class Settings:
         os.environ["FINOPS_RAW_LAKE_DIR"] = str(self.raw_lake_dir)
         os.environ["FINOPS_WAREHOUSE_PATH"] = str(self.warehouse_path)
         os.environ["FINOPS_CUR_EXPORT_URL"] = self.cur_export_url
+        os.environ["FINOPS_HISTORY_START"] = self.history_start
         if self.as_of:
             os.environ["FINOPS_AS_OF"] = self.as_of
+
+
+def parse_history_start(text: str) -> str:
+    """``YYYY-MM`` from 2013 on (AWS's first cost and usage reports); anything else is an error
+    naming the variable, raised when the settings are read, not deep inside a run."""
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
+    if not match or not (2013 <= int(match.group(1)) <= 2100 and 1 <= int(match.group(2)) <= 12):
+        raise ValueError(f"FINOPS_HISTORY_START={text!r}: expected the first billing period as "
+                         "YYYY-MM (e.g. 2018-10)")
+    return f"{int(match.group(1)):04d}-{int(match.group(2)):02d}"
 
 
 DEMO_BUCKET = "finops-demo-billing"

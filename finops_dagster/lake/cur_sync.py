@@ -7,22 +7,24 @@ in the ledger for every expected day costs one manifest read and nothing else.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from finops_dagster.lake.cur_ingest import SOURCE
 from finops_dagster.lake.ledger import Ledger
-from finops_dagster.sources.cur import CurExport, Manifest
+from finops_dagster.sources.cur import CurExport
+from finops_dagster.sources.cur_layout import Discovery, Manifest
 
 
 @dataclass(frozen=True)
 class PeriodStatus:
     billing_period: str
-    status: str  # up_to_date | new | restated | incomplete | missing_delivery
+    status: str  # up_to_date | new | restated | incomplete | missing_delivery | unusable
     delivery_id: str | None
     ingested_delivery_ids: tuple[str, ...]
     expected_days: int
     ingested_days: int
     days_to_ingest: tuple[dt.date, ...] = field(default=())
+    problem: str = ""  # why an ``unusable`` period's files form no delivery (names the files)
 
 
 def _periods(start_period: str, as_of: dt.date) -> list[str]:
@@ -65,10 +67,16 @@ def period_status(period: str, manifest: Manifest | None, ledger: Ledger,
                         tuple(todo))
 
 
-def sync_plan(export: CurExport, ledger: Ledger, start_period: str,
-              as_of: dt.date) -> list[PeriodStatus]:
-    manifests = export.manifests()
-    return [period_status(p, manifests.get(p), ledger, as_of) for p in _periods(start_period, as_of)]
+def sync_plan(export: CurExport, ledger: Ledger, start_period: str, as_of: dt.date,
+              found: Discovery | None = None) -> list[PeriodStatus]:
+    found = found or export.discovery()
+    out = []
+    for p in _periods(start_period, as_of):
+        status = period_status(p, found.deliveries.get(p), ledger, as_of)
+        if p in found.problems:
+            status = replace(status, status="unusable", problem=found.problems[p])
+        out.append(status)
+    return out
 
 
 def day_ranges(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:

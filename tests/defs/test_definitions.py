@@ -108,3 +108,32 @@ def test_assets_are_readable_in_the_ui(tmp_path):
     # the efficiency marts read CloudWatch through the ephemeral window model
     waste = graph.get(dg.AssetKey("fct_waste"))
     assert dg.AssetKey("fct_resource_utilization") in waste.parent_keys
+
+
+def test_history_start_sets_every_day_partition(tmp_path):
+    """FINOPS_HISTORY_START moves the first day partition of every partitioned asset, check and
+    job (a 2018 export needs 2018 partitions); loading again with another start rebuilds them."""
+    import pytest
+
+    from finops_dagster import partitions
+
+    settings = Settings.from_env({"FINOPS_DATA_DIR": str(tmp_path), "FINOPS_HISTORY_START": "2018-10"})
+    assert settings.history_start == "2018-10"
+    try:
+        old = build_definitions(settings)
+        graph = old.resolve_asset_graph()
+        for key in ("raw_cur_line_items", "fct_daily_cost", "raw_cost_explorer_daily"):
+            pdef = graph.get(dg.AssetKey(key)).partitions_def
+            assert pdef.get_first_partition_key() == "2018-10-01", key
+        assert old.resolve_job_def("cur_refresh_job").partitions_def.get_first_partition_key() == \
+            "2018-10-01"
+        spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey("raw_cur_line_items"), "cur_day_gap"))
+        assert spec.partitions_def.get_first_partition_key() == "2018-10-01"
+    finally:
+        back = build_definitions(Settings(data_dir=tmp_path, cur_export_url=str(tmp_path)))
+    assert partitions.history_start() == "2026-08"
+    assert back.resolve_asset_graph().get(dg.AssetKey("raw_cur_line_items")).partitions_def \
+        .get_first_partition_key() == "2026-08-01"
+    for bad in ("2018", "2018-13", "18-10", "2012-01"):
+        with pytest.raises(ValueError, match="FINOPS_HISTORY_START"):
+            Settings.from_env({"FINOPS_HISTORY_START": bad})

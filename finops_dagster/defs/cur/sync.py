@@ -22,7 +22,7 @@ cur_refresh_job = dg.define_asset_job(
 
 
 def _plan(cur: CurExportResource, lake: LakeResource) -> list[PeriodStatus]:
-    return sync_plan(cur.export(), lake.ledger(), cur.start_period, cur.as_of_date())
+    return sync_plan(cur.export(), lake.ledger(), cur.history_start, cur.as_of_date())
 
 
 def _table(plan: list[PeriodStatus]) -> str:
