@@ -30,8 +30,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                                  cache_dir=str(settings.cache_dir),
                                  history_start=settings.history_start, as_of=settings.as_of,
                                  finalization_days=settings.finalization_days),
-        "cost_explorer": CostExplorerResource(state_dir=str(settings.data_dir / "state" / "cost_explorer")),
-        "cloudwatch": CloudWatchResource(),
+        "cost_explorer": CostExplorerResource(state_dir=str(settings.data_dir / "state" / "cost_explorer"),
+                                              enabled=settings.cost_explorer),
+        "cloudwatch": CloudWatchResource(enabled=settings.cloudwatch),
         "business": BusinessDataResource(url=settings.business_source),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         # the webhook URL is a secret: an EnvVar, so the UI shows its name, never its value

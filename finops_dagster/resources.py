@@ -41,6 +41,35 @@ class LakeResource(dg.ConfigurableResource):
     def warehouse_path(self) -> Path:
         return self.root / "warehouse.duckdb"
 
+    def source_status(self, source: str):
+        """What the last run of an optional source found (ok / not_configured / no_access / ...)."""
+        from finops_dagster.lake import optional_sources
+
+        return optional_sources.status(self.root / "raw", source)
+
+    def skip_source(self, source: str, state: str, reason: str, context: Any = None,
+                    **metadata: Any) -> dg.MaterializeResult:
+        """Record that an optional source was skipped, and the successful materialization that
+        says so in the UI: an absent enrichment never fails a run."""
+        from finops_dagster.lake import optional_sources
+
+        status = optional_sources.record(self.root / "raw", source, state, reason)
+        if context is not None:
+            context.log.warning(status.line())
+        return dg.MaterializeResult(metadata={"status": f"skipped: {state}", "reason": reason,
+                                              **metadata})
+
+    def source_ok(self, source: str) -> None:
+        from finops_dagster.lake import optional_sources
+
+        optional_sources.record(self.root / "raw", source, "ok")
+
+    def ensure_readable(self) -> list[str]:
+        """Empty files of their schema for optional sources with no data yet (dbt reads them)."""
+        from finops_dagster.lake import optional_sources
+
+        return optional_sources.ensure_readable(self.root / "raw")
+
     def warehouse_reader(self):
         """A read-only DuckDB connection: only dbt writes the warehouse."""
         import duckdb
@@ -76,6 +105,7 @@ class CostExplorerResource(dg.ConfigurableResource):
     ``COST_CATEGORY:Environment``. With no ``role_arns`` the default credentials are used.
     """
 
+    enabled: bool = True  # FINOPS_COST_EXPLORER=off: never called (CUR alone is a complete setup)
     group_by: list[str] = ["SERVICE,LINKED_ACCOUNT", "TAG:team"]
     role_arns: list[str] = []
     max_requests_per_second: int = 5
@@ -97,6 +127,7 @@ class CostExplorerResource(dg.ConfigurableResource):
 class CloudWatchResource(dg.ConfigurableResource):
     """CloudWatch reads (region and endpoint from boto3's chain), rate-limited client-side."""
 
+    enabled: bool = True  # FINOPS_CLOUDWATCH=off: never called (efficiency marts stay empty)
     max_requests_per_second: int = 20
     max_attempts: int = 10
 
@@ -109,9 +140,10 @@ class CloudWatchResource(dg.ConfigurableResource):
 
 class BusinessDataResource(dg.ConfigurableResource):
     """Where business data lives: a folder of CSV/Parquet or a ``postgresql+psycopg2://`` URL
-    (give the URL through an environment variable: it may hold a password)."""
+    (give the URL through an environment variable: it may hold a password). Empty: not
+    configured, the business assets are skipped and shared cost stays unallocated."""
 
-    url: str
+    url: str = ""
 
     def source(self):
         from finops_dagster.sources.business import BusinessSource

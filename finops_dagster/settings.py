@@ -27,10 +27,17 @@ class Settings:
     business_url: str = ""  # folder or postgresql+psycopg2:// URL; empty = the demo's folder
     finalization_days: int = 5  # days of a month the previous month is still re-read daily
     alert_webhook_url: str = ""  # Slack-compatible incoming webhook; empty = outbox only
+    cost_explorer: bool = True  # FINOPS_COST_EXPLORER=off: CUR alone (no Cost Explorer calls)
+    cloudwatch: bool = True  # FINOPS_CLOUDWATCH=off: no CloudWatch calls
 
     @property
     def business_source(self) -> str:
-        return self.business_url or str(self.demo_dir / "business")
+        """FINOPS_BUSINESS_URL, else the demo's business folder when the data folder holds the
+        demo, else empty: business data not configured."""
+        if self.business_url:
+            return self.business_url
+        demo = self.demo_dir / "business"
+        return str(demo) if demo.is_dir() else ""
 
     @property
     def raw_lake_dir(self) -> Path:
@@ -79,6 +86,8 @@ class Settings:
             business_url=env.get("FINOPS_BUSINESS_URL") or "",
             finalization_days=int(env.get("FINOPS_FINALIZATION_DAYS") or 5),
             alert_webhook_url=env.get(WEBHOOK_ENV) or "",
+            cost_explorer=_switch(env, "FINOPS_COST_EXPLORER"),
+            cloudwatch=_switch(env, "FINOPS_CLOUDWATCH"),
         )
 
     def export_to_environ(self) -> None:
@@ -90,6 +99,13 @@ class Settings:
         os.environ["FINOPS_HISTORY_START"] = self.history_start
         if self.as_of:
             os.environ["FINOPS_AS_OF"] = self.as_of
+
+
+def _switch(env, name: str) -> bool:
+    value = (env.get(name) or "auto").strip().lower()
+    if value not in ("auto", "on", "off", "true", "false", "1", "0"):
+        raise ValueError(f"{name}={value!r}: expected auto (default: used when reachable) or off")
+    return value not in ("off", "false", "0")
 
 
 def parse_history_start(text: str) -> str:

@@ -23,8 +23,21 @@ def same_to_the_cent(a: Decimal, b: Decimal) -> bool:
     return abs(a - b) < CENT / 2
 
 
-def gap(ledger: Ledger, day: dt.date) -> DayResult:
-    """An account with line items on the ingested days around ``day`` but none on it."""
+def period_days(day: dt.date) -> list[dt.date]:
+    """Every day of ``day``'s billing period (a calendar month)."""
+    first = day.replace(day=1)
+    after = (first + dt.timedelta(days=32)).replace(day=1)
+    return [first + dt.timedelta(days=i) for i in range((after - first).days)]
+
+
+def gap(ledger: Ledger, day: dt.date, as_of: dt.date | None = None) -> DayResult:
+    """A day with no line items where line items were due.
+
+    - An account with line items on the ingested days around ``day`` but none on it.
+    - A closed billing period (it ended before ``as_of``) whose delivery has no line item at all
+      on ``day`` while other days of the period have some: the data stops early (or has a hole),
+      and every such day is a gap. An open period's last days are not: AWS is still delivering.
+    """
     here = ledger.accounts_on(SOURCE, day)
     if here is None:
         return DayResult(False, {"reason": f"{day} was never ingested"})
@@ -32,11 +45,18 @@ def gap(ledger: Ledger, day: dt.date) -> DayResult:
     seen = [n for n in neighbours if n is not None]
     expected = set.intersection(*seen) if seen else set()
     missing = sorted(expected - here)
-    return DayResult(not missing, {
-        "accounts": ", ".join(sorted(here)) or "none",
-        "missing_accounts": ", ".join(missing) or "none",
-        "neighbour_days_ingested": len(seen),
-    })
+    meta = {"accounts": ", ".join(sorted(here)) or "none",
+            "missing_accounts": ", ".join(missing) or "none",
+            "neighbour_days_ingested": len(seen)}
+    days = period_days(day)
+    if not here and as_of is not None and days[-1] < as_of:
+        with_data = [d for d in days if (e := ledger.day(SOURCE, d)) is not None and e.row_count]
+        if with_data:
+            meta.update(reason=f"no line items on {day} in closed billing period "
+                               f"{day:%Y-%m}, which has line items from {with_data[0]} to "
+                               f"{with_data[-1]} ({len(with_data)} of {len(days)} days)")
+            return DayResult(False, meta)
+    return DayResult(not missing, meta)
 
 
 def raw_conservation(lake: RawLake, ledger: Ledger, day: dt.date) -> DayResult:
@@ -92,14 +112,15 @@ def amortization_invariant(con, ledger: Ledger, day: dt.date) -> DayResult:
 
     RI fees are monthly line items while the usage they cover is spread over the days, so the
     identity holds for a billing period, not a single day. It is evaluated once every day of
-    the period that the ledger holds is also in the mart; until then the day reports
-    ``status: period incomplete`` and passes.
+    the period that the ledger holds with line items is also in the mart (days ingested empty
+    are known to be empty, not absent); until then the day reports ``status: period
+    incomplete`` and passes.
     """
-    period_start = day.replace(day=1)
-    next_period = (period_start + dt.timedelta(days=32)).replace(day=1)
-    ledger_days = {d for d in (period_start + dt.timedelta(days=i)
-                               for i in range((next_period - period_start).days))
-                   if ledger.day(SOURCE, d) is not None}
+    days = period_days(day)
+    period_start, next_period = days[0], days[-1] + dt.timedelta(days=1)
+    entries = {d: ledger.day(SOURCE, d) for d in days}
+    # a day ingested with no line items is known to be empty: the mart has no row for it
+    ledger_days = {d for d, e in entries.items() if e is not None and e.row_count}
     mart_days, billed, rhs = con.execute(
         "select count(distinct usage_date), coalesce(sum(billed_cost), 0), "
         "coalesce(sum(effective_cost + amortization_true_up + upfront_fee), 0) "
@@ -115,17 +136,33 @@ def amortization_invariant(con, ledger: Ledger, day: dt.date) -> DayResult:
     return DayResult(same_to_the_cent(billed, rhs), meta)
 
 
+def tag_keys(lake: RawLake, day: dt.date) -> set[str]:
+    """The user tag keys present on the day's line items (keys of the ``resource_tags`` map)."""
+    lf = lake.scan_day(SOURCE, day)
+    if "resource_tags" not in lf.collect_schema().names():
+        return set()
+    keys = lf.select(pl.col("resource_tags").map.keys().explode().drop_nulls().unique()).collect()
+    return set(keys.to_series())
+
+
 def schema_drift(lake: RawLake, day: dt.date, lookback_days: int = 40) -> DayResult:
-    """New or missing columns versus the closest earlier ingested day."""
+    """Columns and tag keys that appeared or vanished since the closest earlier ingested day
+    (CUR column sets change from month to month; a warning, not a crash)."""
     if not lake.has_day(SOURCE, day):
         return DayResult(False, {"reason": f"{day}: no raw file"})
     here = set(lake.scan_day(SOURCE, day).collect_schema().names())
+    tags = tag_keys(lake, day)
     for back in range(1, lookback_days + 1):
         prev = day - dt.timedelta(days=back)
         if lake.has_day(SOURCE, prev):
             before = set(lake.scan_day(SOURCE, prev).collect_schema().names())
+            tags_before = tag_keys(lake, prev)
             new, gone = sorted(here - before), sorted(before - here)
-            return DayResult(not new and not gone, {
+            new_tags, gone_tags = sorted(tags - tags_before), sorted(tags_before - tags)
+            return DayResult(not (new or gone or new_tags or gone_tags), {
                 "compared_with": str(prev), "new_columns": ", ".join(new) or "none",
-                "missing_columns": ", ".join(gone) or "none", "columns": len(here)})
-    return DayResult(True, {"compared_with": "none (first ingested day)", "columns": len(here)})
+                "missing_columns": ", ".join(gone) or "none", "columns": len(here),
+                "new_tag_keys": ", ".join(new_tags) or "none",
+                "missing_tag_keys": ", ".join(gone_tags) or "none", "tag_keys": len(tags)})
+    return DayResult(True, {"compared_with": "none (first ingested day)", "columns": len(here),
+                            "tag_keys": len(tags)})

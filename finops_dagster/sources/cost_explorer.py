@@ -34,6 +34,10 @@ METRICS = ("UnblendedCost", "AmortizedCost", "NetUnblendedCost", "BlendedCost", 
 COLUMNS = {"UnblendedCost": "unblended_cost", "AmortizedCost": "amortized_cost",
            "NetUnblendedCost": "net_unblended_cost", "BlendedCost": "blended_cost",
            "UsageQuantity": "usage_quantity"}
+# One raw row per day x query x group; the amounts are exact decimals (MONEY) once parsed.
+DAILY_SCHEMA = {"usage_date": pl.Date, "source_account": pl.String, "query": pl.String,
+                "group_1_type": pl.String, "group_1": pl.String, "group_2_type": pl.String,
+                "group_2": pl.String, "estimated": pl.Boolean}
 
 
 def parse_group_by(spec: str) -> list[dict[str, str]]:
@@ -143,9 +147,7 @@ def rows_from_pages(pages: list[dict], query: str, account: str) -> pl.DataFrame
                 for metric, col in COLUMNS.items():
                     rec[col] = g["Metrics"].get(metric, {}).get("Amount")
                 records.append(rec)
-    schema = {"usage_date": pl.Date, "source_account": pl.String, "query": pl.String,
-              "group_1_type": pl.String, "group_1": pl.String, "group_2_type": pl.String,
-              "group_2": pl.String, "estimated": pl.Boolean, **dict.fromkeys(COLUMNS.values(), pl.String)}
+    schema = {**DAILY_SCHEMA, **dict.fromkeys(COLUMNS.values(), pl.String)}
     df = pl.DataFrame(records, schema=schema, orient="row")
     return df.with_columns([pl.col(c).cast(MONEY) for c in COLUMNS.values()])
 

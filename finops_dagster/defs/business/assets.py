@@ -24,6 +24,8 @@ def raw_business_requests(context: dg.AssetExecutionContext, business: BusinessD
                           lake: LakeResource) -> dg.MaterializeResult:
     """Requests per customer per service per day (the basis of the shared-cost split)."""
     days = [dt.date.fromisoformat(pk) for pk in context.partition_keys]
+    if not business.url:
+        return lake.skip_source("business", "not_configured", "FINOPS_BUSINESS_URL is not set", context)
     src = business.source()
     try:
         reqs = src.requests(days[0], days[-1] + dt.timedelta(days=1), src.read("customers"))
@@ -33,6 +35,7 @@ def raw_business_requests(context: dg.AssetExecutionContext, business: BusinessD
     written = raw.write_days(SOURCE, reqs.lazy(), days)
     counts = dict(reqs.group_by("usage_date").len().iter_rows())
     lake.ledger().record_days(day_entries(SOURCE, written, counts, src.url, (src.url,)))
+    lake.source_ok("business")
     return dg.MaterializeResult(metadata={"rows": reqs.height, "days": len(days),
                                           "days_without_requests": sum(1 for d in days if not counts.get(d))})
 
@@ -42,10 +45,13 @@ def business_requests_day_present(context: dg.AssetCheckExecutionContext, busine
                                   lake: LakeResource) -> dg.AssetCheckResult:
     """Every customer has request counts for the day: a late or missing feed shows as a gap."""
     raw = lake.raw_lake()
-    customers = set(business.source().read("customers")["customer_id"])
+    status = lake.source_status("business")
+    customers = set(business.source().read("customers")["customer_id"]) if business.url else set()
 
     def day(pk: str) -> DayResult:
         d = dt.date.fromisoformat(pk)
+        if not business.url:
+            return DayResult(True, {"status": status.line()})
         seen = set(raw.scan_day(SOURCE, d).collect()["customer_id"]) if raw.has_day(SOURCE, d) else set()
         missing = sorted(customers - seen)
         return DayResult(not missing, {"customers": len(seen),
@@ -62,6 +68,12 @@ def business_requests_day_present(context: dg.AssetCheckExecutionContext, busine
 ])
 def raw_business_reference(business: BusinessDataResource, lake: LakeResource):
     """Reference tables, validated and written whole (small, not partitioned)."""
+    if not business.url:
+        lake.skip_source("business", "not_configured", "FINOPS_BUSINESS_URL is not set")
+        for key in ("raw_customers", "raw_budgets", "raw_shared_resource_rules"):
+            yield dg.MaterializeResult(asset_key=key, metadata={
+                "status": "skipped: not_configured", "reason": "FINOPS_BUSINESS_URL is not set"})
+        return
     src = business.source()
     for key, name in (("raw_customers", "customers"), ("raw_budgets", "budgets"),
                       ("raw_shared_resource_rules", "shared_rules")):

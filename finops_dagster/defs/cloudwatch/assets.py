@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from finops_dagster.lake.cloudwatch_ingest import ingest_cloudwatch_days
+from finops_dagster.lake.optional_sources import unavailable
 from finops_dagster.operations import range_tags
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import CloudWatchResource, CurExportResource, LakeResource
@@ -24,11 +25,18 @@ def raw_cloudwatch_metrics(context: dg.AssetExecutionContext, cloudwatch: CloudW
     days = [dt.date.fromisoformat(pk) for pk in context.partition_keys]
     now = dt.datetime.combine(cur.as_of_date() + dt.timedelta(days=1), dt.time()) \
         if cur.as_of else dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    if not cloudwatch.enabled:
+        return lake.skip_source("cloudwatch", "not_configured", "FINOPS_CLOUDWATCH=off", context)
     try:
         entries = ingest_cloudwatch_days(cloudwatch.client(), lake.raw_lake(), lake.ledger(), days,
                                          now, progress=context.log.info)
-    except AwsCallError as exc:
-        raise dg.Failure(description=str(exc), metadata={"days": f"{days[0]}..{days[-1]}"}) from exc
+    except Exception as exc:
+        if (why := unavailable(exc)) is not None:
+            return lake.skip_source("cloudwatch", *why, context, days=f"{days[0]}..{days[-1]}")
+        if isinstance(exc, AwsCallError):
+            raise dg.Failure(description=str(exc), metadata={"days": f"{days[0]}..{days[-1]}"}) from exc
+        raise
+    lake.source_ok("cloudwatch")
     beyond = [str(e.usage_date) for e in entries if e.manifest]
     return dg.MaterializeResult(metadata={
         "datapoints": sum(e.row_count for e in entries), "days": len(entries),

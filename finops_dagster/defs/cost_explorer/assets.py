@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from finops_dagster.lake.cost_explorer_ingest import SOURCE, ingest_cost_explorer_days
+from finops_dagster.lake.optional_sources import unavailable
 from finops_dagster.lake.raw_lake import atomic_write_parquet
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import CostExplorerResource, CurExportResource, LakeResource
@@ -22,12 +23,19 @@ def raw_cost_explorer_daily(context: dg.AssetExecutionContext, cost_explorer: Co
     configured GroupBy set and account, with Cost Explorer's Estimated flag per row. Pages are
     saved as they arrive, so a killed run resumes where it stopped."""
     days = [dt.date.fromisoformat(pk) for pk in context.partition_keys]
+    if not cost_explorer.enabled:
+        return lake.skip_source(SOURCE, "not_configured", "FINOPS_COST_EXPLORER=off", context)
     try:
         entries = ingest_cost_explorer_days(
             cost_explorer.clients(), lake.raw_lake(), lake.ledger(), days, cost_explorer.group_by,
             cost_explorer.state_path, progress=context.log.info)
-    except CostExplorerError as exc:
-        raise dg.Failure(description=str(exc), metadata={"days": f"{days[0]}..{days[-1]}"}) from exc
+    except Exception as exc:
+        if (why := unavailable(exc)) is not None:
+            return lake.skip_source(SOURCE, *why, context, days=f"{days[0]}..{days[-1]}")
+        if isinstance(exc, CostExplorerError):
+            raise dg.Failure(description=str(exc), metadata={"days": f"{days[0]}..{days[-1]}"}) from exc
+        raise
+    lake.source_ok(SOURCE)
     total = sum(e.unblended_cost for e in entries)
     return dg.MaterializeResult(metadata={
         "rows": sum(e.row_count for e in entries), "days": len(entries),
@@ -35,6 +43,18 @@ def raw_cost_explorer_daily(context: dg.AssetExecutionContext, cost_explorer: Co
         "unblended_cost_exact": str(total), "queries": ", ".join(cost_explorer.group_by),
         "accounts": ", ".join(sorted({a for e in entries for a in e.accounts})),
     })
+
+
+def _optional(cost_explorer: CostExplorerResource, read):
+    """``read()``, or ``(state, reason)`` when Cost Explorer is off or out of reach."""
+    if not cost_explorer.enabled:
+        return "not_configured", "FINOPS_COST_EXPLORER=off"
+    try:
+        return read()
+    except Exception as exc:
+        if (why := unavailable(exc)) is not None:
+            return why
+        raise
 
 
 def _write(lake: LakeResource, name: str, frame) -> str:
@@ -50,7 +70,10 @@ def raw_cost_explorer_forecast(cost_explorer: CostExplorerResource, cur: CurExpo
 
     start = cur.as_of_date() + dt.timedelta(days=1)
     end = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-    frame = pl.concat([forecast(c, start, end, acct) for c, acct in cost_explorer.clients()])
+    frame = _optional(cost_explorer, lambda: pl.concat(
+        [forecast(c, start, end, acct) for c, acct in cost_explorer.clients()]))
+    if isinstance(frame, tuple):
+        return lake.skip_source(SOURCE, *frame)
     frame = frame.with_columns(as_of=pl.lit(cur.as_of_date()))
     return dg.MaterializeResult(metadata={
         "path": _write(lake, "cost_explorer_forecast", frame), "days": frame.height,
@@ -66,8 +89,10 @@ def raw_cost_categories(cost_explorer: CostExplorerResource, cur: CurExportResou
     import polars as pl
 
     end = cur.as_of_date() + dt.timedelta(days=1)
-    frame = pl.concat([cost_categories(c, end - dt.timedelta(days=90), end, acct)
-                       for c, acct in cost_explorer.clients()])
+    frame = _optional(cost_explorer, lambda: pl.concat(
+        [cost_categories(c, end - dt.timedelta(days=90), end, acct) for c, acct in cost_explorer.clients()]))
+    if isinstance(frame, tuple):
+        return lake.skip_source(SOURCE, *frame)
     return dg.MaterializeResult(metadata={
         "path": _write(lake, "cost_categories", frame),
         "categories": ", ".join(sorted(set(frame["cost_category"]))) or "none",
@@ -81,10 +106,12 @@ def cost_explorer_day_complete(context: dg.AssetCheckExecutionContext,
     from finops_dagster.checks import evaluate_days
     from finops_dagster.quality.results import DayResult
 
-    raw = lake.raw_lake()
+    raw, status = lake.raw_lake(), lake.source_status(SOURCE)
 
     def day(pk: str) -> DayResult:
         d = dt.date.fromisoformat(pk)
+        if not status.available:  # an absent enrichment is reported, never a failure
+            return DayResult(True, {"status": status.line()})
         if not raw.has_day(SOURCE, d):
             return DayResult(False, {"reason": f"{d}: no raw file"})
         df = raw.scan_day(SOURCE, d).collect()

@@ -7,7 +7,7 @@ import dagster as dg
 from finops_dagster.checks import evaluate_days
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.quality import cur_days
-from finops_dagster.resources import LakeResource
+from finops_dagster.resources import CurExportResource, LakeResource
 
 RAW = dg.AssetKey("raw_cur_line_items")
 
@@ -17,10 +17,12 @@ def _day(pk: str) -> dt.date:
 
 
 @dg.asset_check(asset=RAW, partitions_def=daily_partitions)
-def cur_day_gap(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-    """Fails when an account has line items on the ingested days around a day but none on it."""
-    ledger = lake.ledger()
-    return evaluate_days(context, RAW, "cur_day_gap", lambda pk: cur_days.gap(ledger, _day(pk)))
+def cur_day_gap(context: dg.AssetCheckExecutionContext, lake: LakeResource,
+                cur: CurExportResource) -> dg.AssetCheckResult:
+    """Fails when an account has line items on the ingested days around a day but none on it,
+    and on every day without line items of a closed billing period whose data stops early."""
+    ledger, as_of = lake.ledger(), cur.as_of_date()
+    return evaluate_days(context, RAW, "cur_day_gap", lambda pk: cur_days.gap(ledger, _day(pk), as_of))
 
 
 @dg.asset_check(asset=RAW, partitions_def=daily_partitions, blocking=True)

@@ -76,6 +76,10 @@ select
     cast(case when cur_unblended_cost = 0 then null
          else unblended_difference / abs(cur_unblended_cost) end as double) as unblended_relative_difference,
     case
+        {%- if not var('cost_explorer_available', true) %}
+        -- CUR alone: Cost Explorer is not configured or not reachable (the run says why)
+        when true then 'cost_explorer_absent'
+        {%- endif %}
         when max_abs_difference < 0.005 then 'match'
         when is_estimated then 'estimated'
         when not in_cur then 'missing_in_cur'
