@@ -3,6 +3,8 @@
     finops-dagster demo [--no-ui]    generate, materialize every asset for the demo window,
                                      verify against the planted truth, then start the UI
     finops-dagster generate --out D  write a demo CUR export (--scale for benchmarks)
+    finops-dagster inspect [URL]     describe an export without ingesting it
+    finops-dagster sync              ingest the export (FINOPS_CUR_EXPORT_URL), build the marts
     finops-dagster ui                start the Dagster UI on the existing data
 """
 
@@ -18,6 +20,18 @@ from pathlib import Path
 from finops_dagster.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("finops_dagster")
+
+ENVIRONMENT_HELP = """environment:
+  FINOPS_CUR_EXPORT_URL   export root: local folder or s3://bucket/prefix (default: the demo export)
+  FINOPS_DATA_DIR         where the raw lake, ledger and warehouse.duckdb live (default ./data)
+  FINOPS_HISTORY_START    first billing period covered, YYYY-MM (default 2026-08); day partitions
+                          start on its first day
+  FINOPS_AS_OF            YYYY-MM-DD treated as today for gaps and expected periods (default: today)
+  FINOPS_COST_EXPLORER    auto (default: used when reachable) or off
+  FINOPS_CLOUDWATCH       auto (default) or off
+  FINOPS_BUSINESS_URL     business data folder or postgresql+psycopg2:// URL (default: none)
+  AWS_PROFILE, AWS_ENDPOINT_URL_S3, ...  boto3's usual chain for S3 exports and AWS APIs
+"""
 
 
 def _prepare_home(settings: Settings) -> Path:
@@ -104,26 +118,38 @@ def _default_signals() -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    """Ingest every new, restated or incomplete billing period (what the sensor does)."""
+    """Ingest every new, restated or incomplete billing period, build the cost marts, report
+    gaps and optional sources; exit 1 when anything asked for was not built."""
     import dagster as dg
 
     from finops_dagster.definitions import build_definitions
-    from finops_dagster.operations import run_cur_sync, run_job
+    from finops_dagster.operations import sync_export
 
     settings = Settings.from_env()
     settings.export_to_environ()
     _prepare_home(settings)
+    print(f"sync: export {settings.cur_export_url}, history from {settings.history_start}, "
+          f"as of {settings.as_of or 'today (UTC)'}, data in {settings.data_dir}", flush=True)
     defs = build_definitions(settings)
     with dg.DagsterInstance.get() as instance:
-        ok = True
-        for period, result in run_cur_sync(defs, instance):
-            print(f"{period.billing_period} ({period.status}): "
-                  f"{'ok' if result.success else 'FAILED'} run {result.run_id}")
-            ok &= result.success
-        status = run_job(defs, instance, "cur_sync_status_job")
-        for ev in status.get_asset_check_evaluations():
-            print(f"{ev.check_name}: {'passed' if ev.passed else 'FAILED'} {dict(ev.metadata)}")
-            ok &= ev.passed
+        summary = sync_export(defs, instance, progress=lambda line: print(line, flush=True))
+    print("\nsummary:")
+    for line in summary.failures:
+        print(f"  FAILED {line}")
+    for line in summary.findings:
+        print(f"  FINDING {line}")
+    if not summary.failures:
+        print("  everything asked for was built")
+    return 1 if summary.failures or (args.strict and summary.findings) else 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from finops_dagster.sources.cur_inspect import inspect_export
+
+    settings = Settings.from_env()
+    text, ok = inspect_export(args.url or settings.cur_export_url, settings.cache_dir,
+                              settings.history_start)
+    print(text)
     return 0 if ok else 1
 
 
@@ -172,8 +198,20 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--format", choices=["parquet", "csv.gz"], default="parquet")
     gen.set_defaults(func=cmd_generate)
 
-    sync = sub.add_parser("sync", help="ingest new, restated and missing CUR days; report gaps")
+    sync = sub.add_parser(
+        "sync", help="ingest new, restated and missing CUR days, build the cost marts, report gaps",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=ENVIRONMENT_HELP)
+    sync.add_argument("--strict", action="store_true",
+                      help="also exit 1 on findings (gaps, missing billing periods)")
     sync.set_defaults(func=cmd_sync)
+
+    inspect = sub.add_parser(
+        "inspect", help="describe a CUR export (layout, periods, files, columns, tags, problems) "
+                        "without ingesting", formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=ENVIRONMENT_HELP)
+    inspect.add_argument("url", nargs="?", help="export root: local folder or s3://bucket/prefix "
+                         "(default FINOPS_CUR_EXPORT_URL)")
+    inspect.set_defaults(func=cmd_inspect)
 
     ui = sub.add_parser("ui", help="start the Dagster UI")
     ui.set_defaults(func=cmd_ui)

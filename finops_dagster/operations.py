@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 import dagster as dg
 
-from finops_dagster.lake.cur_sync import PeriodStatus, day_ranges
+from finops_dagster.lake.cur_sync import PeriodStatus, day_ranges, expected_days, sync_plan
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:
@@ -19,8 +22,6 @@ def run_job(defs: dg.Definitions, instance: dg.DagsterInstance, job: str,
 
 
 def cur_sync_plan(defs: dg.Definitions) -> list[PeriodStatus]:
-    from finops_dagster.lake.cur_sync import sync_plan
-
     cur, lake = defs.resources["cur"], defs.resources["lake"]
     return sync_plan(cur.export(), lake.ledger(), cur.history_start, cur.as_of_date())
 
@@ -35,3 +36,121 @@ def run_cur_sync(defs: dg.Definitions, instance: dg.DagsterInstance
             done.append((period, run_job(defs, instance, "cur_refresh_job",
                                          range_tags(first.isoformat(), last.isoformat()))))
     return done
+
+
+def failure_cause(result: dg.ExecuteInProcessResult) -> str:
+    """The first failure of a run in one line: the step and its message (not a stack trace)."""
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE" and event.step_failure_data:
+            data = event.step_failure_data
+            text = (data.user_failure_data.description if data.user_failure_data
+                    and data.user_failure_data.description else data.error.message if data.error else "")
+            return f"{event.step_key}: {text.strip().splitlines()[0] if text.strip() else 'failed'}"
+    for ev in result.get_asset_check_evaluations():
+        if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR:
+            return f"check {ev.check_name} failed"
+    return "failed (see the run in the UI)"
+
+
+@dataclass
+class SyncSummary:
+    """What ``finops-dagster sync`` found, did and could not do, one line each."""
+
+    lines: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+
+    def say(self, line: str, progress: Callable[[str], None]) -> None:
+        self.lines.append(line)
+        progress(line)
+
+
+def sync_export(defs: dg.Definitions, instance: dg.DagsterInstance,
+                progress: Callable[[str], None] = print) -> SyncSummary:
+    """From an export root to the cost marts: ingest every new, restated or incomplete billing
+    period (with Cost Explorer's view of the same days when it is reachable), build the
+    warehouse if it is not built yet, then report gaps and what each optional source did."""
+    from finops_dagster.lake.optional_sources import SOURCES
+    from finops_dagster.quality.cur_days import gap
+
+    summary = SyncSummary()
+    cur, lake = defs.resources["cur"], defs.resources["lake"]
+    export, ledger, as_of = cur.export(), lake.ledger(), cur.as_of_date()
+    found = export.discovery()
+    summary.say(f"export {export.url}: {found.describe()}", progress)
+    if not found.deliveries and not found.problems:
+        summary.failures.append(f"no export found under {export.url} (looked for CUR 2.0 "
+                                "metadata/BILLING_PERIOD=YYYY-MM/*-Manifest.json, legacy "
+                                "YYYYMMDD-YYYYMMDD/*-Manifest.json and Athena year=YYYY/month=M/*.parquet)")
+        return summary
+    early = sorted(p for p in found.deliveries if p < cur.history_start)
+    if early:
+        summary.say(f"  ignored: deliveries before FINOPS_HISTORY_START={cur.history_start}: "
+                    f"{', '.join(early)} (set FINOPS_HISTORY_START={early[0]} to include them)", progress)
+    plan = sync_plan(export, ledger, cur.history_start, as_of, found)
+    ran = False
+    for period in plan:
+        if period.status == "unusable":
+            summary.failures.append(f"{period.billing_period}: {period.problem}")
+            summary.say(f"  {period.billing_period} (unusable): FAILED {period.problem}", progress)
+            continue
+        if period.status == "missing_delivery":
+            summary.findings.append(f"{period.billing_period}: no delivery in the export")
+            summary.say(f"  {period.billing_period}: missing (no delivery in the export)", progress)
+            continue
+        ranges = day_ranges(list(period.days_to_ingest))
+        if not ranges:
+            summary.say(f"  {period.billing_period}: up to date ({period.ingested_days} days, "
+                        f"delivery {period.delivery_id})", progress)
+        for first, last in ranges:
+            progress(f"  {period.billing_period} ({period.status}): ingesting {first}..{last} ...")
+            result = run_job(defs, instance, "cur_refresh_job",
+                             range_tags(first.isoformat(), last.isoformat()))
+            ran = True
+            if result.success:
+                summary.say(f"  {period.billing_period} ({period.status}): ingested {first}..{last}, "
+                            f"marts rebuilt (run {result.run_id[:8]})", progress)
+            else:
+                cause = failure_cause(result)
+                summary.failures.append(f"{period.billing_period} {first}..{last}: {cause}")
+                summary.say(f"  {period.billing_period} ({period.status}): FAILED {first}..{last}: "
+                            f"{cause} (run {result.run_id}; the next sync retries it)", progress)
+    if not ran and not summary.failures and not _has_marts(lake):
+        days = sorted(d for p in plan for d in expected_days(p.billing_period, as_of)
+                      if ledger.day("cur", d) is not None)
+        if days:
+            for job, tags in (("warehouse_views_job", None),
+                              ("daily_cost_job", range_tags(days[0].isoformat(), days[-1].isoformat())),
+                              ("marts_job", None)):
+                result = run_job(defs, instance, job, tags)
+                if not result.success:
+                    summary.failures.append(f"{job}: {failure_cause(result)}")
+                    break
+            else:
+                summary.say("  warehouse: built from the ingested days", progress)
+    gaps = [(d, r.metadata) for p in plan if p.status != "unusable"
+            for d in expected_days(p.billing_period, as_of)
+            if ledger.day("cur", d) is not None and not (r := gap(ledger, d, as_of)).passed]
+    for first, last in day_ranges([d for d, _ in gaps]):
+        why = next(m for d, m in gaps if d == first)
+        text = why.get("reason") or f"accounts without line items: {why.get('missing_accounts')}"
+        summary.findings.append(f"gap {first}..{last}: {text}")
+        summary.say(f"  GAP {first}..{last}: {text}", progress)
+    for source in SOURCES:
+        summary.say(f"  {lake.source_status(source).line()}", progress)
+    summary.say(f"  marts: {'current' if _has_marts(lake) and not summary.failures else 'NOT current'} "
+                f"({lake.warehouse_path})", progress)
+    return summary
+
+
+def _has_marts(lake) -> bool:
+    import duckdb
+
+    if not lake.warehouse_path.exists():
+        return False
+    try:
+        with duckdb.connect(str(lake.warehouse_path), read_only=True) as con:
+            return bool(con.execute("select count(*) from information_schema.tables "
+                                    "where table_name = 'fct_daily_cost'").fetchone()[0])
+    except duckdb.Error:
+        return False

@@ -15,9 +15,7 @@ with costed as (
 )
 
 select
-    {{ dbt.hash(dbt.concat([
-        "cast(usage_date as " ~ dbt.type_string() ~ ")", "'|'", "sub_account_id", "'|'",
-        "service_code", "'|'", "coalesce(resource_id, '')", "'|'", "charge_category"])) }} as cost_key,
+    {{ cost_key() }} as cost_key,
     usage_date,
     usage_date                          as charge_period_start,
     billing_period_start,
