@@ -180,14 +180,16 @@ def normalize(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.DataFrame
 
 
 def _fallback(name: str, present: set[str]) -> pl.Expr:
+    """An absent contract column: the first non-null of its documented alternatives the export
+    has (``cur_columns.FALLBACKS``), else a typed null (an empty map for maps)."""
     dtype = CONTRACT[name]
+    options = []
     for alt in cur_columns.FALLBACKS.get(name, ()):
-        if "[" in alt:
-            mapped, _, key = alt.partition("[")
-            if mapped in present:
-                return pl.col(mapped).map.get(key.strip("]'")).cast(dtype).alias(name)
-        elif alt in present:
-            return pl.col(alt).cast(dtype).alias(name)
+        mapped, _, key = alt.partition("[")
+        if mapped in present:
+            options.append(pl.col(mapped).map.get(key.strip("]'")) if key else pl.col(mapped))
+    if options:
+        return pl.coalesce([o.cast(dtype) for o in options]).alias(name)
     if dtype == TAG_MAP:
         empty = pl.lit([], pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
         return empty.cast(TAG_MAP).alias(name)
