@@ -43,9 +43,13 @@ def failure_cause(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE" and event.step_failure_data:
             data = event.step_failure_data
+            error = data.error
+            while error is not None and error.cause is not None:  # the user code's own error
+                error = error.cause
             text = (data.user_failure_data.description if data.user_failure_data
-                    and data.user_failure_data.description else data.error.message if data.error else "")
-            return f"{event.step_key}: {text.strip().splitlines()[0] if text.strip() else 'failed'}"
+                    and data.user_failure_data.description else error.message if error else "")
+            text = " ".join(line.strip() for line in text.strip().splitlines()[:6]) or "failed"
+            return f"{event.step_key}: {text[:400]}"
     for ev in result.get_asset_check_evaluations():
         if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR:
             return f"check {ev.check_name} failed"
@@ -88,46 +92,54 @@ def sync_export(defs: dg.Definitions, instance: dg.DagsterInstance,
         summary.say(f"  ignored: deliveries before FINOPS_HISTORY_START={cur.history_start}: "
                     f"{', '.join(early)} (set FINOPS_HISTORY_START={early[0]} to include them)", progress)
     plan = sync_plan(export, ledger, cur.history_start, as_of, found)
-    ran = False
     for period in plan:
         if period.status == "unusable":
             summary.failures.append(f"{period.billing_period}: {period.problem}")
-            summary.say(f"  {period.billing_period} (unusable): FAILED {period.problem}", progress)
-            continue
-        if period.status == "missing_delivery":
+            summary.say(f"  {period.billing_period}: FAILED {period.problem}", progress)
+        elif period.status == "missing_delivery":
             summary.findings.append(f"{period.billing_period}: no delivery in the export")
             summary.say(f"  {period.billing_period}: missing (no delivery in the export)", progress)
-            continue
-        ranges = day_ranges(list(period.days_to_ingest))
-        if not ranges:
+        elif not period.days_to_ingest:
             summary.say(f"  {period.billing_period}: up to date ({period.ingested_days} days, "
                         f"delivery {period.delivery_id})", progress)
-        for first, last in ranges:
-            progress(f"  {period.billing_period} ({period.status}): ingesting {first}..{last} ...")
-            result = run_job(defs, instance, "cur_refresh_job",
-                             range_tags(first.isoformat(), last.isoformat()))
-            ran = True
-            if result.success:
-                summary.say(f"  {period.billing_period} ({period.status}): ingested {first}..{last}, "
-                            f"marts rebuilt (run {result.run_id[:8]})", progress)
-            else:
+        else:
+            summary.say(f"  {period.billing_period}: {period.status}, {len(period.days_to_ingest)} "
+                        f"day(s) to ingest (delivery {period.delivery_id})", progress)
+    todo = sorted(d for p in plan for d in p.days_to_ingest)
+    fresh = not _has_table(lake, "stg_cur__line_items")
+    for first, last in day_ranges(todo):  # one range run across months, as a UI backfill does
+        window = range_tags(first.isoformat(), last.isoformat())
+        # a new warehouse is built in the demo's order (every view before the marts); an
+        # existing one is refreshed for the range with everything downstream of it
+        jobs = ["cur_ingest_job", "sources_job"] if fresh else ["cur_refresh_job"]
+        for job in jobs:
+            progress(f"  {job} {first}..{last} ...")
+            result = run_job(defs, instance, job, window)
+            if not result.success:
                 cause = failure_cause(result)
-                summary.failures.append(f"{period.billing_period} {first}..{last}: {cause}")
-                summary.say(f"  {period.billing_period} ({period.status}): FAILED {first}..{last}: "
-                            f"{cause} (run {result.run_id}; the next sync retries it)", progress)
-    if not ran and not summary.failures and not _has_marts(lake):
+                summary.failures.append(f"{first}..{last} {job}: {cause}")
+                summary.say(f"  FAILED {job} {first}..{last}: {cause} (run {result.run_id}; the "
+                            "next sync retries it)", progress)
+                break
+        else:
+            summary.say(f"  ingested {first}..{last} ({len([d for d in todo if first <= d <= last])} "
+                        "day(s))", progress)
+    if not summary.failures and _marts_stale(instance, lake):
         days = sorted(d for p in plan for d in expected_days(p.billing_period, as_of)
                       if ledger.day("cur", d) is not None)
         if days:
             for job, tags in (("warehouse_views_job", None),
                               ("daily_cost_job", range_tags(days[0].isoformat(), days[-1].isoformat())),
                               ("marts_job", None)):
+                progress(f"  {job} ...")
                 result = run_job(defs, instance, job, tags)
                 if not result.success:
-                    summary.failures.append(f"{job}: {failure_cause(result)}")
+                    cause = failure_cause(result)
+                    summary.failures.append(f"{job}: {cause}")
+                    summary.say(f"  FAILED {job}: {cause} (run {result.run_id})", progress)
                     break
             else:
-                summary.say("  warehouse: built from the ingested days", progress)
+                summary.say(f"  warehouse built: {days[0]}..{days[-1]}", progress)
     gaps = [(d, r.metadata) for p in plan if p.status != "unusable"
             for d in expected_days(p.billing_period, as_of)
             if ledger.day("cur", d) is not None and not (r := gap(ledger, d, as_of)).passed]
@@ -138,12 +150,26 @@ def sync_export(defs: dg.Definitions, instance: dg.DagsterInstance,
         summary.say(f"  GAP {first}..{last}: {text}", progress)
     for source in SOURCES:
         summary.say(f"  {lake.source_status(source).line()}", progress)
-    summary.say(f"  marts: {'current' if _has_marts(lake) and not summary.failures else 'NOT current'} "
+    current = not summary.failures and not _marts_stale(instance, lake)
+    summary.say(f"  marts: {'current' if current else 'NOT current'} "
                 f"({lake.warehouse_path})", progress)
     return summary
 
 
-def _has_marts(lake) -> bool:
+def _marts_stale(instance: dg.DagsterInstance, lake) -> bool:
+    """No marts yet, or CUR days ingested after the marts were last exported (a failed or
+    interrupted build): the next sync builds them again."""
+    if not _has_table(lake, "fct_daily_cost"):
+        return True
+    raw = instance.get_latest_materialization_event(dg.AssetKey("raw_cur_line_items"))
+    for last in ("mart_exports", "insight_alerts"):  # the marts job's last steps
+        built = instance.get_latest_materialization_event(dg.AssetKey(last))
+        if built is None or (raw is not None and raw.timestamp > built.timestamp):
+            return True
+    return False
+
+
+def _has_table(lake, name: str) -> bool:
     import duckdb
 
     if not lake.warehouse_path.exists():
@@ -151,6 +177,6 @@ def _has_marts(lake) -> bool:
     try:
         with duckdb.connect(str(lake.warehouse_path), read_only=True) as con:
             return bool(con.execute("select count(*) from information_schema.tables "
-                                    "where table_name = 'fct_daily_cost'").fetchone()[0])
+                                    "where table_name = ?", [name]).fetchone()[0])
     except duckdb.Error:
         return False

@@ -35,4 +35,12 @@ def budget_status(budgets: pl.DataFrame, forecast: pl.DataFrame) -> pl.DataFrame
             "forecast_vs_budget_pct": round(mean / budget * 100, 1) if budget else None,
             "status": status, "alert": status in ("breached", "forecast_over"),
         })
-    return pl.DataFrame(rows, schema_overrides={"month_start": pl.Date})
+    return pl.DataFrame(rows, schema=BUDGET_STATUS_SCHEMA)  # typed even with no budget (CUR alone)
+
+
+BUDGET_STATUS_SCHEMA = {
+    "month_start": pl.Date, "scope_type": pl.String, "scope_value": pl.String,
+    "monthly_budget": pl.Float64, "actual_to_date": pl.Float64, "forecast": pl.Float64,
+    "lower_80": pl.Float64, "upper_80": pl.Float64, "breach_probability": pl.Float64,
+    "forecast_vs_budget_pct": pl.Float64, "status": pl.String, "alert": pl.Boolean,
+}
