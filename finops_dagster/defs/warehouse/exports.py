@@ -3,6 +3,7 @@
 import dagster as dg
 
 from finops_dagster.defs.warehouse.assets import dbt_daily_models, dbt_models
+from finops_dagster.lake.optional_sources import SOURCES
 from finops_dagster.resources import LakeResource
 from finops_dagster.warehouse.exports import export_marts
 
@@ -24,6 +25,11 @@ def mart_exports(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Ma
     with lake.warehouse_reader() as con:
         counts = export_marts(con, [k.path[-1] for k in MART_KEYS], target)
     context.log.info(f"exported {len(counts)} marts to {target}")
+    # which enrichments the marts were built with: an empty efficiency mart says why
+    sources = {s: lake.source_status(s).line() for s in SOURCES}
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(target)), "marts": len(counts),
-        "rows": dg.MetadataValue.json(counts)})
+        "rows": dg.MetadataValue.json(counts),
+        "optional_sources": dg.MetadataValue.md("\n".join(f"- {line}" for line in sources.values())),
+        "efficiency_marts": "built from CloudWatch" if lake.source_status("cloudwatch").available
+        else f"empty: {sources['cloudwatch']}"})
