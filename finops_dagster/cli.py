@@ -60,7 +60,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from finops_dagster.demo.run import run_demo
 
     settings = Settings.from_env()
-    settings = replace(settings, as_of=settings.as_of or "2026-10-31")  # the demo's "today"
+    from finops_dagster.partitions import DEFAULT_HISTORY_START
+
+    # the demo's "today" and first month, whatever a real export's settings say
+    settings = replace(settings, as_of=settings.as_of or "2026-10-31", history_start=DEFAULT_HISTORY_START)
     _prepare_home(settings)
     print(f"[1/4] generating the demo data under {settings.demo_dir}", flush=True)
     cfg = DemoConfig(out_dir=settings.demo_dir, seed=args.seed)
