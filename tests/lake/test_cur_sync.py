@@ -82,7 +82,10 @@ def test_missing_period_and_missing_days_are_found_and_backfilled(world, s3):
     ingest_cur_days(export, raw, ledger, days_between("2026-08-01", "2026-08-20"))
 
     plan = {p.billing_period: p for p in sync_plan(export, ledger, "2026-08", AS_OF)}
-    assert plan["2026-09"].status == "missing_delivery"
+    # its data files are there without a manifest: a named problem, not a "missing" period
+    assert plan["2026-09"].status == "unusable"
+    assert "data files but no manifest for 2026-09" in plan["2026-09"].problem
+    assert "finops-demo-export-00001.snappy.parquet" in plan["2026-09"].problem
     assert plan["2026-08"].status == "incomplete"
     assert plan["2026-08"].days_to_ingest == tuple(days_between("2026-08-21", "2026-08-31"))
     assert plan["2026-10"].status == "new"
