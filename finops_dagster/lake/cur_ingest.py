@@ -17,6 +17,13 @@ import polars as pl
 import pyarrow as pa
 
 from finops_dagster.lake import restatements
+from finops_dagster.lake.cur_validation import (
+    LineItemError,
+    OutsidePeriod,
+    check_batch,
+    duplicate_identities,
+    keep_in_period,
+)
 from finops_dagster.lake.ledger import AccountTotals, DayEntry, Ledger
 from finops_dagster.lake.raw_lake import BATCH_ROWS, RawLake, schema_hash
 from finops_dagster.sources.cur import CurError, CurExport, delivery_schema, iter_delivery
@@ -45,6 +52,7 @@ class Restatement:
 class IngestResult:
     entries: list[DayEntry]
     restatements: list[Restatement] = field(default_factory=list)
+    outside_period: str = ""  # files with rows dated outside their billing period, and how many
 
 
 class _SummingBatches:
@@ -54,6 +62,7 @@ class _SummingBatches:
 
     def __init__(self, export: CurExport, deliveries: dict, progress: Callable[[str], None]) -> None:
         self.export, self.deliveries, self.progress, self.parts = export, deliveries, progress, []
+        self.outside = OutsidePeriod()
 
     def __iter__(self):
         for period, (manifest, paths) in self.deliveries.items():
@@ -61,13 +70,22 @@ class _SummingBatches:
             done = rows = 0
             schema = delivery_schema(paths)  # the union of the period's files' columns
             for i, (key, path) in enumerate(zip(manifest.data_files, paths, strict=True), start=1):
+                where, first_row = self.export.describe(key), 1
                 try:
                     for batch in iter_delivery([path], BATCH_ROWS, self.progress, schema):
+                        outside = check_batch(batch, first_row)
+                        if outside:
+                            self.outside.rows[where] = self.outside.rows.get(where, 0) + outside
+                            batch = keep_in_period(batch)
+                        first_row += batch.height
                         self.parts.append(cost_sums(batch.lazy(), restatements.KEYS).collect())
                         rows += batch.height
                         yield batch
-                except CurFormatError as exc:
-                    raise CurError(f"{self.export.describe(key)}: {exc}") from exc
+                except (CurFormatError, LineItemError) as exc:
+                    raise CurError(f"{where}: {exc}") from exc
+                if where in self.outside.rows:
+                    self.progress(f"CUR {period}: {where} has {self.outside.rows[where]} row(s) dated "
+                                  "outside the billing period, kept on the period's first / last day")
                 done += path.stat().st_size
                 self.progress(f"CUR {period}: read file {i}/{len(paths)} ({done / 1e6:.1f}/"
                               f"{total / 1e6:.1f} MB, {rows} rows, {done / total:.0%})")
@@ -102,6 +120,13 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
         raise CurError(f"reading CUR files {[str(p) for _, ps in deliveries.values() for p in ps]} "
                        f"failed: {exc}") from exc
     try:  # the restatement diff reads the days still in place, so it runs before the swap
+        extra, examples = duplicate_identities(sorted(staged.staging.glob("*.parquet")))
+        if extra:
+            files = ", ".join(export.describe(k) for m, _ in deliveries.values() for k in m.data_files)
+            raise CurError(
+                f"the delivery repeats {extra} line item(s) (same identity_line_item_id and "
+                f"identity_time_interval), e.g. {', '.join(f'{i} {t} x{n}' for i, t, n in examples[:3])}; "
+                f"refused before anything was replaced (files: {files})")
         sums = batches.sums().filter(pl.col("usage_date").is_in(days))
         found = _restatements(lake, ledger, days, deliveries, sums, progress)
     except BaseException:
@@ -129,7 +154,7 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
         ))
     ledger.record_days(entries)
     progress(f"CUR: ingested {sum(e.row_count for e in entries)} line items into {len(entries)} day(s)")
-    return IngestResult(entries, found)
+    return IngestResult(entries, found, batches.outside.describe())
 
 
 def _restatements(lake: RawLake, ledger: Ledger, days: list[dt.date], deliveries: dict,

@@ -146,3 +146,107 @@ def test_ledger_totals_per_account_for_the_athena_export(tmp_path):
     for day, account, cost in want:
         got = ledger.day(SOURCE, day).accounts[account].unblended_cost
         assert abs(got - Decimal(str(cost))) < Decimal("1e-8"), (day, account)
+
+
+def _damage_and_ingest(tmp_path, change):
+    """Ingest the Athena export, damage one file of December with ``change``, ingest again:
+    returns the error; the lake and ledger must be exactly as before."""
+    from pathlib import Path
+
+    export, lake, ledger, days, _ = _ingest("athena_2018", tmp_path)
+    before = {d: file_digest(lake.day_path(SOURCE, d)) for d in days}
+    entries = {d: ledger.day(SOURCE, d) for d in days}
+    bad = sorted((Path(export.url) / "athena-report" / "year=2018" / "month=12").glob("*.parquet"))[1]
+    change(pl.read_parquet(bad)).write_parquet(bad)
+    with pytest.raises(CurError) as err:
+        ingest_cur_days(
+            CurExport(export.url, tmp_path / "cache2"), lake, ledger, days, progress=lambda m: None
+        )
+    assert {d: file_digest(lake.day_path(SOURCE, d)) for d in days} == before
+    assert {d: ledger.day(SOURCE, d) for d in days} == entries
+    assert not list((lake.root / "_staging").glob("*"))
+    return bad, str(err.value)
+
+
+def test_duplicate_line_items_across_files_are_refused_before_commit(tmp_path):
+    """50 line items of one file repeated in another: refused, nothing replaced (the doubled
+    day never reaches the lake, the ledger or a mart)."""
+    from pathlib import Path
+
+    def repeat_first_file(frame):
+        first = sorted(Path(frame_root[0]).glob("*.parquet"))[0]
+        return pl.concat([frame, pl.read_parquet(first).head(50)], how="diagonal_relaxed")
+
+    frame_root = []
+    export, *_ = _ingest("athena_2018", tmp_path / "probe")
+    frame_root.append(Path(export.url) / "athena-report" / "year=2018" / "month=12")
+    _, error = _damage_and_ingest(tmp_path / "run", lambda f: repeat_first_file(f).cast(f.schema))
+    assert "repeats 50 line item(s)" in error and "refused before anything was replaced" in error
+
+
+def test_nan_and_infinite_money_name_file_column_and_row(tmp_path):
+    def poison(frame):
+        return frame.with_columns(
+            line_item_blended_cost=pl.when(pl.int_range(pl.len()) == 4)
+            .then(float("nan"))
+            .otherwise(pl.col("line_item_blended_cost"))
+        )
+
+    bad, error = _damage_and_ingest(tmp_path, poison)
+    assert f"{bad.name}: column 'line_item_blended_cost' is not a finite number on row(s) 5" in error
+
+
+def test_a_null_usage_date_names_file_column_and_row(tmp_path):
+    def blank(frame):
+        return frame.with_columns(
+            line_item_usage_start_date=pl.when(pl.int_range(pl.len()) == 2)
+            .then(None)
+            .otherwise(pl.col("line_item_usage_start_date"))
+        )
+
+    bad, error = _damage_and_ingest(tmp_path, blank)
+    assert f"{bad.name}: column 'line_item_usage_start_date' is empty on row(s) 3" in error
+
+
+def test_rows_outside_their_billing_period_are_reported_not_dropped_silently(tmp_path):
+    """Usage of 2023-10-31 delivered with November (AWS bills late usage in the next period): kept
+    on November's first day (its usage start keeps the real time), reported per file."""
+    from pathlib import Path
+
+    root = rx.legacy_csv_2023(tmp_path / "export")
+    path = sorted(Path(root).rglob("*-1.csv.gz"))[0]
+    lines = gzip_text(path).splitlines()
+    lines[1] = lines[1].replace(
+        "2023-11-01T00:00:00Z/2023-11-02T00:00:00Z", "2023-10-31T00:00:00Z/2023-11-01T00:00:00Z"
+    )
+    lines[1] = lines[1].replace(
+        ",2023-11-01T00:00:00Z,2023-11-02T00:00:00Z,", ",2023-10-31T00:00:00Z,2023-11-01T00:00:00Z,"
+    )
+    import gzip
+
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    export = CurExport(str(root), tmp_path / "cache")
+    lake = RawLake(tmp_path / "raw")
+    result = ingest_cur_days(
+        export,
+        lake,
+        Ledger(tmp_path / "l.sqlite"),
+        days_between("2023-11-01", "2023-11-30"),
+        progress=lambda m: None,
+    )
+    assert f"{path.name}: 1 row(s)" in result.outside_period
+    rows, unblended, _ = rx.source_totals(sorted(Path(root).rglob("*.csv.gz")))
+    assert sum(e.row_count for e in result.entries) == rows  # nothing dropped
+    assert float(sum(e.unblended_cost for e in result.entries)) == pytest.approx(unblended, abs=1e-6)
+    late = (
+        lake.scan_day(SOURCE, dt.date(2023, 11, 1))
+        .filter(pl.col("line_item_usage_start_date") < dt.datetime(2023, 11, 1))
+        .collect()
+    )
+    assert late.height == 1
+
+
+def gzip_text(path) -> str:
+    import gzip
+
+    return gzip.decompress(path.read_bytes()).decode()

@@ -68,6 +68,7 @@ def raw_cur(context: dg.AssetExecutionContext, cur: CurExportResource, lake: Lak
             f"{r.billing_period}: {r.new_delivery_id} replaced {', '.join(r.old_delivery_ids)} "
             f"({r.changed_cells} cells changed)" for r in result.restatements) or "none",
         "source_files": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in files)),
+        "rows_outside_billing_period": result.outside_period or "none",
         "per_day": dg.MetadataValue.md(
             "| day | rows | unblended | effective | accounts | delivery |\n|---|---|---|---|---|---|\n"
             + per_day),

@@ -1,0 +1,102 @@
+"""What is validated before a CUR delivery is committed, with errors that name file, column and row.
+
+Each batch is checked as it streams by (cheap column-wise expressions, no Python row loop):
+values a line item cannot be placed or costed without (identity, usage date, account, type) and
+finite money. Duplicate identities are checked once over the staged day files, before the swap:
+a delivery that repeats a line item (within or across files) is refused instead of doubling a day.
+Rows whose usage day lies outside their billing period (AWS bills late usage in the next period)
+are counted, reported and kept on the period's first or last day, never silently dropped: the
+day partitions of a period are swapped as one delivery, so a row cannot join another period's
+day; its ``line_item_usage_start_date`` keeps the real time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from finops_dagster.sources import cur_columns
+
+REQUIRED_VALUES = ("identity_line_item_id", "identity_time_interval", "line_item_usage_account_id",
+                   "line_item_line_item_type", "line_item_usage_start_date")
+NUMBER_COLUMNS = tuple(sorted(cur_columns.NUMERIC))  # money, rates and quantities: never NaN / inf
+
+
+class LineItemError(Exception):
+    """A value no line item may have; the message names column and rows (the caller adds the file)."""
+
+
+@dataclass
+class OutsidePeriod:
+    """Rows whose usage day is not in their billing period, per file (kept, and reported)."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return "; ".join(f"{f}: {n} row(s)" for f, n in self.rows.items())
+
+
+def check_batch(batch: pl.DataFrame, first_row: int) -> int:
+    """Raise ``LineItemError`` for a null required value or a NaN / infinite money value (rows
+    numbered from 1 within the file, header excluded); returns the rows dated outside their
+    billing period."""
+    nulls = batch.select([pl.col(c).is_null().arg_true().head(3).implode().alias(c)
+                          for c in REQUIRED_VALUES if c in batch.columns]).row(0, named=True)
+    for column, rows in nulls.items():
+        if rows:
+            raise LineItemError(f"column {column!r} is empty on row(s) "
+                                f"{', '.join(str(first_row + r) for r in rows)}")
+    money = [c for c in NUMBER_COLUMNS if batch.schema.get(c) == pl.Float64]
+    if money:
+        bad = batch.select([(~pl.col(c).is_finite() & pl.col(c).is_not_null()).arg_true().head(3)
+                            .implode().alias(c) for c in money]).row(0, named=True)
+        for column, rows in bad.items():
+            if rows:
+                values = batch.get_column(column).gather(rows).to_list()
+                raise LineItemError(f"column {column!r} is not a finite number on row(s) "
+                                    f"{', '.join(str(first_row + r) for r in rows)} ({values})")
+    if "bill_billing_period_start_date" not in batch.columns:
+        return 0
+    start, end = _period_bounds()
+    outside = (pl.col("usage_date") < start) | (pl.col("usage_date") >= end)
+    return int(batch.select(outside.fill_null(False).sum()).item())
+
+
+def _period_bounds() -> tuple[pl.Expr, pl.Expr]:
+    start = pl.col("bill_billing_period_start_date").dt.date()
+    return start, pl.coalesce(pl.col("bill_billing_period_end_date").dt.date(), start.dt.offset_by("1mo"))
+
+
+def keep_in_period(batch: pl.DataFrame) -> pl.DataFrame:
+    """Rows dated outside their billing period on its first (or last) day partition."""
+    if "bill_billing_period_start_date" not in batch.columns:
+        return batch
+    start, end = _period_bounds()
+    last = end.dt.offset_by("-1d")
+    return batch.with_columns(usage_date=pl.when(pl.col("usage_date") < start).then(start)
+                              .when(pl.col("usage_date") > last).then(last)
+                              .otherwise(pl.col("usage_date")))
+
+
+def duplicate_identities(staged_files: list[Path]) -> tuple[int, list[tuple]]:
+    """Line items whose (identity_line_item_id, identity_time_interval) appears more than once in
+    the staged delivery, and up to five examples with their counts."""
+    import duckdb
+
+    if not staged_files:
+        return 0, []
+    files = ", ".join(f"'{f}'" for f in staged_files)
+    with duckdb.connect() as con:
+        examples = con.execute(
+            f"select identity_line_item_id, identity_time_interval, count(*) as n "
+            f"from read_parquet([{files}], union_by_name = true) "
+            "group by all having count(*) > 1 order by n desc, 1 limit 5").fetchall()
+        if not examples:
+            return 0, []
+        extra = con.execute(
+            f"select sum(n - 1) from (select count(*) as n from read_parquet([{files}], "
+            "union_by_name = true) group by identity_line_item_id, identity_time_interval "
+            "having count(*) > 1)").fetchone()[0]
+    return int(extra), examples
