@@ -39,14 +39,16 @@ def _table(plan: list[PeriodStatus]) -> str:
     owners=["team:finops-platform"],
     check_specs=[dg.AssetCheckSpec(
         "cur_sync_complete", asset="cur_sync_status",
-        description="No billing period without a delivery since the configured start, and no "
-                    "delivered day left to ingest.")],
+        description="No billing period without a delivery since the configured start, none whose "
+                    "files form no usable delivery, and no delivered day left to ingest.")],
 )
 def cur_sync_status(cur: CurExportResource, lake: LakeResource) -> dg.MaterializeResult:
     """Every billing period since the configured start versus the ledger: up to date, new,
-    restated (a new delivery id), incomplete (days not ingested) or missing (no delivery)."""
+    restated (a new delivery id), incomplete (days not ingested), missing (no delivery) or
+    unusable (files that form no delivery, named)."""
     plan = _plan(cur, lake)
     missing = [p.billing_period for p in plan if p.status == "missing_delivery"]
+    unusable = {p.billing_period: p.problem for p in plan if p.status == "unusable"}
     pending = [p.billing_period for p in plan if p.days_to_ingest]
     return dg.MaterializeResult(
         metadata={
@@ -55,10 +57,13 @@ def cur_sync_status(cur: CurExportResource, lake: LakeResource) -> dg.Materializ
             "periods_to_sync": ", ".join(pending) or "none",
             "days_to_ingest": sum(len(p.days_to_ingest) for p in plan),
             "as_of": str(cur.as_of_date()),
+            "unusable_periods": dg.MetadataValue.md(
+                "\n".join(f"- {p}: {why}" for p, why in unusable.items()) or "none"),
         },
         check_results=[dg.AssetCheckResult(
-            check_name="cur_sync_complete", passed=not missing and not pending,
+            check_name="cur_sync_complete", passed=not missing and not pending and not unusable,
             metadata={"missing_billing_periods": ", ".join(missing) or "none",
+                      "unusable_periods": ", ".join(unusable) or "none",
                       "periods_to_sync": ", ".join(pending) or "none"})],
     )
 
