@@ -55,20 +55,36 @@ def _source_files(root: Path, suffix: str) -> list[Path]:
     return sorted(p for p in root.rglob(f"*{suffix}") if "cost_and_usage_data_status" not in str(p))
 
 
-def test_athena_2018_export_goes_in_with_configuration_only(tmp_path):
-    export = rx.athena_2018(tmp_path / "bucket")
-    env = _env(export, tmp_path / "data", "2018-10", "2018-12-31")
-    proc = _sync(env)
-    out = _summary(proc)
-    assert proc.returncode == 0, out + proc.stderr[-3000:]
+def test_2018_athena_and_2023_csv_exports_go_in_with_configuration_only(tmp_path):
+    """Both "done when" exports, synced side by side (two processes, as two users would): the
+    2018 Athena-layout Parquet export exits 0 with the source's totals; the 2023 legacy CSV one
+    names the days after its data stops as gaps."""
+    athena = rx.athena_2018(tmp_path / "bucket-2018")
+    csv = rx.legacy_csv_2023(tmp_path / "bucket-2023")
+    env_2018 = _env(athena, tmp_path / "data-2018", "2018-10", "2018-12-31")
+    env_2023 = _env(csv, tmp_path / "data-2023", "2023-11", "2023-12-31")
+    logs = [(tmp_path / f"sync-{n}.out", tmp_path / f"sync-{n}.err") for n in (2018, 2023)]
+    procs = []
+    for env, (out, err) in zip((env_2018, env_2023), logs, strict=True):
+        with out.open("w") as fo, err.open("w") as fe:  # files, not pipes: neither blocks the other
+            procs.append(subprocess.Popen([FINOPS, "sync"], env=env, stdout=fo, stderr=fe, text=True))
+    for proc in procs:
+        proc.wait(timeout=900)
+    results = [
+        subprocess.CompletedProcess(p.args, p.returncode, out.read_text(), err.read_text())
+        for p, (out, err) in zip(procs, logs, strict=True)
+    ]
+
+    out = _summary(results[0])
+    assert results[0].returncode == 0, out + results[0].stderr[-3000:]
     assert "layout athena: 3 billing period(s)" in out
     assert "Cost Explorer: no access (no AWS credentials) — skipped" in out
     assert "everything asked for was built" in out and "marts: current" in out
-    rows, billed, effective = _mart_totals(tmp_path / "data")
-    want = rx.source_totals(_source_files(export, ".parquet"))
+    rows, billed, effective = _mart_totals(tmp_path / "data-2018")
+    want = rx.source_totals(_source_files(athena, ".parquet"))
     assert rows == want[0]
     assert billed == pytest.approx(want[1], abs=1e-6) and effective == pytest.approx(want[2], abs=1e-6)
-    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(tmp_path / "data-2018" / "warehouse.duckdb"), read_only=True) as con:
         keys = {k for (k,) in con.execute("select distinct tag_key from fct_daily_cost_tags").fetchall()}
         status = {s for (s,) in con.execute("select distinct status from fct_cost_reconciliation").fetchall()}
         partitions = con.execute("select min(usage_date), max(usage_date) from fct_daily_cost").fetchone()
@@ -76,25 +92,23 @@ def test_athena_2018_export_goes_in_with_configuration_only(tmp_path):
     assert status == {"cost_explorer_absent"}
     assert [str(d) for d in partitions] == ["2018-10-01", "2018-12-31"]
 
-    again = _sync(env)  # idempotent: nothing to do, nothing rebuilt, still exit 0
-    assert again.returncode == 0, _summary(again)
-    assert "2018-11: up to date (30 days" in _summary(again)
-    assert _mart_totals(tmp_path / "data") == (rows, billed, effective)
-
-
-def test_legacy_csv_2023_names_the_days_after_the_data_stops(tmp_path):
-    export = rx.legacy_csv_2023(tmp_path / "bucket")
-    proc = _sync(_env(export, tmp_path / "data", "2023-11", "2023-12-31"))
-    out = _summary(proc)
-    assert proc.returncode == 0, out + proc.stderr[-3000:]
+    out = _summary(results[1])
+    assert results[1].returncode == 0, out + results[1].stderr[-3000:]
     assert "layout legacy_create_new" in out
     assert "GAP 2023-11-15..2023-11-30: no line items on 2023-11-15 in closed billing period 2023-11" in out
     assert "FINDING gap 2023-11-15..2023-11-30" in out
-    rows, billed, effective = _mart_totals(tmp_path / "data")
-    want = rx.source_totals(_source_files(export, ".csv.gz"))
+    assert "2023-12: missing (no delivery in the export)" in out  # as of 2023-12-31, December is due
+    rows, billed, effective = _mart_totals(tmp_path / "data-2023")
+    want = rx.source_totals(_source_files(csv, ".csv.gz"))
     assert rows == want[0]
     assert billed == pytest.approx(want[1], abs=1e-6) and effective == pytest.approx(want[2], abs=1e-6)
-    strict = _sync(_env(export, tmp_path / "data", "2023-11", "2023-12-31"), "--strict")
+
+    before = _mart_totals(tmp_path / "data-2018")
+    again = _sync(env_2018)  # idempotent: nothing to do, nothing rebuilt, still exit 0
+    assert again.returncode == 0, _summary(again)
+    assert "2018-11: up to date (30 days" in _summary(again)
+    assert _mart_totals(tmp_path / "data-2018") == before
+    strict = _sync(env_2023, "--strict")
     assert strict.returncode == 1  # findings fail the command only when asked to
 
 
