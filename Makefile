@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := .tools/uv/bin/uv
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: demo test lint sync docs
+.PHONY: demo test test-fast lint sync docs
 
 $(UV):
 	python3 -m pip install --quiet --disable-pip-version-check --target .tools/uv "uv==$(UV_VERSION)"
@@ -20,6 +20,11 @@ demo: sync
 test: sync
 	$(UV) run --frozen ruff check finops_dagster tests
 	$(UV) run --frozen pytest
+
+## make test-fast: the inner loop, without the tests that need the whole demo pipeline, a CLI run or the UI
+test-fast: sync
+	$(UV) run --frozen ruff check finops_dagster tests
+	$(UV) run --frozen pytest -m "not pipeline"
 
 lint: sync
 	$(UV) run --frozen ruff check finops_dagster tests

@@ -14,6 +14,18 @@ from finops_dagster.demo.aws import aws_environ, moto_server, upload_tree
 from finops_dagster.demo.generator import DemoConfig, generate
 from finops_dagster.settings import DEMO_BUCKET, DEMO_EXPORT, DEMO_PREFIX, Settings
 
+SLOW_FILES = ("test_cli_sync.py", "test_backfill.py")  # whole CLI runs, the UI in Chromium
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """``-m "not pipeline"`` is the fast inner loop (README, `make test-fast`): the tests that need
+    the full demo pipeline, a real sync or the UI are marked here, from their fixtures and files,
+    so a new test is classified without anyone remembering to."""
+    for item in items:
+        if {"pipeline", "warehouse"} & set(getattr(item, "fixturenames", ())) \
+                or item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.pipeline)
+
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory) -> dict:

@@ -54,6 +54,12 @@ class Params:
         self.limit, self.offset = limit, offset
 
 
+def _cents(*columns: str) -> str:
+    """The forecast and budget assets compute in floats (simulation); the API serves their money
+    like every other amount: an exact decimal string, here rounded to the cent."""
+    return " replace (" + ", ".join(f"cast(round({c}, 2) as decimal(38, 2)) as {c}" for c in columns) + ")"
+
+
 def _f(*pairs: tuple[str, str]) -> tuple[Filter, ...]:
     ops = {"start_date": ">=", "end_date": "<="}
     return tuple(Filter(p, c, ops.get(p, "=")) for p, c in pairs)
@@ -106,9 +112,13 @@ ENDPOINTS: dict[str, tuple[str, MartQuery]] = {
                                      ("end_date", "billing_period_start"), ACCT, ("service", "service_code")),
         "billing_period_start desc, sub_account_id, service_code")),
     "/api/v1/forecast": ("Month-end forecast with 80 % / 95 % intervals per scope", MartQuery(
-        "cost_forecast", "* exclude (simulated_totals)", (), "scope_type, scope_value")),
+        "cost_forecast", "* exclude (simulated_totals)" + _cents(
+            "actual_to_date", "pending_recurring", "forecast", "lower_95", "lower_80", "median",
+            "upper_80", "upper_95", "ce_forecast", "ce_lower_80", "ce_upper_80"),
+        (), "scope_type, scope_value")),
     "/api/v1/budgets": ("Budgets: actual to date, forecast, probability of breaching", MartQuery(
-        "budget_status", "*", (), "scope_type, scope_value")),
+        "budget_status", "*" + _cents("monthly_budget", "actual_to_date", "forecast", "lower_80",
+                                      "upper_80"), (), "scope_type, scope_value")),
 }
 
 
@@ -124,6 +134,12 @@ def create_app(exports_dir: Path) -> FastAPI:
     for path, (summary, query) in ENDPOINTS.items():
         app.add_api_route(path, _endpoint(reader, path, query), methods=["GET"], summary=summary,
                           response_model=Page, responses={400: {"model": Problem}, 404: {"model": Problem}})
+
+    @app.get("/", include_in_schema=False)
+    def root() -> dict:
+        """What this server is and where to go next (a bare 404 told a new user nothing)."""
+        return {"name": app.title, "version": app.version, "description": app.description,
+                "docs": "/docs", "openapi": "/openapi.json", "endpoints": sorted(ENDPOINTS)}
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

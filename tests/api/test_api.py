@@ -97,6 +97,18 @@ def test_insight_endpoints_serve_the_planted_findings(client):
     forecast = client.get("/api/v1/forecast").json()["data"]
     assert "simulated_totals" not in forecast[0]
     assert {f["scope_type"] for f in forecast} >= {"total", "account"}
+    # money is an exact decimal string everywhere, the simulated forecast and budgets too
+    for row in forecast:
+        for column in ("actual_to_date", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"):
+            assert isinstance(row[column], str) and Decimal(row[column]) == round(Decimal(row[column]), 2)
+    for row in budgets:
+        assert all(isinstance(row[c], str) for c in ("monthly_budget", "actual_to_date", "forecast"))
+
+
+def test_the_root_names_the_api_and_its_endpoints(tmp_path):
+    body = TestClient(create_app(tmp_path)).get("/").json()
+    assert body["name"] == "finops-dagster API" and body["docs"] == "/docs"
+    assert set(body["endpoints"]) == set(ENDPOINTS)
 
 
 def test_every_endpoint_is_in_the_openapi_schema(client):
