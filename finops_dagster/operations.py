@@ -82,10 +82,8 @@ def sync_export(defs: dg.Definitions, instance: dg.DagsterInstance,
     export, ledger, as_of = cur.export(), lake.ledger(), cur.as_of_date()
     found = export.discovery()
     summary.say(f"export {export.url}: {found.describe()}", progress)
-    if not found.deliveries and not found.problems:
-        summary.failures.append(f"no export found under {export.url} (looked for CUR 2.0 "
-                                "metadata/BILLING_PERIOD=YYYY-MM/*-Manifest.json, legacy "
-                                "YYYYMMDD-YYYYMMDD/*-Manifest.json and Athena year=YYYY/month=M/*.parquet)")
+    if found.empty:
+        summary.failures.append(found.nothing_found(export.url))
         return summary
     early = sorted(p for p in found.deliveries if p < cur.history_start)
     if early:

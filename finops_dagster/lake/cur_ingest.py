@@ -103,10 +103,10 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
                     progress: Callable[[str], None] = log.info) -> IngestResult:
     periods = sorted({_period(d) for d in days})
     deliveries = {}
-    found = export.discovery()
+    discovery = export.discovery()
     for p in periods:
         try:
-            m = export.delivery(p, found)
+            m = export.delivery(p, discovery)
         except CurError as exc:
             raise CurError(f"{exc}; requested days {days[0]}..{days[-1]} were not ingested") from exc
         paths = export.fetch_delivery(m, progress)

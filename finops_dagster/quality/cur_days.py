@@ -11,6 +11,7 @@ from decimal import Decimal
 import polars as pl
 
 from finops_dagster.lake.cur_ingest import SOURCE
+from finops_dagster.lake.cur_sync import expected_days
 from finops_dagster.lake.ledger import Ledger
 from finops_dagster.lake.raw_lake import RawLake
 from finops_dagster.quality.results import DayResult
@@ -25,9 +26,7 @@ def same_to_the_cent(a: Decimal, b: Decimal) -> bool:
 
 def period_days(day: dt.date) -> list[dt.date]:
     """Every day of ``day``'s billing period (a calendar month)."""
-    first = day.replace(day=1)
-    after = (first + dt.timedelta(days=32)).replace(day=1)
-    return [first + dt.timedelta(days=i) for i in range((after - first).days)]
+    return expected_days(f"{day:%Y-%m}", dt.date.max)
 
 
 def gap(ledger: Ledger, day: dt.date, as_of: dt.date | None = None) -> DayResult:

@@ -101,10 +101,8 @@ def inspect_export(url: str, cache_dir: Path, history_start: str | None = None) 
     found = export.discovery()
     out = [f"export {export.url}", f"  {found.describe()}"]
     ok = True
-    if not found.deliveries and not found.problems:
-        out.append(f"  PROBLEM: no export found under {export.url} (looked for CUR 2.0 metadata/"
-                   "BILLING_PERIOD=YYYY-MM/*-Manifest.json, legacy YYYYMMDD-YYYYMMDD/*-Manifest.json, "
-                   "Athena year=YYYY/month=M/*.parquet). Point the URL at the export or report folder.")
+    if found.empty:
+        out.append(f"  PROBLEM: {found.nothing_found(export.url)}")
         return "\n".join(out), False
     contract = set(cur_columns.CONTRACT)
     previous: PeriodReport | None = None

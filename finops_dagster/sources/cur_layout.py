@@ -67,6 +67,16 @@ class Discovery:
     data_bytes: int = 0
     status: str = ""  # cost_and_usage_data_status where the export has one (READY / UPDATING)
 
+    @property
+    def empty(self) -> bool:
+        return not self.deliveries and not self.problems
+
+    @staticmethod
+    def nothing_found(url: str) -> str:
+        return (f"no export found under {url} (looked for CUR 2.0 metadata/BILLING_PERIOD=YYYY-MM/"
+                "*-Manifest.json, legacy YYYYMMDD-YYYYMMDD/*-Manifest.json and Athena "
+                "year=YYYY/month=M/*.parquet); point the URL at the export or report folder")
+
     def describe(self) -> str:
         layout = ", ".join(self.layouts) or "none"
         return (f"layout {layout}: {len(self.deliveries)} billing period(s) with a delivery, "
