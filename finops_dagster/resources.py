@@ -89,9 +89,17 @@ class CurExportResource(dg.ConfigurableResource):
     history_start: str = "2026-08"  # first billing period covered (FINOPS_HISTORY_START)
     as_of: str = ""
     finalization_days: int = 5  # the previous month is re-read daily for this many days
+    max_shrink: float = 0.25  # a re-delivery losing more of a closed period is held (FINOPS_MAX_SHRINK)
+    allow_shrink: str = ""  # periods allowed to shrink anyway (FINOPS_ALLOW_SHRINK=2026-08,...)
 
     def export(self) -> CurExport:
         return CurExport(self.export_url, Path(self.cache_dir))
+
+    def shrink_guard(self):
+        from finops_dagster.lake.cur_ingest import ShrinkGuard
+
+        return ShrinkGuard(self.max_shrink, frozenset(p for p in self.allow_shrink.split(",") if p),
+                           self.as_of_date())
 
     def as_of_date(self) -> dt.date:
         """The day gap detection treats as today (the demo pins it to the end of its data)."""

@@ -29,6 +29,8 @@ class Settings:
     alert_webhook_url: str = ""  # Slack-compatible incoming webhook; empty = outbox only
     cost_explorer: bool = True  # FINOPS_COST_EXPLORER=off: CUR alone (no Cost Explorer calls)
     cloudwatch: bool = True  # FINOPS_CLOUDWATCH=off: no CloudWatch calls
+    max_shrink: float = 0.25  # FINOPS_MAX_SHRINK: share of a closed period a re-delivery may lose
+    allow_shrink: str = ""  # FINOPS_ALLOW_SHRINK: periods (YYYY-MM,...) allowed to shrink anyway
 
     @property
     def business_source(self) -> str:
@@ -88,6 +90,9 @@ class Settings:
             alert_webhook_url=env.get(WEBHOOK_ENV) or "",
             cost_explorer=_switch(env, "FINOPS_COST_EXPLORER"),
             cloudwatch=_switch(env, "FINOPS_CLOUDWATCH"),
+            max_shrink=_share(env, "FINOPS_MAX_SHRINK", 0.25),
+            allow_shrink=",".join(parse_history_start(p) for p in
+                                  (env.get("FINOPS_ALLOW_SHRINK") or "").split(",") if p.strip()),
         )
 
     def export_to_environ(self) -> None:
@@ -106,6 +111,17 @@ def _switch(env, name: str) -> bool:
     if value not in ("auto", "on", "off", "true", "false", "1", "0"):
         raise ValueError(f"{name}={value!r}: expected auto (default: used when reachable) or off")
     return value not in ("off", "false", "0")
+
+
+def _share(env, name: str, default: float) -> float:
+    text = env.get(name) or ""
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1) if text else default
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name}={text!r}: expected a share between 0 and 1 (or 0%-100%)")
+    return value
 
 
 def parse_history_start(text: str) -> str:

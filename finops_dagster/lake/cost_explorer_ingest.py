@@ -44,7 +44,6 @@ def ingest_cost_explorer_days(clients: list[tuple[Any, str]], lake: RawLake, led
             queries.append(query)
             frames.append(frame)
     df = pl.concat(frames)
-    written = lake.write_days(SOURCE, df.lazy(), days)
     first = df.filter(pl.col("query") == group_bys[0])
     accounts: dict[dt.date, dict[str, AccountTotals]] = {}
     for r in first.group_by("usage_date", "source_account").agg(
@@ -52,10 +51,15 @@ def ingest_cost_explorer_days(clients: list[tuple[Any, str]], lake: RawLake, led
             amortized=pl.col("amortized_cost").sum()).iter_rows(named=True):
         accounts.setdefault(r["usage_date"], {})[r["source_account"]] = AccountTotals(
             r["row_count"], Decimal(r["unblended"]), Decimal(r["amortized"]))
-    entries = day_entries(SOURCE, written, dict(df.group_by("usage_date").len().iter_rows()),
-                          api_delivery_id(), tuple(f"GetCostAndUsage {q}" for q in group_bys),
-                          accounts)
-    ledger.record_days(entries)
+    entries: list[DayEntry] = []
+
+    def ledger_rows(staged) -> list[DayEntry]:
+        entries.extend(day_entries(SOURCE, staged, dict(df.group_by("usage_date").len().iter_rows()),
+                                   api_delivery_id(), tuple(f"GetCostAndUsage {q}" for q in group_bys),
+                                   accounts))
+        return entries
+
+    lake.write_days(SOURCE, df.lazy(), days, ledger, ledger_rows)
     for query in queries:
         query.forget()
     return entries

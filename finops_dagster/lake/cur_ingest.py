@@ -16,7 +16,8 @@ from decimal import Decimal
 import polars as pl
 import pyarrow as pa
 
-from finops_dagster.lake import restatements
+from finops_dagster.faults import crash_point
+from finops_dagster.lake import journal, restatements
 from finops_dagster.lake.cur_validation import (
     LineItemError,
     OutsidePeriod,
@@ -24,6 +25,7 @@ from finops_dagster.lake.cur_validation import (
     duplicate_identities,
     keep_in_period,
 )
+from finops_dagster.lake.journal import StagedDays
 from finops_dagster.lake.ledger import AccountTotals, DayEntry, Ledger
 from finops_dagster.lake.raw_lake import BATCH_ROWS, RawLake, schema_hash
 from finops_dagster.sources.cur import CurError, CurExport, delivery_schema, iter_delivery
@@ -99,8 +101,39 @@ class _SummingBatches:
             pl.col("row_count").sum(), pl.col("unblended_cost").sum(), pl.col("effective_cost").sum())
 
 
+@dataclass(frozen=True)
+class ShrinkGuard:
+    """A re-delivery of a closed period that loses more than ``max_share`` of its line items (or
+    all of them: a delivery of empty files) is held, not swapped in, unless the period is listed
+    in ``allowed`` (FINOPS_ALLOW_SHRINK): AWS restates by adding and correcting, rarely by
+    removing, and a silently emptied month is the worst kind of loss."""
+
+    max_share: float = 0.25
+    allowed: frozenset[str] = frozenset()
+    as_of: dt.date | None = None
+
+    def check(self, period: str, delivery_id: str, old: list[DayEntry], new_rows: int) -> None:
+        if not old or period in self.allowed:
+            return
+        year, month = map(int, period.split("-"))
+        end = dt.date(year + month // 12, month % 12 + 1, 1)
+        if self.as_of is not None and end > self.as_of:
+            return  # the period is still open: its deliveries grow day by day
+        old_rows = sum(e.row_count for e in old)
+        if old_rows and new_rows < old_rows * (1 - self.max_share):
+            raise CurError(
+                f"billing period {period} held: its re-delivery {delivery_id} has {new_rows} line item(s) "
+                f"on {old[0].usage_date}..{old[-1].usage_date} where the lake holds {old_rows} "
+                f"({1 - new_rows / old_rows:.0%} fewer; the limit is FINOPS_MAX_SHRINK="
+                f"{self.max_share:.0%}); nothing was replaced. If AWS really removed them, run "
+                f"again with FINOPS_ALLOW_SHRINK={period}")
+
+
 def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list[dt.date],
-                    progress: Callable[[str], None] = log.info) -> IngestResult:
+                    progress: Callable[[str], None] = log.info,
+                    guard: ShrinkGuard | None = None) -> IngestResult:
+    for line in journal.recover(lake.root, ledger):  # a commit a killed run left half done
+        progress(f"CUR: {line}")
     periods = sorted({_period(d) for d in days})
     deliveries = {}
     discovery = export.discovery()
@@ -119,21 +152,37 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
     except (pl.exceptions.PolarsError, pa.ArrowException) as exc:
         raise CurError(f"reading CUR files {[str(p) for _, ps in deliveries.values() for p in ps]} "
                        f"failed: {exc}") from exc
-    try:  # the restatement diff reads the days still in place, so it runs before the swap
-        extra, examples = duplicate_identities(sorted(staged.staging.glob("*.parquet")))
-        if extra:
-            files = ", ".join(export.describe(k) for m, _ in deliveries.values() for k in m.data_files)
-            raise CurError(
-                f"the delivery repeats {extra} line item(s) (same identity_line_item_id and "
-                f"identity_time_interval), e.g. {', '.join(f'{i} {t} x{n}' for i, t, n in examples[:3])}; "
-                f"refused before anything was replaced (files: {files})")
-        sums = batches.sums().filter(pl.col("usage_date").is_in(days))
-        found = _restatements(lake, ledger, days, deliveries, sums, progress)
+    crash_point("cur:staged")
+    try:  # the restatement diff reads the days still in place: diff and commit hold the lake's lock
+        with journal.commit_lock(lake.root):
+            extra, examples = duplicate_identities(sorted(staged.staging.glob("*.parquet")))
+            if extra:
+                files = ", ".join(export.describe(k) for m, _ in deliveries.values() for k in m.data_files)
+                raise CurError(
+                    f"the delivery repeats {extra} line item(s) (same identity_line_item_id and "
+                    "identity_time_interval), e.g. "
+                    f"{', '.join(f'{i} {t} x{n}' for i, t, n in examples[:3])}; "
+                    f"refused before anything was replaced (files: {files})")
+            sums = batches.sums().filter(pl.col("usage_date").is_in(days))
+            for period, (m, _) in deliveries.items():
+                old = [e for d in days if _period(d) == period and (e := ledger.day(SOURCE, d))
+                       and e.delivery_id != m.delivery_id]
+                new_rows = int(sums.filter(pl.col("usage_date").is_in([e.usage_date for e in old]))
+                               ["row_count"].sum() or 0)
+                (guard or ShrinkGuard()).check(period, m.delivery_id, old, new_rows)
+            found = _restatements(lake, ledger, days, deliveries, sums, staged, progress)
+            entries = _entries(export, staged, deliveries, sums, days)
+            staged.commit(ledger, entries)
     except BaseException:
         staged.discard()
         raise
-    written = staged.commit()
+    progress(f"CUR: ingested {sum(e.row_count for e in entries)} line items into {len(entries)} day(s)")
+    return IngestResult(entries, found, batches.outside.describe())
 
+
+def _entries(export: CurExport, staged: StagedDays, deliveries: dict, sums: pl.DataFrame,
+             days: list[dt.date]) -> list[DayEntry]:
+    """The ledger rows of the staged days (committed with them)."""
     by_account = sums.group_by("usage_date", "line_item_usage_account_id").agg(
         pl.col("row_count").sum(), pl.col("unblended_cost").sum(), pl.col("effective_cost").sum())
     entries = []
@@ -149,17 +198,17 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
             row_count=sum(a.row_count for a in accounts.values()),
             unblended_cost=sum((a.unblended_cost for a in accounts.values()), Decimal(0)),
             effective_cost=sum((a.effective_cost for a in accounts.values()), Decimal(0)),
-            schema_hash=schema_hash(pl.read_parquet_schema(written[day])),
-            raw_file=str(written[day]), accounts=accounts,
+            schema_hash=schema_hash(pl.read_parquet_schema(staged.staged_path(day))),
+            raw_file=str(staged.target(day)), accounts=accounts,
         ))
-    ledger.record_days(entries)
-    progress(f"CUR: ingested {sum(e.row_count for e in entries)} line items into {len(entries)} day(s)")
-    return IngestResult(entries, found, batches.outside.describe())
+    return entries
 
 
 def _restatements(lake: RawLake, ledger: Ledger, days: list[dt.date], deliveries: dict,
-                  new_sums: pl.DataFrame, progress: Callable[[str], None]) -> list[Restatement]:
-    """Diff each re-delivered period against the days it replaces, before they are replaced."""
+                  new_sums: pl.DataFrame, staged: StagedDays,
+                  progress: Callable[[str], None]) -> list[Restatement]:
+    """Diff each re-delivered period against the days it replaces, before they are replaced; the
+    diff is staged and committed with the days."""
     root = lake.root / RESTATEMENTS
     restatements.ensure_table(root)
     found = []
@@ -174,7 +223,8 @@ def _restatements(lake: RawLake, ledger: Ledger, days: list[dt.date], deliveries
                                   how="diagonal_relaxed"), restatements.KEYS).collect()
         new = new_sums.filter(pl.col("usage_date").is_in(old_days))
         changes = restatements.diff(old, new, period, ",".join(old_ids), m.delivery_id)
-        path = restatements.write(root, changes, period, m.delivery_id)
+        path = restatements.target(root, period, m.delivery_id)
+        changes.write_parquet(staged.stage_extra(path))
         progress(f"CUR {period}: restated by delivery {m.delivery_id} (was {', '.join(old_ids)}): "
                  f"{changes.height} day x account x service cell(s) changed")
         found.append(Restatement(period, old_ids, m.delivery_id, changes.height, str(path)))

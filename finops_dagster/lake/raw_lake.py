@@ -1,7 +1,8 @@
 """The raw layer: one Parquet file per source per UTC usage day.
 
 A day is replaced with ``os.replace`` of a fully written file, so readers see the old day or
-the new one, never half of each, and a re-run or a restated delivery cannot double-count.
+the new one, never half of each, and a re-run or a restated delivery cannot double-count. The
+days of a delivery and their ledger rows are committed together (``journal``).
 """
 
 from __future__ import annotations
@@ -9,14 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import queue
-import shutil
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
+
+from finops_dagster.lake.journal import StagedDays
+
+if TYPE_CHECKING:
+    from finops_dagster.lake.ledger import DayEntry, Ledger
 
 BATCH_ROWS = 131_072  # rows per batch written to the day files: what bounds memory
 STATS_COLUMNS = ("usage_date", "line_item_usage_account_id", "line_item_product_code")
@@ -36,10 +42,18 @@ class RawLake:
         return pl.scan_parquet(self.day_path(source, day))
 
     def write_days(self, source: str, data: pl.LazyFrame | Iterable[pl.DataFrame],
-                   days: list[dt.date]) -> dict[dt.date, Path]:
-        """Write ``data`` (a LazyFrame, or batches of rows) into one file per day, then swap
-        each day in atomically (``stage_days`` then ``commit``)."""
-        return self.stage_days(source, data, days).commit()
+                   days: list[dt.date], ledger: Ledger | None = None,
+                   entries: Callable[[StagedDays], list[DayEntry]] | None = None
+                   ) -> dict[dt.date, Path]:
+        """Write ``data`` (a LazyFrame, or batches of rows) into one file per day, then commit
+        the days and their ledger entries (built from the staged files) together."""
+        staged = self.stage_days(source, data, days)
+        try:
+            rows = entries(staged) if entries else []
+        except BaseException:
+            staged.discard()
+            raise
+        return staged.commit(ledger, rows)
 
     def stage_days(self, source: str, data: pl.LazyFrame | Iterable[pl.DataFrame],
                    days: list[dt.date]) -> StagedDays:
@@ -53,8 +67,8 @@ class RawLake:
         """
         import pyarrow.parquet as pq
 
-        staging = self.root / "_staging" / uuid.uuid4().hex
-        staging.mkdir(parents=True)
+        staged = StagedDays.create(self, source, list(days))
+        staging = staged.staging
         batches = data.collect_batches(chunk_size=BATCH_ROWS) if isinstance(data, pl.LazyFrame) \
             else data
         writer = _DayWriter(staging)
@@ -81,9 +95,9 @@ class RawLake:
                     pq.write_table(like.empty_table(), part, compression="zstd")
         except BaseException:
             writer.close(abandon=True)
-            shutil.rmtree(staging, ignore_errors=True)
+            staged.discard()
             raise
-        return StagedDays(self, source, staging, list(days))
+        return staged
 
 
 def _arrow(frame: pl.DataFrame) -> pa.Table:
@@ -157,29 +171,6 @@ class _DayWriter:
         self.writers.clear()
         if self.error is not None and not abandon:
             raise self.error
-
-
-class StagedDays:
-    """Day files written but not yet swapped in: ``commit`` makes them the lake's days,
-    ``discard`` drops them (the lake keeps what it had)."""
-
-    def __init__(self, lake: RawLake, source: str, staging: Path, days: list[dt.date]) -> None:
-        self.lake, self.source, self.staging, self.days = lake, source, staging, days
-
-    def commit(self) -> dict[dt.date, Path]:
-        try:
-            written = {}
-            for day in self.days:
-                target = self.lake.day_path(self.source, day)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                (self.staging / f"{day.isoformat()}.parquet").replace(target)
-                written[day] = target
-            return written
-        finally:
-            self.discard()
-
-    def discard(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def atomic_write_parquet(frame: pl.DataFrame, target: Path) -> Path:

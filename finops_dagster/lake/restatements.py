@@ -51,5 +51,6 @@ def diff(old: pl.DataFrame, new: pl.DataFrame, period: str, old_delivery: str,
              ).sort("usage_date", "sub_account_id", "service_code")
 
 
-def write(root: Path, changes: pl.DataFrame, period: str, new_delivery: str) -> Path:
-    return atomic_write_parquet(changes, root / f"billing_period={period}" / f"{new_delivery}.parquet")
+def target(root: Path, period: str, new_delivery: str) -> Path:
+    """Where a period's restatement by ``new_delivery`` lives (written by the delivery's commit)."""
+    return root / f"billing_period={period}" / f"{new_delivery}.parquet"

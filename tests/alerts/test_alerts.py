@@ -12,14 +12,18 @@ from finops_dagster.settings import Settings
 from tests.alerts.receiver import webhook_receiver
 
 
-def test_each_alert_is_delivered_once_with_retries(tmp_path):
+def test_each_alert_is_delivered_once_with_retries_across_ticks(tmp_path):
     with webhook_receiver() as hook:
         hook.fail_next = 2  # the webhook is down for two attempts
-        outbox = AlertOutbox(tmp_path / "alerts.sqlite", hook.url, backoff_seconds=0.01)
-        assert outbox.raise_alert(Alert("a1", "anomaly", "EC2 up $4,000")) == "sent"
+        outbox = AlertOutbox(tmp_path / "alerts.sqlite", hook.url, retry_seconds=0)
+        assert outbox.raise_alert(Alert("a1", "anomaly", "EC2 up $4,000")) == "retry"
+        assert outbox.deliver_due() == {"retry": 1}  # the next tick
+        assert outbox.deliver_due() == {"sent": 1}
         assert hook.attempts == 3 and hook.received == [{"text": "EC2 up $4,000"}]
+        assert hook.keys == ["a1"]  # the idempotency key is the alert id
         restarted = AlertOutbox(tmp_path / "alerts.sqlite", hook.url)  # a new process
         assert restarted.raise_alert(Alert("a1", "anomaly", "EC2 up $4,000")) == "duplicate"
+        assert restarted.deliver_due() == {}
         assert len(hook.received) == 1
 
 
@@ -33,12 +37,23 @@ def test_without_a_webhook_alerts_wait_in_the_outbox(tmp_path):
     assert outbox.pending() == []
 
 
-def test_a_refusing_webhook_is_a_clear_error_and_the_alert_stays_pending(tmp_path):
-    outbox = AlertOutbox(tmp_path / "alerts.sqlite", "http://127.0.0.1:9/unreachable", max_attempts=2,
-                         backoff_seconds=0.01)
-    with pytest.raises(AlertError, match="unreachable for alert c1 after 2 attempts"):
-        outbox.raise_alert(Alert("c1", "auditor", "unbilled usage"))
+def test_an_unreachable_webhook_is_retried_a_bounded_number_of_times(tmp_path):
+    outbox = AlertOutbox(tmp_path / "alerts.sqlite", "http://127.0.0.1:9/services/T0/B0/SECRET",
+                         max_attempts=3, retry_seconds=0)
+    assert outbox.raise_alert(Alert("c1", "auditor", "unbilled usage")) == "retry"
+    assert outbox.deliver_due() == {"retry": 1}
+    assert outbox.deliver_due() == {"failed": 1}
+    assert outbox.deliver_due() == {}  # given up: no tight loop, the alert stays visible
     assert [a.alert_id for a in outbox.pending()] == ["c1"]
+    with outbox._db() as db:  # noqa: SLF001
+        (error,) = db.execute("select last_error from alerts").fetchone()
+    assert "gave up after 3 attempts" in error and "SECRET" not in error
+
+
+def test_a_webhook_url_without_scheme_is_refused_without_printing_it(tmp_path):
+    with pytest.raises(AlertError, match="must start with https://") as err:
+        AlertOutbox(tmp_path / "alerts.sqlite", "hooks.slack.com/services/T0/B0/SECRET")
+    assert "SECRET" not in str(err.value)
 
 
 def test_a_failed_run_alerts_once(tmp_path, demo):

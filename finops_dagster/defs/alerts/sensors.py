@@ -16,5 +16,7 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, alerts: AlertR
     text = (f":rotating_light: finops-dagster run failed: job `{run.job_name}`"
             + (f" for {window}" if window else "") + f" (run {run.run_id[:8]})\n"
             + (context.failure_event.message or "")[:500])
-    status = alerts.outbox().raise_alert(Alert(f"run_failure:{run.run_id}", "run_failure", text))
-    context.log.info(f"run failure alert for {run.run_id}: {status}")
+    outbox = alerts.outbox()
+    state = outbox.record(Alert(f"run_failure:{run.run_id}", "run_failure", text))
+    delivered = outbox.deliver_due()  # a few seconds at most; what is left goes on a later tick
+    context.log.info(f"run failure alert for {run.run_id}: {state}; delivery {delivered or 'none due'}")

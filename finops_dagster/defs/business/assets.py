@@ -10,6 +10,7 @@ from finops_dagster.lake.ledger import day_entries
 from finops_dagster.lake.raw_lake import atomic_write_parquet
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.quality.results import DayResult
+from finops_dagster.redact import redact
 from finops_dagster.resources import BusinessDataResource, LakeResource
 from finops_dagster.sources.business import BusinessDataError
 
@@ -31,10 +32,10 @@ def raw_business_requests(context: dg.AssetExecutionContext, business: BusinessD
         reqs = src.requests(days[0], days[-1] + dt.timedelta(days=1), src.read("customers"))
     except BusinessDataError as exc:
         raise dg.Failure(description=str(exc)) from exc
-    raw = lake.raw_lake()
-    written = raw.write_days(SOURCE, reqs.lazy(), days)
     counts = dict(reqs.group_by("usage_date").len().iter_rows())
-    lake.ledger().record_days(day_entries(SOURCE, written, counts, src.url, (src.url,)))
+    where = redact(src.url)  # the ledger and the UI never hold a password
+    lake.raw_lake().write_days(SOURCE, reqs.lazy(), days, lake.ledger(),
+                               lambda staged: day_entries(SOURCE, staged, counts, where, (where,)))
     lake.source_ok("business")
     return dg.MaterializeResult(metadata={"rows": reqs.height, "days": len(days),
                                           "days_without_requests": sum(1 for d in days if not counts.get(d))})

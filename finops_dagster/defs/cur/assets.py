@@ -40,7 +40,7 @@ def raw_cur(context: dg.AssetExecutionContext, cur: CurExportResource, lake: Lak
     days = window_days(context)
     try:
         result = ingest_cur_days(cur.export(), lake.raw_lake(), lake.ledger(), days,
-                                 progress=context.log.info)
+                                 progress=context.log.info, guard=cur.shrink_guard())
     except CurError as exc:
         raise dg.Failure(description=str(exc), metadata={
             "days": f"{days[0]}..{days[-1]}", "export": cur.export_url}) from exc

@@ -1,5 +1,6 @@
 """dbt models as assets: incremental models on the day partitions, the rest unpartitioned."""
 
+import datetime as dt
 import json
 
 import dagster as dg
@@ -30,8 +31,23 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
     window = {"min_date": start.date().isoformat(), "max_date": end.date().isoformat(),
               "cost_explorer_available": ce.available}
     context.log.info(f"dbt window {window}; {ce.line()}")
+    _refuse_held_days(lake, context.partition_keys)
     _readable(context, lake)
     yield from dbt.cli(["build", "--vars", json.dumps(window)], context=context).stream()
+
+
+def _refuse_held_days(lake: LakeResource, partition_keys: list[str] | None = None) -> None:
+    """A day whose blocking raw checks failed is never built into the marts, by this run or any
+    later one, until its checks pass again (re-ingest the day)."""
+    days = None if partition_keys is None else [dt.date.fromisoformat(k) for k in partition_keys]
+    held = lake.ledger().held("cur", days)
+    if held:
+        lines = "\n".join(f"- {d}: {why}" for d, why in held.items())
+        raise dg.Failure(
+            description=f"{len(held)} raw CUR day(s) failed a blocking check and are held out of the "
+                        f"marts; re-ingest them (raw_cur_line_items for those days) and their checks "
+                        f"release them:\n{lines}",
+            metadata={"held_days": ", ".join(str(d) for d in held)})
 
 
 def _readable(context: dg.AssetExecutionContext, lake: LakeResource) -> None:
@@ -50,5 +66,6 @@ def _readable(context: dg.AssetExecutionContext, lake: LakeResource) -> None:
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource):
     """Views and full-refresh tables: cheap to rebuild, not tied to a day."""
+    _refuse_held_days(lake)
     _readable(context, lake)
     yield from dbt.cli(["build"], context=context).stream()
