@@ -29,7 +29,11 @@ ENVIRONMENT_HELP = """environment:
   FINOPS_AS_OF            YYYY-MM-DD treated as today for gaps and expected periods (default: today)
   FINOPS_COST_EXPLORER    auto (default: used when reachable) or off
   FINOPS_CLOUDWATCH       auto (default) or off
-  FINOPS_BUSINESS_URL     business data folder or postgresql+psycopg2:// URL (default: none)
+  FINOPS_BUSINESS_URL     business data folder or postgresql+psycopg2:// URL (default: none);
+                          keep the password in PGPASSWORD or ~/.pgpass, not in the URL
+  FINOPS_MAX_SHRINK       share of a closed month a re-delivery may lose before it is held (0.25)
+  FINOPS_ALLOW_SHRINK     billing periods (YYYY-MM,...) whose held re-delivery may go ahead
+  FINOPS_API_TOKEN        bearer token of `serve` (required when --host is not loopback)
   AWS_PROFILE, AWS_ENDPOINT_URL_S3, ...  boto3's usual chain for S3 exports and AWS APIs
 """
 
@@ -170,11 +174,27 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = Settings.from_env()
     exports = settings.exports_dir
+    if not _loopback(args.host) and not settings.api_token:
+        print(f"serve --host {args.host} would expose every cost figure to the network without "
+              "authentication: set FINOPS_API_TOKEN (clients send 'Authorization: Bearer <token>') "
+              "or bind to 127.0.0.1", file=sys.stderr)
+        return 2
     print(f"read-only API over {exports} ({args.workers} worker(s)): "
           f"http://{args.host}:{args.port}/docs", flush=True)
     settings.export_to_environ()  # each worker builds the app from the environment

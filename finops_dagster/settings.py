@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from finops_dagster.partitions import DEFAULT_HISTORY_START
@@ -31,6 +31,8 @@ class Settings:
     cloudwatch: bool = True  # FINOPS_CLOUDWATCH=off: no CloudWatch calls
     max_shrink: float = 0.25  # FINOPS_MAX_SHRINK: share of a closed period a re-delivery may lose
     allow_shrink: str = ""  # FINOPS_ALLOW_SHRINK: periods (YYYY-MM,...) allowed to shrink anyway
+    api_token: str = field(default="", repr=False)  # FINOPS_API_TOKEN: bearer token of the API
+    api_cache_mb: int = 64  # FINOPS_API_CACHE_MB: cached answers per API worker, in MB
 
     @property
     def business_source(self) -> str:
@@ -91,6 +93,8 @@ class Settings:
             cost_explorer=_switch(env, "FINOPS_COST_EXPLORER"),
             cloudwatch=_switch(env, "FINOPS_CLOUDWATCH"),
             max_shrink=_share(env, "FINOPS_MAX_SHRINK", 0.25),
+            api_token=env.get("FINOPS_API_TOKEN") or "",
+            api_cache_mb=int(env.get("FINOPS_API_CACHE_MB") or 64),
             allow_shrink=",".join(parse_history_start(p) for p in
                                   (env.get("FINOPS_ALLOW_SHRINK") or "").split(",") if p.strip()),
         )

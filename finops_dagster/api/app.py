@@ -4,18 +4,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from finops_dagster.api.marts import Filter, MartNotBuilt, MartReader
 from finops_dagster.api.marts import Query as MartQuery
 
+log = logging.getLogger(__name__)
+
 ACCOUNT = r"^[0-9]{12}$"
-NAME = r"^[A-Za-z0-9_.:/-]{1,128}$"
+# any tag value AWS allows: letters and digits in any language, spaces and _ . : / = + - @
+NAME = r"^[\w\s.:/=+\-@]+$"  # at most 256 characters (max_length)
+PAGING = ("limit", "offset")
+OPEN_PATHS = {"/healthz"}  # answered without the token (load balancers' health checks)
 
 
 class Pagination(BaseModel):
@@ -37,13 +44,16 @@ class Problem(BaseModel):
 class Params:
     """The filters every endpoint takes; an endpoint uses those its mart has."""
 
+    NAMES = ("start_date", "end_date", "account", "team", "service", *PAGING)
+
     def __init__(
         self,
         start_date: Annotated[dt.date | None, Query(description="First day (inclusive), YYYY-MM-DD")] = None,
         end_date: Annotated[dt.date | None, Query(description="Last day (inclusive), YYYY-MM-DD")] = None,
         account: Annotated[str | None, Query(pattern=ACCOUNT, description="12-digit linked account")] = None,
-        team: Annotated[str | None, Query(pattern=NAME, description="team tag")] = None,
-        service: Annotated[str | None, Query(pattern=NAME, description="service (tag or AWS)")] = None,
+        team: Annotated[str | None, Query(pattern=NAME, max_length=256, description="team tag")] = None,
+        service: Annotated[str | None, Query(pattern=NAME, max_length=256,
+                                             description="service (tag or AWS)")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> None:
@@ -122,14 +132,34 @@ ENDPOINTS: dict[str, tuple[str, MartQuery]] = {
 }
 
 
-def create_app(exports_dir: Path) -> FastAPI:
-    reader = MartReader(exports_dir)
+def create_app(exports_dir: Path, token: str = "", cache_bytes: int = 64 * 2**20) -> FastAPI:
+    """The app over ``exports_dir``; with ``token`` every request but /healthz must carry
+    ``Authorization: Bearer <token>``."""
+    reader = MartReader(exports_dir, cache_bytes)
     app = FastAPI(title="finops-dagster API", version="1.0.0",
-                  description="Read-only access to the FinOps marts (exact decimals as strings).")
+                  description="Read-only access to the FinOps marts (exact decimals as strings)."
+                  + (" Every request needs `Authorization: Bearer <token>`." if token else ""))
+    app.state.reader = reader
+
+    if token:
+        expected = f"Bearer {token}".encode()
+
+        @app.middleware("http")
+        async def bearer(request: Request, call_next):  # noqa: ANN202 - Starlette's middleware
+            given = request.headers.get("authorization", "").encode()
+            if request.url.path not in OPEN_PATHS and not hmac.compare_digest(given, expected):
+                return JSONResponse(status_code=401, content={"detail": "a bearer token is required"},
+                                    headers={"WWW-Authenticate": "Bearer"})
+            return await call_next(request)
 
     @app.exception_handler(MartNotBuilt)
     async def not_built(_, exc: MartNotBuilt) -> JSONResponse:
         return JSONResponse(status_code=404, content={"detail": str(exc)})
+
+    @app.exception_handler(Exception)
+    async def internal(_, exc: Exception) -> JSONResponse:  # never a path or a stack in a body
+        log.exception("API error", exc_info=exc)
+        return JSONResponse(status_code=500, content={"detail": "internal error (logged by the server)"})
 
     for path, (summary, query) in ENDPOINTS.items():
         app.add_api_route(path, _endpoint(reader, path, query), methods=["GET"], summary=summary,
@@ -152,13 +182,20 @@ def app_from_environment() -> FastAPI:
     """The app over FINOPS_DATA_DIR's exports: what each worker of `serve --workers N` builds."""
     from finops_dagster.settings import Settings
 
-    return create_app(Settings.from_env().exports_dir)
+    settings = Settings.from_env()
+    return create_app(settings.exports_dir, settings.api_token, settings.api_cache_mb * 2**20)
 
 
 def _endpoint(reader: MartReader, path: str, query: MartQuery):
     takes = [f.param for f in query.filters]
 
-    def handler(params: Annotated[Params, Depends()]) -> JSONResponse:
+    accepted = [*takes, *PAGING]
+
+    def handler(request: Request, params: Annotated[Params, Depends()]) -> JSONResponse:
+        unknown = sorted(set(request.query_params) - set(Params.NAMES))
+        if unknown:  # a misspelled filter would answer with unfiltered data
+            raise HTTPException(400, f"unknown query parameter(s) {', '.join(unknown)}; {path} accepts "
+                                     f"{', '.join(accepted)}")
         unsupported = [k for k, v in params.values.items() if v is not None and k not in takes]
         if unsupported:  # a filter silently ignored would answer a question nobody asked
             raise HTTPException(400, f"{path} cannot filter by {', '.join(unsupported)}; "

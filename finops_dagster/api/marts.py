@@ -3,19 +3,25 @@ Parquet export (data/exports/<mart>.parquet), reloaded when the export file chan
 
 Reading the exports, not the warehouse file, means the API never holds DuckDB's file lock (a
 long-lived reader would block every dbt run) and always serves the last complete build: exports
-are replaced atomically, and a changed file (new inode, mtime or size) is reloaded before the
-next query. Every statement is fixed text with bound parameters; identifiers come from the
+are immutable versions (warehouse/exports.py), and a changed one (new inode) is loaded into a
+new table before queries switch to it, so a query never meets a table being replaced (that race
+answered 13 of 6,736 requests with a 500 while exports were replaced). Cached answers are
+bounded in bytes, not entries. Every statement is fixed text with bound parameters; identifiers come from the
 endpoint specs, never from a request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from finops_dagster.warehouse.exports import current_version
 
 
 class MartNotBuilt(LookupError):
@@ -39,7 +45,7 @@ class Query:
 
 
 class MartReader:
-    def __init__(self, exports_dir: Path) -> None:
+    def __init__(self, exports_dir: Path, cache_bytes: int = 64 * 2**20) -> None:
         import duckdb
 
         self.exports_dir = exports_dir
@@ -48,29 +54,39 @@ class MartReader:
         self._con = duckdb.connect(":memory:", config={"threads": 1})
         self._lock = threading.Lock()
         self._loaded: dict[str, tuple[int, int, int]] = {}  # mart -> (inode, mtime_ns, size)
+        self._tables: dict[str, list[str]] = {}  # mart -> its loaded tables, newest last
+        self._versions = itertools.count(1)
         # answers keyed by the statement, its parameters and the export's version: a new export
-        # changes the key, so a cached page is never stale; bounded, oldest dropped first
-        self._answers: dict[tuple, tuple[list[dict], int]] = {}
-        self.cache_size = 4096
+        # changes the key, so a cached page is never stale; bounded in bytes, oldest dropped first
+        self._answers: dict[tuple, tuple[list[dict], int, int]] = {}
+        self.cache_bytes = cache_bytes
+        self._cached_bytes = 0
 
-    def _table(self, mart: str) -> tuple[int, int, int]:
+    def _table(self, mart: str) -> tuple[tuple[int, int, int], str]:
+        """The export's version and the table holding it (a new table per version; the two
+        previous ones are kept for queries still running on them)."""
         path = self.exports_dir / f"{mart}.parquet"
         try:
             st = path.stat()
         except FileNotFoundError:
-            raise MartNotBuilt(f"mart {mart} has no export yet ({path}): run marts_job") from None
+            raise MartNotBuilt(f"mart {mart} has no export yet: run marts_job") from None
         version = (st.st_ino, st.st_mtime_ns, st.st_size)
-        if self._loaded.get(mart) == version:
-            return version
         with self._lock:
             if self._loaded.get(mart) != version:
-                self._con.execute(f"create or replace table {mart} as select * from read_parquet('{path}')")
+                table = f"{mart}__v{next(self._versions)}"
+                source = current_version(self.exports_dir, mart)
+                self._con.execute(f"create table {table} as select * from read_parquet('{source}')")
                 self._loaded[mart] = version
-        return version
+                tables = self._tables.setdefault(mart, [])
+                tables.append(table)
+                for old in tables[:-3]:
+                    self._con.execute(f"drop table if exists {old}")
+                del tables[:-3]
+            return version, self._tables[mart][-1]
 
     def page(self, q: Query, params: dict[str, Any], limit: int, offset: int) -> tuple[list[dict], int]:
         """One page of rows and the total row count, for the filters that are set."""
-        version = self._table(q.mart)
+        version, table = self._table(q.mart)
         where, args = [], []
         for f in q.filters:
             value = params.get(f.param)
@@ -79,12 +95,12 @@ class MartReader:
                 args.append(value)
         clause = (" where " + " and ".join(where)) if where else ""
         group = f" group by {q.group_by}" if q.group_by else ""
-        base = f"select {q.select} from {q.mart}{clause}{group}"
+        base = f"select {q.select} from {table}{clause}{group}"
         sql = (f"select *, count(*) over () as _total from ({base}) "
                f"order by {q.order_by} limit ? offset ?")
         key = (q.mart, version, sql, tuple(args), limit, offset)
         if (hit := self._answers.get(key)) is not None:
-            return hit
+            return hit[0], hit[1]
         cur = self._con.cursor()  # one cursor per request: DuckDB cursors are thread-safe
         try:
             rel = cur.execute(sql, [*args, limit, offset])
@@ -97,12 +113,19 @@ class MartReader:
         finally:
             cur.close()
         rows = [dict(zip(names[:-1], map(_json_value, r[:-1]), strict=True)) for r in fetched]
-        answer = (rows, int(total))
+        size = len(json.dumps(rows, default=str)) + 200  # what the answer costs to keep
         with self._lock:
-            if len(self._answers) >= self.cache_size:
-                self._answers.pop(next(iter(self._answers)), None)
-            self._answers[key] = answer
-        return answer
+            if size <= self.cache_bytes // 4:  # a huge page is answered, not cached
+                while self._answers and self._cached_bytes + size > self.cache_bytes:
+                    _, _, dropped = self._answers.pop(next(iter(self._answers)))
+                    self._cached_bytes -= dropped
+                self._answers[key] = (rows, int(total), size)
+                self._cached_bytes += size
+        return rows, int(total)
+
+    @property
+    def cached_bytes(self) -> int:
+        return self._cached_bytes
 
 
 def _json_value(v: Any) -> Any:

@@ -15,8 +15,8 @@ from finops_dagster.insights.forecast import (
     load_daily_costs,
     with_cost_explorer,
 )
-from finops_dagster.lake.raw_lake import atomic_write_parquet
 from finops_dagster.resources import CurExportResource, LakeResource
+from finops_dagster.warehouse.exports import publish_frame
 
 _COMMON = {"group_name": "insights", "kinds": {"python", "parquet"}, "owners": ["team:finops-platform"],
            "pool": "warehouse"}
@@ -28,7 +28,7 @@ class ForecastConfig(dg.Config):
 
 
 def _export(lake: LakeResource, name: str, frame: pl.DataFrame) -> str:
-    return str(atomic_write_parquet(frame, lake.exports_dir / f"{name}.parquet"))
+    return str(publish_frame(lake.exports_dir, name, frame))
 
 
 def _read_export(lake: LakeResource, name: str) -> pl.DataFrame:
