@@ -22,7 +22,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     settings.export_to_environ()  # dbt, a subprocess, reads its paths from these
     partitions.configure(settings.history_start)  # before the domain folders build their partitions
-    from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, dbt_project
+    from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, GUARDED_DBT, dbt_project
 
     resources = {
         "lake": LakeResource(data_dir=str(settings.data_dir)),
@@ -35,7 +35,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                                               enabled=settings.cost_explorer),
         "cloudwatch": CloudWatchResource(enabled=settings.cloudwatch),
         "business": BusinessDataResource(url=settings.business_source),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(GUARDED_DBT)
+                              if GUARDED_DBT.exists() else DBT_EXECUTABLE),
         # the webhook URL is a secret: an EnvVar, so the UI shows its name, never its value
         "alerts": AlertResource(webhook_url=dg.EnvVar(WEBHOOK_ENV) if settings.alert_webhook_url else "",
                                 outbox_path=str(settings.data_dir / "alerts.sqlite")),

@@ -14,6 +14,7 @@ from pathlib import Path
 from finops_dagster.settings import PROJECT_ROOT
 
 PG_URL_ENV = "FINOPS_DAGSTER_PG_URL"
+MONITOR_ENV = "FINOPS_RUN_MONITOR_SECONDS"
 MANAGED_MARKER = "# Managed by finops-dagster"
 POSTGRES_STORAGE = f"""
 # {PG_URL_ENV} is set: runs, events, schedules and backfills live in PostgreSQL.
@@ -27,6 +28,11 @@ storage:
 def instance_yaml(environ: Mapping[str, str]) -> str:
     text = f"{MANAGED_MARKER} (rewritten on every start; remove this line to manage it yourself)\n"
     text += (PROJECT_ROOT / "dagster.yaml").read_text()
+    if environ.get(MONITOR_ENV):  # how soon a dead run is found (tests use a few seconds)
+        seconds = int(environ[MONITOR_ENV])
+        text = text.replace("poll_interval_seconds: 30", f"poll_interval_seconds: {seconds}")
+        text = text.replace("free_slots_after_run_end_seconds: 15",
+                            f"free_slots_after_run_end_seconds: {max(1, seconds // 2)}")
     if environ.get(PG_URL_ENV):
         url = environ[PG_URL_ENV]
         if not url.startswith("postgresql+psycopg2://"):

@@ -6,7 +6,13 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from finops_dagster.defs.warehouse.project import dbt_project, ensure_manifest, translator
+from finops_dagster.defs.warehouse.project import (
+    dbt_project,
+    ensure_manifest,
+    rotate_target_dirs,
+    translator,
+)
+from finops_dagster.faults import crash_point
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import LakeResource
 
@@ -33,7 +39,9 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
     context.log.info(f"dbt window {window}; {ce.line()}")
     _refuse_held_days(lake, context.partition_keys)
     _readable(context, lake)
+    crash_point("warehouse:dbt")
     yield from dbt.cli(["build", "--vars", json.dumps(window)], context=context).stream()
+    rotate_target_dirs(dbt_project.project_dir / "target")
 
 
 def _refuse_held_days(lake: LakeResource, partition_keys: list[str] | None = None) -> None:
@@ -68,4 +76,6 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lak
     """Views and full-refresh tables: cheap to rebuild, not tied to a day."""
     _refuse_held_days(lake)
     _readable(context, lake)
+    crash_point("warehouse:dbt")
     yield from dbt.cli(["build"], context=context).stream()
+    rotate_target_dirs(dbt_project.project_dir / "target")

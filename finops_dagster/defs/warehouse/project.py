@@ -1,5 +1,6 @@
 """The dbt project, its manifest and the one translator every dbt asset uses."""
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -12,6 +13,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 from finops_dagster.settings import DBT_PROJECT_DIR
 
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+# what the dbt assets run: dbt that dies with the run worker (warehouse/dbt_guard.py)
+GUARDED_DBT = Path(sys.executable).with_name("finops-dbt")
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -22,6 +25,17 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
         subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
                         "--profiles-dir", str(project.profiles_dir)], check=True)
     return project.manifest_path
+
+
+def rotate_target_dirs(target: Path, keep: int = 20) -> list[Path]:
+    """dagster-dbt writes each invocation's artefacts to target/<asset>-<run>-<hash>/ (2-4.5 MB
+    each, without bound): keep the newest ``keep``."""
+    runs = sorted((p for p in target.glob("*-*-*") if p.is_dir() and (p / "run_results.json").exists()
+                   or p.is_dir() and (p / "manifest.json").exists()), key=lambda p: p.stat().st_mtime)
+    old = runs[:-keep] if keep else runs
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+    return old
 
 
 _GROUPS = {"staging": "staging", "intermediate": "intermediate"}

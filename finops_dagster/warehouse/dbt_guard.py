@@ -1,0 +1,41 @@
+"""``finops-dbt``: dbt, bound to the life of the process that started it.
+
+dagster-dbt runs dbt as a child process. When the run worker was killed (kill -9, OOM), the
+orphaned dbt went on writing the warehouse, holding DuckDB's lock, while the next run started.
+This wrapper asks the kernel to kill it when its parent dies (Linux ``PR_SET_PDEATHSIG``, kept
+across ``exec``), then becomes dbt. ``FINOPS_DBT_EXECUTABLE`` names another dbt to run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> bool:
+    """Deliver SIGKILL to this process when its parent dies; False where the kernel lacks it."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGKILL)
+    return True
+
+
+def main() -> None:
+    target = os.environ.get("FINOPS_DBT_EXECUTABLE") or str(Path(sys.executable).with_name("dbt"))
+    die_with_parent()
+    os.execv(target, [target, *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""A warehouse run killed with -9 heals by itself (issue 14, F1): under `dagster dev` (webserver,
+daemon, the shipped dagster.yaml), the run worker dies while it holds the one-slot warehouse pool;
+run monitoring marks it failed and frees the slot, and the next warehouse run succeeds with no
+manual step. Before, it stayed STARTED and every later warehouse job waited for ever."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from dagster_graphql import DagsterGraphQLClient
+
+from tests.faults.conftest import PROJECT
+from tests.ui.server import dagster_dev
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_run_killed_with_9_frees_the_warehouse_for_the_next_run(pipeline, tmp_path):
+    settings, *_ = pipeline
+    marker = tmp_path / "crashed-once"
+    env = {"FINOPS_AS_OF": "2026-10-31", "FINOPS_CUR_EXPORT_URL": settings.cur_export_url,
+           "FINOPS_CRASH_AT": "warehouse:dbt:hang", "FINOPS_CRASH_ONCE": str(marker),
+           "FINOPS_RUN_MONITOR_SECONDS": "3"}
+    with dagster_dev(settings.data_dir, tmp_path / "home", env) as url:
+        client = DagsterGraphQLClient("127.0.0.1", port_number=int(url.rsplit(":", 1)[1]))
+        first = client.submit_job_execution("warehouse_views_job")
+        text = _wait(lambda: marker.exists() and marker.read_text(), 240, "the first run to hang")
+        pid = int(text.split("pid ")[1].split()[0])
+        os.kill(pid, signal.SIGKILL)  # the worker dies holding the warehouse slot
+
+        second = client.submit_job_execution("warehouse_views_job")
+        status = _wait(lambda: (s := client.get_run_status(second).value) in ("SUCCESS", "FAILURE")
+                       and s, 300, "the second run to finish")
+        assert status == "SUCCESS"
+        assert client.get_run_status(first).value == "FAILURE"
+
+
+def test_dbt_dies_with_the_process_that_started_it(tmp_path):
+    """finops-dbt (what the dbt assets run) is killed by the kernel when its parent dies."""
+    guard = os.path.join(os.path.dirname(sys.executable), "finops-dbt")
+    pidfile = tmp_path / "child.pid"
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\n"
+        f"p = subprocess.Popen([{guard!r}, '300'])\n"
+        f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(300)\n")], env={**os.environ, "FINOPS_DBT_EXECUTABLE": "/bin/sleep",
+                                    "PYTHONPATH": str(PROJECT)})
+    child = int(_wait(lambda: pidfile.exists() and pidfile.read_text(), 60, "the child to start"))
+    time.sleep(1)
+    assert "sleep" in open(f"/proc/{child}/cmdline").read()  # the guard became the program
+    parent.kill()
+    parent.wait()
+    _wait(lambda: not os.path.exists(f"/proc/{child}") or
+          open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0] == "Z", 10, "the child to die")
