@@ -14,7 +14,7 @@ from finops_dagster.resources import (
     CurExportResource,
     LakeResource,
 )
-from finops_dagster.settings import WEBHOOK_ENV, Settings
+from finops_dagster.settings import BUSINESS_ENV, WEBHOOK_ENV, Settings
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
@@ -34,7 +34,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         "cost_explorer": CostExplorerResource(state_dir=str(settings.data_dir / "state" / "cost_explorer"),
                                               enabled=settings.cost_explorer),
         "cloudwatch": CloudWatchResource(enabled=settings.cloudwatch),
-        "business": BusinessDataResource(url=settings.business_source),
+        # a database URL may hold a password: an EnvVar, so the UI and run storage show its name
+        "business": BusinessDataResource(url=dg.EnvVar(BUSINESS_ENV) if settings.business_url
+                                         else settings.business_source),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(GUARDED_DBT)
                               if GUARDED_DBT.exists() else DBT_EXECUTABLE),
         # the webhook URL is a secret: an EnvVar, so the UI shows its name, never its value

@@ -15,6 +15,7 @@ from finops_dagster.partitions import DEFAULT_HISTORY_START
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK_ENV = "FINOPS_ALERT_WEBHOOK_URL"
+BUSINESS_ENV = "FINOPS_BUSINESS_URL"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
@@ -87,7 +88,7 @@ class Settings:
                                               or env.get("FINOPS_CUR_START_PERIOD")
                                               or DEFAULT_HISTORY_START),
             as_of=env.get("FINOPS_AS_OF") or "",
-            business_url=env.get("FINOPS_BUSINESS_URL") or "",
+            business_url=env.get(BUSINESS_ENV) or "",
             finalization_days=int(env.get("FINOPS_FINALIZATION_DAYS") or 5),
             alert_webhook_url=env.get(WEBHOOK_ENV) or "",
             cost_explorer=_switch(env, "FINOPS_COST_EXPLORER"),
@@ -108,6 +109,8 @@ class Settings:
         os.environ["FINOPS_HISTORY_START"] = self.history_start
         if self.as_of:
             os.environ["FINOPS_AS_OF"] = self.as_of
+        if self.business_url:  # read back through an EnvVar: the UI shows its name, not the URL
+            os.environ[BUSINESS_ENV] = self.business_url
 
 
 def _switch(env, name: str) -> bool:

@@ -9,12 +9,17 @@ wrong type or a negative amount is an error naming the file or table, the row an
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import polars as pl
 
+from finops_dagster.redact import redact
 from finops_dagster.sources.cur_rules import MONEY
+
+log = logging.getLogger(__name__)
 
 DATASETS: dict[str, dict[str, pl.DataType]] = {
     "customers": {"customer_id": pl.String, "name": pl.String, "mrr": MONEY, "currency": pl.String},
@@ -33,6 +38,25 @@ def _convert(col: str, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Date:
         return pl.col(col).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
     return pl.col(col).str.strip_chars().cast(dtype, strict=False)
+
+
+def _query(engine, statement, params: dict, attempts: int = 3, pause: float = 1.0) -> tuple[list, list]:
+    """Rows and column names; a connection the server or network dropped (OperationalError) is
+    retried on a new connection, so one blip does not fail a whole run."""
+    import sqlalchemy as sa
+
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.connect() as con:
+                result = con.execute(statement, params)
+                return [dict(r._mapping) for r in result], list(result.keys())
+        except sa.exc.OperationalError as exc:
+            if attempt == attempts:
+                raise
+            log.warning("business data: connection lost (%s), retrying", redact(str(exc).splitlines()[0]))
+            engine.dispose()
+            time.sleep(pause * attempt)
+    raise AssertionError("unreachable")
 
 
 class BusinessDataError(Exception):
@@ -64,20 +88,18 @@ class BusinessSource:
             import sqlalchemy as sa
 
             parts = urlsplit(self.url)
-            engine = sa.create_engine(urlunsplit(parts._replace(query="")))
+            # the password comes from the URL, PGPASSWORD or ~/.pgpass (libpq reads both)
+            engine = sa.create_engine(urlunsplit(parts._replace(query="")), pool_pre_ping=True)
             table = f'"{self._schema()}"."{name}"' if self._schema() else f'"{name}"'
             sql, params = f"select * from {table}", {}
             if start is not None:
                 sql += " where usage_date >= :start and usage_date < :end"
                 params = {"start": start, "end": end}
             try:
-                with engine.connect() as con:
-                    result = con.execute(sa.text(sql), params)
-                    rows = [dict(r._mapping) for r in result]
-                    cols = list(result.keys())
+                rows, cols = _query(engine, sa.text(sql), params)
             except sa.exc.SQLAlchemyError as exc:
                 raise BusinessDataError(f"{self._where(name)}: {exc.__class__.__name__}: "
-                                        f"{str(exc).splitlines()[0]}") from exc
+                                        f"{redact(str(exc).splitlines()[0])}") from exc
             finally:
                 engine.dispose()
             return pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None) \

@@ -73,3 +73,23 @@ def export_marts(con, names: list[str], target_dir: Path) -> dict[str, int]:
             f"copy (select * from {name}) to '{path}' (format parquet, compression zstd)"))
         counts[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
     return counts
+
+
+def write_analyst_database(target_dir: Path) -> Path:
+    """``<target_dir>/marts.duckdb``: one view per export, for analysts who want SQL. It never
+    touches the warehouse file: a reader of warehouse.duckdb, even read-only, holds a lock that
+    makes the next dbt run fail. Rewritten under a new name and renamed, so an analyst who has
+    it open keeps the old one until they reconnect."""
+    import duckdb
+
+    target = target_dir / "marts.duckdb"
+    tmp = target_dir / f".marts.{uuid.uuid4().hex[:8]}.duckdb"
+    try:
+        with duckdb.connect(str(tmp)) as con:
+            for export in sorted(target_dir.glob("*.parquet")):
+                if export.stem.isidentifier():
+                    con.execute(f"create view {export.stem} as select * from read_parquet('{export}')")
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target

@@ -7,6 +7,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from finops_dagster.defs.warehouse.project import (
+    DBT_EXECUTABLE,
     dbt_project,
     ensure_manifest,
     rotate_target_dirs,
@@ -15,6 +16,7 @@ from finops_dagster.defs.warehouse.project import (
 from finops_dagster.faults import crash_point
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import LakeResource
+from finops_dagster.warehouse.lake_paths import rebuild_views, stale_lake_paths
 
 INCREMENTAL = "config.materialized:incremental"
 MANIFEST = ensure_manifest()
@@ -59,9 +61,19 @@ def _refuse_held_days(lake: LakeResource, partition_keys: list[str] | None = Non
 
 
 def _readable(context: dg.AssetExecutionContext, lake: LakeResource) -> None:
-    """Sources without data yet (CUR alone) get empty files of their schema, so views build."""
+    """Sources without data yet (CUR alone) get empty files of their schema, so views build;
+    views still reading a lake the data folder moved away from are rebuilt first."""
     for rel in lake.ensure_readable():
         context.log.info(f"no data yet for raw/{rel}: an empty file of its schema stands in")
+    stale = stale_lake_paths(lake.warehouse_path, lake.root / "raw")
+    if stale:
+        context.log.warning(f"the warehouse views read {', '.join(stale)}, not the lake at "
+                            f"{lake.root / 'raw'} (the data folder moved): rebuilding the views")
+        rebuild_views(DBT_EXECUTABLE, dbt_project.project_dir)
+        still = stale_lake_paths(lake.warehouse_path, lake.root / "raw")
+        if still:
+            raise dg.Failure(f"the warehouse views still read {', '.join(still)} after a rebuild: "
+                             f"is FINOPS_DATA_DIR ({lake.root}) the folder dbt sees?")
 
 
 @dbt_assets(

@@ -5,7 +5,7 @@ import dagster as dg
 from finops_dagster.defs.warehouse.assets import dbt_daily_models, dbt_models
 from finops_dagster.lake.optional_sources import SOURCES
 from finops_dagster.resources import LakeResource
-from finops_dagster.warehouse.exports import export_marts
+from finops_dagster.warehouse.exports import export_marts, write_analyst_database
 
 MART_KEYS = sorted((spec.key for a in (dbt_daily_models, dbt_models) for spec in a.specs
                     if spec.tags.get("layer") == "marts"), key=lambda k: k.to_user_string())
@@ -24,11 +24,13 @@ def mart_exports(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Ma
     target = lake.exports_dir
     with lake.warehouse_reader() as con:
         counts = export_marts(con, [k.path[-1] for k in MART_KEYS], target)
-    context.log.info(f"exported {len(counts)} marts to {target}")
+    analysts = write_analyst_database(target)
+    context.log.info(f"exported {len(counts)} marts to {target}; views over them in {analysts}")
     # which enrichments the marts were built with: an empty efficiency mart says why
     sources = {s: lake.source_status(s).line() for s in SOURCES}
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(target)), "marts": len(counts),
+        "analyst_database": dg.MetadataValue.path(str(analysts)),
         "rows": dg.MetadataValue.json(counts),
         "optional_sources": dg.MetadataValue.md("\n".join(f"- {line}" for line in sources.values())),
         "efficiency_marts": "built from CloudWatch" if lake.source_status("cloudwatch").available
