@@ -35,6 +35,7 @@ class Page(BaseModel):
     data: list[dict[str, Any]]
     pagination: Pagination
     filters: dict[str, str]
+    currency: str | None = None  # every amount in data is in it (other-currencies: per row)
 
 
 class Problem(BaseModel):
@@ -109,6 +110,11 @@ ENDPOINTS: dict[str, tuple[str, MartQuery]] = {
         "usage_date, sum(billed_cost) as billed_cost, sum(effective_cost) as effective_cost",
         _f(("start_date", "usage_date"), ("end_date", "usage_date"), ACCT, ("team", "tag_team"),
            ("service", "service_code")), "usage_date", group_by="usage_date")),
+    "/api/v1/costs/other-currencies": ("Cost billed in a currency other than the reporting one: "
+                                       "reported apart, never added into the other totals", MartQuery(
+        "fct_other_currency_cost", "*", _f(("start_date", "usage_date"), ("end_date", "usage_date"), ACCT,
+                                           ("service", "service_code")),
+        "usage_date, sub_account_id, service_code, billing_currency")),
     "/api/v1/costs/service-report": ("30-day cost, trend and drivers per application service", MartQuery(
         "fct_service_cost_report", "*", _f(("service", "application_service")),
         "last_30_days_cost desc, application_service")),
@@ -205,5 +211,6 @@ def _endpoint(reader: MartReader, path: str, query: MartQuery):
         rows, total = reader.page(query, params.values, params.limit, params.offset)
         return JSONResponse({
             "data": rows, "pagination": {"limit": params.limit, "offset": params.offset, "total": total},
-            "filters": {k: str(v) for k, v in params.values.items() if v is not None}})
+            "filters": {k: str(v) for k, v in params.values.items() if v is not None},
+            "currency": None if query.mart == "fct_other_currency_cost" else reader.currency()})
     return handler

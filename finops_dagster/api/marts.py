@@ -56,6 +56,7 @@ class MartReader:
         self._loaded: dict[str, tuple[int, int, int]] = {}  # mart -> (inode, mtime_ns, size)
         self._tables: dict[str, list[str]] = {}  # mart -> its loaded tables, newest last
         self._versions = itertools.count(1)
+        self._currency: tuple[Any, str | None] = (None, None)
         # answers keyed by the statement, its parameters and the export's version: a new export
         # changes the key, so a cached page is never stale; bounded in bytes, oldest dropped first
         self._answers: dict[tuple, tuple[list[dict], int, int]] = {}
@@ -122,6 +123,19 @@ class MartReader:
                 self._answers[key] = (rows, int(total), size)
                 self._cached_bytes += size
         return rows, int(total)
+
+    def currency(self) -> str | None:
+        """The currency every cost mart reports in (fct_daily_cost's billing_currency); None
+        before the marts are exported. Amounts in any other currency are only ever served by
+        /api/v1/costs/other-currencies, with their currency on each row."""
+        try:
+            version, table = self._table("fct_daily_cost")
+        except MartNotBuilt:
+            return None
+        if self._currency[0] != version:
+            found = self._con.cursor().execute(f"select distinct billing_currency from {table}").fetchall()
+            self._currency = (version, ",".join(sorted(str(r[0]) for r in found)) or None)
+        return self._currency[1]
 
     @property
     def cached_bytes(self) -> int:

@@ -88,19 +88,25 @@ def unique_line_items(lake: RawLake, day: dt.date) -> DayResult:
 
 
 def mart_conservation(con, ledger: Ledger, day: dt.date) -> DayResult:
-    """fct_daily_cost holds the ledger's row count and cost sums for the day, to the cent."""
+    """fct_daily_cost, with the line items it leaves to fct_other_currency_cost (billed in another
+    currency), holds the ledger's row count and cost sums for the day, to the cent: nothing was
+    lost or doubled between the lake and the marts."""
     entry = ledger.day(SOURCE, day)
     if entry is None:
         return DayResult(False, {"reason": f"{day} was never ingested"})
+    other = con.execute("select coalesce(sum(line_item_count), 0) from fct_other_currency_cost "
+                        "where usage_date = ?", [day]).fetchone()[0]
     rows, billed, effective = con.execute(
-        "select coalesce(sum(line_item_count), 0), coalesce(sum(billed_cost), 0), "
-        "coalesce(sum(effective_cost), 0) from fct_daily_cost where usage_date = ?", [day]
-    ).fetchone()
+        "select coalesce(sum(n), 0), coalesce(sum(b), 0), coalesce(sum(e), 0) from ("
+        "select line_item_count n, billed_cost b, effective_cost e from fct_daily_cost where usage_date = ? "
+        "union all select line_item_count, billed_cost, effective_cost from fct_other_currency_cost "
+        "where usage_date = ?)", [day, day]).fetchone()
     billed, effective = Decimal(billed), Decimal(effective)
     ok = (int(rows) == entry.row_count and same_to_the_cent(billed, entry.unblended_cost)
           and same_to_the_cent(effective, entry.effective_cost))
     return DayResult(ok, {
         "mart_line_items": int(rows), "ledger_rows": entry.row_count,
+        "other_currency_line_items": int(other),
         "mart_billed_cost": str(billed), "ledger_unblended": str(entry.unblended_cost),
         "mart_effective_cost": str(effective), "ledger_effective": str(entry.effective_cost),
     })

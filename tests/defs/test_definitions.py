@@ -21,6 +21,7 @@ ASSET_KEYS = [
     "fct_customer_unit_economics",
     "fct_daily_cost",
     "fct_daily_cost_tags",
+    "fct_other_currency_cost",
     "fct_portfolio_summary",
     "fct_resource_efficiency",
     "fct_resource_utilization",
@@ -35,6 +36,7 @@ ASSET_KEYS = [
     "int_cloudwatch__ec2_hourly",
     "int_cost__usage_daily",
     "int_cur__line_items_costed",
+    "int_cur__line_items_reported",
     "int_cur__on_demand_compute_daily",
     "mart_exports",
     "raw_budgets",
@@ -82,7 +84,7 @@ def test_definitions_load_and_asset_keys_snapshot(tmp_path):
     partitioned = sorted(k.to_user_string() for k in checks if graph.get_check_spec(k).partitions_def)
     assert partitioned == PARTITIONED_CHECKS
     assert "cur_sync_status:cur_sync_complete" in {k.to_user_string() for k in checks}
-    assert len(checks) == len(PARTITIONED_CHECKS) + 1 + 51  # + sync check + dbt data tests
+    assert len(checks) == len(PARTITIONED_CHECKS) + 1 + 53  # + sync check + dbt data tests
     # (the tags conservation test spans two models: it runs inside the daily build, not as a check)
 
 
@@ -103,7 +105,8 @@ def test_assets_are_readable_in_the_ui(tmp_path):
     assert raw.partitions_def == fct.partitions_def
     assert raw.backfill_policy == fct.backfill_policy == dg.BackfillPolicy.single_run()
     assert dg.AssetKey("raw_cur_line_items") in graph.get(dg.AssetKey("stg_cur__line_items")).parent_keys
-    daily = {"fct_daily_cost", "fct_daily_cost_tags", "fct_cost_reconciliation", "fct_cost_allocation"}
+    daily = {"fct_daily_cost", "fct_daily_cost_tags", "fct_cost_reconciliation", "fct_cost_allocation",
+             "fct_other_currency_cost"}
     for key in graph.get_all_asset_keys():  # exactly the incremental marts follow the day partitions
         if key.path[-1].startswith(("fct_", "dim_")):
             assert (graph.get(key).partitions_def is not None) == (key.path[-1] in daily), key

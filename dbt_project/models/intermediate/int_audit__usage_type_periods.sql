@@ -18,7 +18,7 @@ with lines as (
         {{ dbt.datediff('billing_period_start', 'usage_date', 'day') }} < {{ boundary }} as near_start,
         {{ dbt.datediff('usage_date', dbt.dateadd('month', 1, 'billing_period_start'), 'day') }}
             <= {{ boundary }} as near_end
-    from {{ ref('int_cur__line_items_costed') }}
+    from {{ ref('int_cur__line_items_reported') }}
     where line_item_type in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
         or charge_category = 'Credit'
 ),

@@ -13,7 +13,7 @@ select
     tag_service,
     sum(effective_cost)                     as effective_cost,
     sum(usage_quantity)                     as usage_quantity
-from {{ ref('int_cur__line_items_costed') }}
+from {{ ref('int_cur__line_items_reported') }}
 where charge_category = 'Usage' and line_item_type <> 'SavingsPlanNegation'
 group by usage_date, sub_account_id, service_code, usage_type, region_id, resource_id,
     coalesce(tag_team, cost_category_team), tag_customer, tag_service

@@ -10,7 +10,7 @@
 -- passes the partition window, and delete+insert replaces exactly those days, so a re-run or a
 -- restated delivery never double-counts.
 with costed as (
-    select * from {{ ref('int_cur__line_items_costed') }}
+    select * from {{ ref('int_cur__line_items_reported') }}
     where {{ partition_window('usage_date') }}
 )
 

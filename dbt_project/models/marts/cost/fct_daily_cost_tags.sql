@@ -11,7 +11,7 @@
 -- fct_daily_cost column. A row of fct_daily_cost whose line items carry no tag has no row here;
 -- its line items with different values of one key split into one row per value.
 with costed as (
-    select * from {{ ref('int_cur__line_items_costed') }}
+    select * from {{ ref('int_cur__line_items_reported') }}
     where {{ partition_window('usage_date') }}
 ),
 

@@ -22,7 +22,7 @@ select
     nullif(product_instance_type, '')                       as instance_type,
     nullif(savings_plan_savings_plan_a_r_n, '')             as savings_plan_arn,
     nullif(reservation_reservation_a_r_n, '')               as reservation_arn,
-    line_item_currency_code                                 as billing_currency,
+    coalesce(nullif(line_item_currency_code, ''), 'USD')    as billing_currency,
     cast(line_item_usage_amount as double)                  as usage_quantity,
     {{ money('line_item_unblended_cost') }}                 as unblended_cost,
     {{ money('line_item_net_unblended_cost') }}             as net_unblended_cost,

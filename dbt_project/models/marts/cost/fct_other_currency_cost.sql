@@ -1,0 +1,25 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='usage_date',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ partition_window('usage_date') }}{% endif %}",
+    )
+}}
+-- Line items billed in a currency other than the reporting one, per day x account x service x
+-- currency: reported here, never added into the cost marts. Each window is cleared first, so a
+-- restated delivery that drops them leaves nothing behind.
+select
+    usage_date,
+    billing_period_start,
+    sub_account_id,
+    service_code,
+    billing_currency,
+    sum(unblended_cost)     as billed_cost,
+    sum(effective_cost)     as effective_cost,
+    count(*)                as line_item_count
+from {{ ref('int_cur__line_items_costed') }}
+where {{ partition_window('usage_date') }}
+    and billing_currency <> {{ reporting_currency() }}
+group by usage_date, billing_period_start, sub_account_id, service_code, billing_currency
