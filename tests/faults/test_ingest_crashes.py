@@ -91,3 +91,22 @@ def test_a_live_ingest_staging_folder_is_never_recovered(states):
     finally:
         staged.discard()
     assert lake_state(data) == before and staging_left(data) == []
+
+
+def test_two_ingests_of_the_same_days_at_once_leave_the_state_after(states):
+    """Two syncs racing on one lake (a sensor run and a manual backfill): commits take turns,
+    each is whole, the result is the clean run's."""
+    import subprocess
+    import sys
+
+    from tests.faults.conftest import PROJECT
+
+    data, export, _, after = states
+    code = INGEST.replace("sys.argv[1]", repr(str(data))).replace("sys.argv[2]", repr(str(export)))
+    env = {**__import__("os").environ, "PYTHONPATH": str(PROJECT)}
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-2000:]
+    assert lake_state(data) == after and staging_left(data) == []
