@@ -165,8 +165,9 @@ class AlertResource(dg.ConfigurableResource):
 
     webhook_url: str = ""
     outbox_path: str
+    retry_seconds: float = 30.0  # first wait before a failed post is retried (doubles each time)
 
     def outbox(self):
         from finops_dagster.alerts import AlertOutbox
 
-        return AlertOutbox(Path(self.outbox_path), self.webhook_url)
+        return AlertOutbox(Path(self.outbox_path), self.webhook_url, retry_seconds=self.retry_seconds)

@@ -1,8 +1,9 @@
 """What is validated before a CUR delivery is committed, with errors that name file, column and row.
 
 Each batch is checked as it streams by (cheap column-wise expressions, no Python row loop):
-values a line item cannot be placed or costed without (identity, usage date, account, type) and
-finite money. Duplicate identities are checked once over the staged day files, before the swap:
+values a line item cannot be placed or costed without (identity, usage date, account, type), a
+currency code that is one (ISO 4217) and finite money. Duplicate identities are checked once
+over the staged day files, before the swap:
 a delivery that repeats a line item (within or across files) is refused instead of doubling a day.
 Rows whose usage day lies outside their billing period (AWS bills late usage in the next period)
 are counted, reported and kept on the period's first or last day, never silently dropped: the
@@ -48,6 +49,13 @@ def check_batch(batch: pl.DataFrame, first_row: int) -> int:
         if rows:
             raise LineItemError(f"column {column!r} is empty on row(s) "
                                 f"{', '.join(str(first_row + r) for r in rows)}")
+    if batch.schema.get("line_item_currency_code") == pl.String:  # ISO 4217: three capitals
+        bad_code = ~pl.col("line_item_currency_code").str.contains(r"^[A-Z]{3}$")
+        rows = batch.select(bad_code.fill_null(False).arg_true().head(3)).to_series().to_list()
+        if rows:
+            values = batch.get_column("line_item_currency_code").gather(rows).to_list()
+            raise LineItemError(f"column 'line_item_currency_code' is not a currency code on row(s) "
+                                f"{', '.join(str(first_row + r) for r in rows)} ({values})")
     money = [c for c in NUMBER_COLUMNS if batch.schema.get(c) == pl.Float64]
     if money:
         bad = batch.select([(~pl.col(c).is_finite() & pl.col(c).is_not_null()).arg_true().head(3)

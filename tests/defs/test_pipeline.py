@@ -97,7 +97,9 @@ def test_every_partition_shows_its_checks_and_the_gap_is_caught(pipeline):
 def test_rerunning_partitions_changes_no_mart_row(pipeline):
     settings, instance, _, _ = pipeline
     before = mart_snapshot(settings)
-    assert set(before) == mart_names() and all(before.values())
+    assert set(before) == mart_names()
+    # every mart has rows, but the demo bills in one currency: nothing to report in another
+    assert [k for k, rows in before.items() if not rows] == ["fct_other_currency_cost"]
     defs = build_definitions(settings)
     for job, tags in (("cur_ingest_job", RANGE), ("sources_job", RANGE), ("daily_cost_job", RANGE),
                       ("marts_job", None)):
