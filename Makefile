@@ -7,30 +7,33 @@ export UV_COMPILE_BYTECODE := 1
 .PHONY: demo test test-fast lint sync docs
 
 $(UV):
-	python3 -m pip install --quiet --disable-pip-version-check --target .tools/uv "uv==$(UV_VERSION)"
+	@python3 -m pip install --quiet --disable-pip-version-check --target .tools/uv "uv==$(UV_VERSION)"
 
 sync: $(UV)
-	$(UV) sync --frozen
+	@$(UV) sync --frozen --quiet
+
+# after `sync` (bytecode compiled once): run without re-syncing or recompiling on every call
+RUN := $(UV) run --frozen --no-sync
 
 ## make demo: the offline demo end to end, then the Dagster UI on http://127.0.0.1:3000
 demo: sync
-	$(UV) run --frozen finops-dagster demo
+	@$(RUN) finops-dagster demo
 
 ## make test: lint, then the whole test suite
 test: sync
-	$(UV) run --frozen ruff check finops_dagster tests
-	$(UV) run --frozen pytest
+	$(RUN) ruff check finops_dagster tests
+	$(RUN) pytest
 
 ## make test-fast: the inner loop, without the tests that need the whole demo pipeline, a CLI run or the UI
 test-fast: sync
-	$(UV) run --frozen ruff check finops_dagster tests
-	$(UV) run --frozen pytest -m "not pipeline"
+	$(RUN) ruff check finops_dagster tests
+	$(RUN) pytest -m "not pipeline"
 
 lint: sync
-	$(UV) run --frozen ruff check finops_dagster tests
+	$(RUN) ruff check finops_dagster tests
 
 ## make docs: dbt's documentation site of every model and column (after `make demo`)
 DBT_ARGS := --project-dir dbt_project --profiles-dir dbt_project
 docs: sync
-	FINOPS_WAREHOUSE_PATH=data/warehouse.duckdb FINOPS_RAW_LAKE_DIR=data/raw $(UV) run --frozen dbt docs generate $(DBT_ARGS)
-	$(UV) run --frozen dbt docs serve $(DBT_ARGS) --host 127.0.0.1 --port 8080
+	FINOPS_WAREHOUSE_PATH=data/warehouse.duckdb FINOPS_RAW_LAKE_DIR=data/raw $(RUN) dbt docs generate $(DBT_ARGS)
+	$(RUN) dbt docs serve $(DBT_ARGS) --host 127.0.0.1 --port 8080

@@ -14,6 +14,11 @@ from typing import Any
 
 import dagster as dg
 
+# not exported at the top level; the type AssetCheckEvaluation's target field takes
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData as TargetMaterialization,
+)
+
 from finops_dagster.quality.results import DayResult
 
 
@@ -25,13 +30,36 @@ def evaluate_days(
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
 ) -> dg.AssetCheckResult:
     results: dict[str, DayResult] = {}
+    targets = latest_materializations(context.instance, asset_key, context.partition_keys)
     for pk in context.partition_keys:
         result = evaluate(pk)
         results[pk] = result
         context.op_execution_context.log_event(dg.AssetCheckEvaluation(
             asset_key=asset_key, check_name=check_name, passed=result.passed,
-            metadata=result.metadata, severity=severity, partition=pk))
+            metadata=result.metadata, severity=severity, partition=pk,
+            target_materialization_data=targets.get(pk)))
     return summarize(asset_key, check_name, results, severity)
+
+
+def latest_materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey,
+                            partition_keys: list[str]) -> dict[str, TargetMaterialization]:
+    """Each partition's latest materialization, the target its check result is about. The UI
+    counts a partition's check result only when it targets the partition's latest
+    materialization; without a target every day of a range run showed "Missing"."""
+    wanted, found, cursor = set(partition_keys), {}, None
+    while wanted - set(found):
+        page = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=sorted(wanted - set(found))),
+            limit=1000, cursor=cursor)
+        for record in page.records:
+            pk = record.partition_key
+            if pk in wanted and pk not in found:  # records come newest first
+                found[pk] = TargetMaterialization(storage_id=record.storage_id, run_id=record.run_id,
+                                                  timestamp=record.timestamp)
+        if not page.has_more:
+            break
+        cursor = page.cursor
+    return found
 
 
 def summarize(asset_key: dg.AssetKey, check_name: str, results: Mapping[str, DayResult],

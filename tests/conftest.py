@@ -17,6 +17,16 @@ from finops_dagster.settings import DEMO_BUCKET, DEMO_EXPORT, DEMO_PREFIX, Setti
 SLOW_FILES = ("test_cli_sync.py", "test_backfill.py")  # whole CLI runs, the UI in Chromium
 
 
+def pytest_sessionstart(session) -> None:
+    """PostgreSQL installed but stopped is started (and its `test` database created), so `make
+    test` needs no manual step on a machine set up as the README says."""
+    from tests.postgres import ensure_postgres
+
+    state = ensure_postgres()
+    if state not in ("running", "started"):
+        print(f"\nwarning: {state}; the PostgreSQL tests will fail")
+
+
 def pytest_collection_modifyitems(items) -> None:
     """``-m "not pipeline"`` is the fast inner loop (README, `make test-fast`): the tests that need
     the full demo pipeline, a real sync or the UI are marked here, from their fixtures and files,

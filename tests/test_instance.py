@@ -54,5 +54,9 @@ def test_postgres_storage_keeps_partitions_and_checks_across_a_restart(
         status = {i.partition_key: i.latest_execution_status.value for i in
                   restarted.event_log_storage.get_asset_check_partition_info([gap]) if i.partition_key}
         assert status == {"2026-09-16": "SUCCEEDED", "2026-09-17": "FAILED", "2026-09-18": "SUCCEEDED"}
+        # each day's result targets that day's latest materialization: what the UI's Partitions
+        # view needs to show it (without a target every day of a range run was "Missing")
+        assert all(i.is_current for i in restarted.event_log_storage.get_asset_check_partition_info([gap])
+                   if i.partition_key)
     finally:
         restarted.dispose()

@@ -7,6 +7,7 @@ import dagster as dg
 import duckdb
 
 from finops_dagster.definitions import build_definitions
+from finops_dagster.lake.ledger import Ledger
 from tests.conftest import mart_names, mart_snapshot
 
 RANGE = {"dagster/asset_partition_range_start": "2026-09-16",
@@ -112,15 +113,19 @@ def test_rerunning_partitions_changes_no_mart_row(pipeline):
 
 
 def test_materialization_metadata_shows_rows_costs_and_files(pipeline):
-    _, instance, _, _ = pipeline
+    """A day's partition page shows that day's figures, though it was ingested in a range run."""
+    settings, instance, _, _ = pipeline
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_cur_line_items"),
                               asset_partitions=["2026-09-17"]), limit=1).records
     meta = records[0].asset_materialization.metadata
-    assert meta["rows"].value > 0
+    entry = Ledger(settings.ledger_path).day("cur", dt.date(2026, 9, 17))
+    assert meta["rows"].value == entry.row_count > 0
+    assert meta["unblended_cost_exact"].value == str(entry.unblended_cost)
+    assert meta["accounts"].value == "111111111111, 333333333333"  # the planted gap: 222... absent
     sept = "s3://finops-demo-billing/cur/finops-demo-export/data/BILLING_PERIOD=2026-09/"
     assert sept in meta["source_files"].value
-    assert "2026-09-17" in meta["per_day"].value
+    assert "days; range totals on the run" in meta["range_run"].value
 
 
 def test_undelivered_day_fails_the_run_with_a_clear_message(pipeline):

@@ -73,3 +73,17 @@ def raw_cur(context: dg.AssetExecutionContext, cur: CurExportResource, lake: Lak
             "| day | rows | unblended | effective | accounts | delivery |\n|---|---|---|---|---|---|\n"
             + per_day),
     })
+    if len(entries) > 1:  # a range run: each day's own figures on its partition page
+        for e in entries:
+            context.log_event(dg.AssetMaterialization(
+                asset_key="raw_cur_line_items", partition=e.usage_date.isoformat(), metadata={
+                    "rows": e.row_count,
+                    "unblended_cost": dg.MetadataValue.float(float(round(e.unblended_cost, 2))),
+                    "effective_cost": dg.MetadataValue.float(float(round(e.effective_cost, 2))),
+                    "unblended_cost_exact": str(e.unblended_cost),
+                    "effective_cost_exact": str(e.effective_cost),
+                    "accounts": ", ".join(sorted(a for a, t in e.accounts.items() if t.row_count)) or "none",
+                    "delivery": f"{e.billing_period}: {e.delivery_id}",
+                    "source_files": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in e.source_files)),
+                    "range_run": f"{days[0]}..{days[-1]} ({len(entries)} days; range totals on the run)",
+                }))
