@@ -17,6 +17,7 @@ import signal
 import sys
 from pathlib import Path
 
+from finops_dagster.console import log_file, quiet
 from finops_dagster.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("finops_dagster")
@@ -26,7 +27,8 @@ ENVIRONMENT_HELP = """environment:
   FINOPS_DATA_DIR         where the raw lake, ledger and warehouse.duckdb live (default ./data)
   FINOPS_HISTORY_START    first billing period covered, YYYY-MM (default 2026-08); day partitions
                           start on its first day
-  FINOPS_AS_OF            YYYY-MM-DD treated as today for gaps and expected periods (default: today)
+  FINOPS_AS_OF            the last day the export can contain, YYYY-MM-DD: gaps and expected
+                          periods stop there (default: yesterday, UTC: AWS's delivery lag)
   FINOPS_COST_EXPLORER    auto (default: used when reachable) or off
   FINOPS_CLOUDWATCH       auto (default) or off
   FINOPS_BUSINESS_URL     business data folder or postgresql+psycopg2:// URL (default: none);
@@ -69,27 +71,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # the demo's "today" and first month, whatever a real export's settings say
     settings = replace(settings, as_of=settings.as_of or "2026-10-31", history_start=DEFAULT_HISTORY_START)
     _prepare_home(settings)
-    print(f"[1/4] generating the demo data under {settings.demo_dir}", flush=True)
-    cfg = DemoConfig(out_dir=settings.demo_dir, seed=args.seed)
-    truth = generate(cfg)
-    write_csv(settings.demo_dir / "business")
-    print("[2/4] starting the local AWS endpoints (moto: S3, CloudWatch, STS; Cost Explorer)",
-          flush=True)
-    with demo_endpoints(cfg) as endpoints:
+    log_path = log_file(settings.data_dir, "demo")
+    print(f"demo: Dagster's events and dbt's output go to {log_path}"
+          + (" (--verbose: here)" if args.verbose else ""), flush=True)
+    with quiet(log_path, args.verbose) as say:
+        say(f"[1/4] generating the demo data under {settings.demo_dir}")
+        cfg = DemoConfig(out_dir=settings.demo_dir, seed=args.seed)
+        truth = generate(cfg)
+        write_csv(settings.demo_dir / "business")
+        say("[2/4] starting the local AWS endpoints (moto: S3, CloudWatch, STS; Cost Explorer)")
+    with demo_endpoints(cfg, progress=lambda m: None) as endpoints:
         settings = replace(settings, cur_export_url=endpoints.cur_export_url)
         settings.export_to_environ()
-        print(f"[3/4] materializing every asset for {truth['start']}..{truth['end']}, then "
-              "re-delivering 2026-08 (a restatement) and syncing it", flush=True)
-        report = run_demo(settings, truth, redeliver=endpoints.redeliver)
+        with quiet(log_path, args.verbose) as say:
+            say(f"[3/4] materializing every asset for {truth['start']}..{truth['end']}, then "
+                "re-delivering 2026-08 (a restatement) and syncing it (about 3 min)")
+            report = run_demo(settings, truth, redeliver=endpoints.redeliver, progress=say)
         print(report.render(), flush=True)
         if not report.ok:
             return 1
         if args.no_ui:
             return 0
+        ui_log = None if args.verbose else log_file(settings.data_dir, "ui")
         print(f"[4/4] starting the Dagster UI: open http://{args.host}:{args.port}/assets "
               "(asset graph, day partitions, checks); the local AWS endpoints stay up for "
-              "re-runs from the UI; Ctrl-C stops everything", flush=True)
-        return _run_ui_child(args)
+              f"re-runs from the UI; Ctrl-C stops everything"
+              + (f" (UI log: {ui_log})" if ui_log else ""), flush=True)
+        return _run_ui_child(args, ui_log)
 
 
 def _dagster_dev_argv(args: argparse.Namespace) -> list[str]:
@@ -98,11 +106,22 @@ def _dagster_dev_argv(args: argparse.Namespace) -> list[str]:
             "-h", args.host, "-p", str(args.port)]
 
 
-def _run_ui_child(args: argparse.Namespace) -> int:
-    """dagster dev as a child process, so this process keeps the demo endpoints alive."""
+def _ui_environ() -> dict[str, str]:
+    """dagster dev's environment: its SupersessionWarning ("use dg dev") silenced: `dg` comes
+    with dagster-dg-cli and a dg project layout this project does not use yet."""
+    warnings = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), "ignore::Warning:click.core"]))
+    return {**os.environ, "PYTHONWARNINGS": warnings}
+
+
+def _run_ui_child(args: argparse.Namespace, log_path: Path | None = None) -> int:
+    """dagster dev as a child process, so this process keeps the demo endpoints alive. It runs
+    in DAGSTER_HOME (from the project folder it warned that the project's dagster.yaml, the
+    template, is ignored); its output goes to ``log_path`` unless --verbose."""
     import subprocess
 
-    proc = subprocess.Popen(_dagster_dev_argv(args), cwd=PROJECT_ROOT,
+    log = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(_dagster_dev_argv(args), cwd=os.environ.get("DAGSTER_HOME", PROJECT_ROOT),
+                            env=_ui_environ(), stdout=log, stderr=subprocess.STDOUT if log else None,
                             preexec_fn=_default_signals)
 
     def stop(signum, frame):  # noqa: ARG001
@@ -116,6 +135,8 @@ def _run_ui_child(args: argparse.Namespace) -> int:
         if proc.poll() is None:
             proc.terminate()
             proc.wait(timeout=30)
+        if log is not None:
+            log.close()
 
 
 def _default_signals() -> None:
@@ -136,10 +157,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
     settings.export_to_environ()
     _prepare_home(settings)
     print(f"sync: export {settings.cur_export_url}, history from {settings.history_start}, "
-          f"as of {settings.as_of or 'today (UTC)'}, data in {settings.data_dir}", flush=True)
-    defs = build_definitions(settings)
-    with dg.DagsterInstance.get() as instance:
-        summary = sync_export(defs, instance, progress=lambda line: print(line, flush=True))
+          f"as of {settings.as_of or 'yesterday (UTC; AWS delivers with about a day of lag)'}, "
+          f"data in {settings.data_dir}", flush=True)
+    log_path = log_file(settings.data_dir, "sync")
+    print(f"sync: Dagster's events and dbt's output go to {log_path}"
+          + (" (--verbose: here)" if args.verbose else ""), flush=True)
+    with quiet(log_path, args.verbose) as say:
+        defs = build_definitions(settings)
+        with dg.DagsterInstance.get() as instance:
+            summary = sync_export(defs, instance, progress=say)
     print("\nsummary:")
     for line in summary.failures:
         print(f"  FAILED {line}")
@@ -168,9 +194,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     print(f"starting the Dagster UI: open {url}/assets (asset graph, day partitions, checks);"
           " Ctrl-C stops it", flush=True)
     _default_signals()
-    os.chdir(PROJECT_ROOT)
+    os.chdir(os.environ["DAGSTER_HOME"])  # not the project folder: its dagster.yaml is a template
     argv = _dagster_dev_argv(args)
-    os.execv(argv[0], argv)
+    os.execve(argv[0], argv, _ui_environ())
     return 0  # not reached
 
 
@@ -210,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = sub.add_parser("demo", help="offline demo end to end, then the UI")
     demo.add_argument("--no-ui", action="store_true", help="stop after the run; exit 1 on failure")
+    demo.add_argument("--verbose", action="store_true",
+                      help="Dagster's events and dbt's output on the terminal, not in data/logs/")
     demo.add_argument("--seed", type=int, default=42)
     demo.set_defaults(func=cmd_demo)
 
@@ -224,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     sync = sub.add_parser(
         "sync", help="ingest new, restated and missing CUR days, build the cost marts, report gaps",
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=ENVIRONMENT_HELP)
+    sync.add_argument("--verbose", action="store_true",
+                      help="Dagster's events and dbt's output on the terminal, not in data/logs/")
     sync.add_argument("--strict", action="store_true",
                       help="also exit 1 on findings (gaps, missing billing periods)")
     sync.set_defaults(func=cmd_sync)

@@ -16,9 +16,20 @@ def range_tags(first: str, last: str) -> dict[str, str]:
 
 
 def run_job(defs: dg.Definitions, instance: dg.DagsterInstance, job: str,
-            tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
-    return defs.resolve_job_def(job).execute_in_process(
+            tags: dict[str, str] | None = None,
+            progress: Callable[[str], None] | None = None) -> dg.ExecuteInProcessResult:
+    """Run ``job`` in this process; with ``progress``, one line when it ends (what, how long)."""
+    from finops_dagster.console import Stopwatch
+
+    watch = Stopwatch()
+    result = defs.resolve_job_def(job).execute_in_process(
         instance=instance, tags=tags or {}, raise_on_error=False)
+    if progress is not None:
+        window = ".." .join(filter(None, ((tags or {}).get("dagster/asset_partition_range_start"),
+                                          (tags or {}).get("dagster/asset_partition_range_end"))))
+        progress(f"    {job}{' ' + window if window else ''}: "
+                 f"{'ok' if result.success else 'FAILED'} in {watch} (run {result.run_id[:8]})")
+    return result
 
 
 def cur_sync_plan(defs: dg.Definitions) -> list[PeriodStatus]:
@@ -111,8 +122,7 @@ def sync_export(defs: dg.Definitions, instance: dg.DagsterInstance,
         # existing one is refreshed for the range with everything downstream of it
         jobs = ["cur_ingest_job", "sources_job"] if fresh else ["cur_refresh_job"]
         for job in jobs:
-            progress(f"  {job} {first}..{last} ...")
-            result = run_job(defs, instance, job, window)
+            result = run_job(defs, instance, job, window, progress)
             if not result.success:
                 cause = failure_cause(result)
                 summary.failures.append(f"{first}..{last} {job}: {cause}")
@@ -129,8 +139,7 @@ def sync_export(defs: dg.Definitions, instance: dg.DagsterInstance,
             for job, tags in (("warehouse_views_job", None),
                               ("daily_cost_job", range_tags(days[0].isoformat(), days[-1].isoformat())),
                               ("marts_job", None)):
-                progress(f"  {job} ...")
-                result = run_job(defs, instance, job, tags)
+                result = run_job(defs, instance, job, tags, progress)
                 if not result.success:
                     cause = failure_cause(result)
                     summary.failures.append(f"{job}: {cause}")

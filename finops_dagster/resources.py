@@ -77,6 +77,9 @@ class LakeResource(dg.ConfigurableResource):
         return duckdb.connect(str(self.warehouse_path), read_only=True)
 
 
+DELIVERY_LAG_DAYS = 1
+
+
 class CurExportResource(dg.ConfigurableResource):
     """A CUR 2.0 export root: ``s3://bucket/prefix/export`` or a local folder of that layout.
 
@@ -102,8 +105,12 @@ class CurExportResource(dg.ConfigurableResource):
                            self.as_of_date())
 
     def as_of_date(self) -> dt.date:
-        """The day gap detection treats as today (the demo pins it to the end of its data)."""
-        return dt.date.fromisoformat(self.as_of) if self.as_of else dt.datetime.now(dt.UTC).date()
+        """The last day the export can contain: FINOPS_AS_OF (the demo pins the end of its
+        data), else yesterday (UTC). AWS delivers the current month with about a day's lag, so
+        today is never complete and a new month has no delivery on its first day."""
+        if self.as_of:
+            return dt.date.fromisoformat(self.as_of)
+        return dt.datetime.now(dt.UTC).date() - dt.timedelta(days=DELIVERY_LAG_DAYS)
 
 
 class CostExplorerResource(dg.ConfigurableResource):

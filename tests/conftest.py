@@ -109,6 +109,7 @@ def pipeline(tmp_path_factory):
     from finops_dagster.demo.business_data import write_csv
     from finops_dagster.demo.environment import demo_endpoints
     from finops_dagster.demo.run import run_demo
+    from finops_dagster.instance import prepare_home
 
     root = tmp_path_factory.mktemp("e2e")
     cfg = DemoConfig(out_dir=root / "demo")
@@ -117,7 +118,9 @@ def pipeline(tmp_path_factory):
     with demo_endpoints(cfg, progress=lambda m: None) as endpoints:
         settings = Settings(data_dir=root, as_of="2026-10-31",
                             cur_export_url=endpoints.cur_export_url)
-        with dg.instance_for_test() as instance:
+        # a real instance home (the shipped dagster.yaml, SQLite): the UI tests open it after
+        home = prepare_home(root, {"DAGSTER_HOME": str(root / "dagster_home")})
+        with dg.DagsterInstance.from_config(str(home)) as instance:
             report = run_demo(settings, truth, instance, redeliver=endpoints.redeliver)
             yield settings, instance, report, truth
 

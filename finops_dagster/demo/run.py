@@ -49,7 +49,8 @@ def demo_days(truth: dict) -> list[str]:
 
 
 def run_demo(settings: Settings, truth: dict, instance: dg.DagsterInstance | None = None,
-             redeliver: Callable[[], dict] | None = None) -> DemoReport:
+             redeliver: Callable[[], dict] | None = None,
+             progress: Callable[[str], None] | None = None) -> DemoReport:
     """Materialize the demo window, then (with ``redeliver``) restate a month and sync it."""
     from finops_dagster.definitions import build_definitions
 
@@ -61,7 +62,7 @@ def run_demo(settings: Settings, truth: dict, instance: dg.DagsterInstance | Non
     check_evals: list[dg.AssetCheckEvaluation] = []
 
     def step(job: str, tags: dict | None = None) -> bool:
-        result = run_job(defs, instance, job, tags)
+        result = run_job(defs, instance, job, tags, progress)
         report.runs.append((job, result.success, result.run_id))
         check_evals.extend(result.get_asset_check_evaluations())
         if not result.success:

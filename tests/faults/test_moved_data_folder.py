@@ -9,7 +9,9 @@ import shutil
 import duckdb
 
 from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, dbt_project
+from finops_dagster.lake.ledger import Ledger
 from finops_dagster.warehouse.lake_paths import rebuild_views, stale_lake_paths
+from tests.conftest import days_between
 
 
 def test_views_of_a_moved_data_folder_are_found_and_rebuilt(pipeline, tmp_path, monkeypatch):
@@ -30,4 +32,6 @@ def test_views_of_a_moved_data_folder_are_found_and_rebuilt(pipeline, tmp_path, 
     assert stale_lake_paths(moved / "warehouse.duckdb", moved / "raw") == []
     with duckdb.connect(str(moved / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute("select count(*) from stg_cur__line_items").fetchone()[0]
-    assert rows == 45_357  # the demo's line items after the restatement, read from the new place
+    ledger = Ledger(settings.ledger_path)  # every line item the lake holds, read from the new place
+    assert rows == sum(e.row_count for d in days_between("2026-08-01", "2026-10-31")
+                       if (e := ledger.day("cur", d)))

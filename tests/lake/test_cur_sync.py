@@ -75,7 +75,7 @@ def test_restated_month_changes_exactly_the_planted_cells(world, s3):
         before[dt.date(2026, 8, 20)].row_count + 1
 
 
-def test_missing_period_and_missing_days_are_found_and_backfilled(world, s3):
+def test_missing_period_and_missing_days_are_found_and_backfilled(world, s3, demo):
     cfg, bucket, export, raw, ledger = world
     key = "cur/finops-demo-export/metadata/BILLING_PERIOD=2026-09/finops-demo-export-Manifest.json"
     s3.delete_object(Bucket=bucket, Key=key)
@@ -95,7 +95,7 @@ def test_missing_period_and_missing_days_are_found_and_backfilled(world, s3):
     final = sync_plan(export, ledger, "2026-08", AS_OF)
     assert [p.status for p in final] == ["up_to_date"] * 3
     assert sum(ledger.day(SOURCE, d).row_count for d in days_between("2026-08-01", "2026-10-31")) \
-        == 45355  # every line item of the demo (tests/demo/test_generator.py)
+        == demo["total_rows"]  # every line item of the demo
 
 
 def test_the_open_month_and_the_configured_start(world):

@@ -31,15 +31,20 @@ def ensure_chromium() -> str:
 
 
 @contextmanager
-def dagster_dev(data_dir: Path, home: Path, environ: dict[str, str], timeout: float = 240
-                ) -> Iterator[str]:
-    """Start the UI and daemon for ``data_dir`` with the instance at ``home``; yields its URL."""
+def dagster_dev(data_dir: Path, home: Path, environ: dict[str, str], timeout: float = 240,
+                daemon: bool = True) -> Iterator[str]:
+    """Start the UI and daemon for ``data_dir`` with the instance at ``home``; yields its URL.
+    Without ``daemon`` only the webserver runs: a UI to look at, with no sensor or schedule
+    launching runs meanwhile."""
     home = prepare_home(data_dir, {**environ, "DAGSTER_HOME": str(home)})
     port = free_port()
     env = {**os.environ, **environ, "DAGSTER_HOME": str(home), "FINOPS_DATA_DIR": str(data_dir)}
     dagster = str(Path(sys.executable).with_name("dagster"))
     log = open(home / "dagster_dev.log", "wb")  # noqa: SIM115 - closed below
     argv = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    if not daemon:
+        argv = [str(Path(sys.executable).with_name("dagster-webserver")), "-w",
+                str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
     proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL),
                                                 signal.signal(signal.SIGTERM, signal.SIG_DFL)))
