@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -74,16 +75,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     log_path = log_file(settings.data_dir, "demo")
     print(f"demo: Dagster's events and dbt's output go to {log_path}"
           + (" (--verbose: here)" if args.verbose else ""), flush=True)
-    with quiet(log_path, args.verbose) as say:
-        say(f"[1/4] generating the demo data under {settings.demo_dir}")
-        cfg = DemoConfig(out_dir=settings.demo_dir, seed=args.seed)
-        truth = generate(cfg)
-        write_csv(settings.demo_dir / "business")
-        say("[2/4] starting the local AWS endpoints (moto: S3, CloudWatch, STS; Cost Explorer)")
-    with demo_endpoints(cfg, progress=lambda m: None) as endpoints:
-        settings = replace(settings, cur_export_url=endpoints.cur_export_url)
-        settings.export_to_environ()
+    with contextlib.ExitStack() as endpoints_alive:  # the AWS endpoints outlive the quiet part
         with quiet(log_path, args.verbose) as say:
+            say(f"[1/4] generating the demo data under {settings.demo_dir}")
+            cfg = DemoConfig(out_dir=settings.demo_dir, seed=args.seed)
+            truth = generate(cfg)
+            write_csv(settings.demo_dir / "business")
+            say("[2/4] starting the local AWS endpoints (moto: S3, CloudWatch, STS; Cost Explorer)")
+            endpoints = endpoints_alive.enter_context(demo_endpoints(cfg, progress=lambda m: None))
+            settings = replace(settings, cur_export_url=endpoints.cur_export_url)
+            settings.export_to_environ()
             say(f"[3/4] materializing every asset for {truth['start']}..{truth['end']}, then "
                 "re-delivering 2026-08 (a restatement) and syncing it (about 3 min)")
             report = run_demo(settings, truth, redeliver=endpoints.redeliver, progress=say)

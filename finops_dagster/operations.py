@@ -37,7 +37,8 @@ def cur_sync_plan(defs: dg.Definitions) -> list[PeriodStatus]:
     return sync_plan(cur.export(), lake.ledger(), cur.history_start, cur.as_of_date())
 
 
-def run_cur_sync(defs: dg.Definitions, instance: dg.DagsterInstance
+def run_cur_sync(defs: dg.Definitions, instance: dg.DagsterInstance,
+                 progress: Callable[[str], None] | None = None
                  ) -> list[tuple[PeriodStatus, dg.ExecuteInProcessResult]]:
     """What the sensor does, synchronously: one cur_refresh_job run per contiguous day range
     of every new, restated or incomplete billing period."""
@@ -45,7 +46,7 @@ def run_cur_sync(defs: dg.Definitions, instance: dg.DagsterInstance
     for period in cur_sync_plan(defs):
         for first, last in day_ranges(list(period.days_to_ingest)):
             done.append((period, run_job(defs, instance, "cur_refresh_job",
-                                         range_tags(first.isoformat(), last.isoformat()))))
+                                         range_tags(first.isoformat(), last.isoformat()), progress)))
     return done
 
 

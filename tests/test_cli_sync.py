@@ -80,6 +80,11 @@ def test_2018_athena_and_2023_csv_exports_go_in_with_configuration_only(tmp_path
     assert "layout athena: 3 billing period(s)" in out
     assert "Cost Explorer: no access (no AWS credentials) — skipped" in out
     assert "everything asked for was built" in out and "marts: current" in out
+    # quiet by default: a line per step and job run; Dagster's events and dbt in the log file
+    assert len(results[0].stdout.splitlines()) < 40 and "STEP_START" not in results[0].stdout
+    assert "cur_ingest_job 2018-10-01..2018-12-31: ok in" in results[0].stdout
+    (log,) = (tmp_path / "data-2018" / "logs").glob("sync-*.log")
+    assert "STEP_START" in log.read_text() and str(log) in results[0].stdout
     rows, billed, effective = _mart_totals(tmp_path / "data-2018")
     want = rx.source_totals(_source_files(athena, ".parquet"))
     assert rows == want[0]

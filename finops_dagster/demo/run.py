@@ -75,7 +75,7 @@ def run_demo(settings: Settings, truth: dict, instance: dg.DagsterInstance | Non
     planted = None
     if redeliver is not None:
         planted = redeliver()
-        for period, result in run_cur_sync(defs, instance):
+        for period, result in run_cur_sync(defs, instance, progress):
             report.runs.append((f"cur_refresh_job {period.billing_period} ({period.status})",
                                 result.success, result.run_id))
             check_evals.extend(result.get_asset_check_evaluations())
