@@ -76,12 +76,14 @@ def test_paged_daily_costs_equal_cur_truth(endpoint, lake, demo):
 
 
 def test_throttled_calls_give_identical_rows_within_5_per_second(endpoint, lake, demo, tmp_path):
-    clean = {e.usage_date: (e.row_count, e.unblended_cost) for e in _ingest(lake)}
+    week = SEPT[:10]  # enough pages to throttle (the limiter makes every call cost 0.2 s)
+    clean = {e.usage_date: (e.row_count, e.unblended_cost) for e in _ingest(lake, week)}
     clean_requests = len(endpoint.requests)
     endpoint.faults = Faults(throttle_rate=0.3)
     endpoint.requests.clear()
     other = (RawLake(tmp_path / "raw2"), Ledger(tmp_path / "l2.sqlite"), tmp_path / "state2")
-    throttled = {e.usage_date: (e.row_count, e.unblended_cost) for e in _ingest(other, max_attempts=10)}
+    throttled = {e.usage_date: (e.row_count, e.unblended_cost)
+                 for e in _ingest(other, week, max_attempts=10)}
     assert throttled == clean
     assert len(endpoint.requests) > clean_requests  # throttled calls were retried
     assert endpoint.max_requests_per_second() <= 5
