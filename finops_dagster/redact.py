@@ -22,7 +22,3 @@ def redact(text: str) -> str:
     text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
     text = _HTTP.sub(lambda m: m["base"] + ("/***" if m["rest"] else ""), text)
     return _BARE.sub(lambda m: f"{m['host']}/***", text)
-
-
-def redact_url(url: str) -> str:
-    return redact(url)

@@ -133,7 +133,8 @@ class MartReader:
         except MartNotBuilt:
             return None
         if self._currency[0] != version:
-            found = self._con.cursor().execute(f"select distinct billing_currency from {table}").fetchall()
+            with self._con.cursor() as cur:
+                found = cur.execute(f"select distinct billing_currency from {table}").fetchall()
             self._currency = (version, ",".join(sorted(str(r[0]) for r in found)) or None)
         return self._currency[1]
 

@@ -25,16 +25,10 @@ def ingest_cloudwatch_days(client: Any, lake: RawLake, ledger: Ledger, days: lis
     end = dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time())
     kept = {d for a, b, _ in age_bands(start, end, now) for d in _days(a, b)}
     df = fetch(client, metrics, start, end, now, progress)
-    entries: list[DayEntry] = []
-
-    def ledger_rows(staged) -> list[DayEntry]:
-        entries.extend(day_entries(SOURCE, staged, dict(df.group_by("usage_date").len().iter_rows()),
-                                   api_delivery_id(), ("ListMetrics", "GetMetricData"),
-                                   notes={d: "beyond CloudWatch retention" for d in days if d not in kept}))
-        return entries
-
-    lake.write_days(SOURCE, df.lazy(), days, ledger, ledger_rows)
-    return entries
+    return lake.write_days(SOURCE, df.lazy(), days, ledger, lambda staged: day_entries(
+        SOURCE, staged, dict(df.group_by("usage_date").len().iter_rows()), api_delivery_id(),
+        ("ListMetrics", "GetMetricData"),
+        notes={d: "beyond CloudWatch retention" for d in days if d not in kept}))
 
 
 def _days(a: dt.datetime, b: dt.datetime) -> list[dt.date]:

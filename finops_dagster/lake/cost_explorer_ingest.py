@@ -51,15 +51,9 @@ def ingest_cost_explorer_days(clients: list[tuple[Any, str]], lake: RawLake, led
             amortized=pl.col("amortized_cost").sum()).iter_rows(named=True):
         accounts.setdefault(r["usage_date"], {})[r["source_account"]] = AccountTotals(
             r["row_count"], Decimal(r["unblended"]), Decimal(r["amortized"]))
-    entries: list[DayEntry] = []
-
-    def ledger_rows(staged) -> list[DayEntry]:
-        entries.extend(day_entries(SOURCE, staged, dict(df.group_by("usage_date").len().iter_rows()),
-                                   api_delivery_id(), tuple(f"GetCostAndUsage {q}" for q in group_bys),
-                                   accounts))
-        return entries
-
-    lake.write_days(SOURCE, df.lazy(), days, ledger, ledger_rows)
+    entries = lake.write_days(SOURCE, df.lazy(), days, ledger, lambda staged: day_entries(
+        SOURCE, staged, dict(df.group_by("usage_date").len().iter_rows()), api_delivery_id(),
+        tuple(f"GetCostAndUsage {q}" for q in group_bys), accounts))
     for query in queries:
         query.forget()
     return entries

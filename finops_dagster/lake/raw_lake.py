@@ -44,16 +44,18 @@ class RawLake:
     def write_days(self, source: str, data: pl.LazyFrame | Iterable[pl.DataFrame],
                    days: list[dt.date], ledger: Ledger | None = None,
                    entries: Callable[[StagedDays], list[DayEntry]] | None = None
-                   ) -> dict[dt.date, Path]:
+                   ) -> list[DayEntry]:
         """Write ``data`` (a LazyFrame, or batches of rows) into one file per day, then commit
-        the days and their ledger entries (built from the staged files) together."""
+        the days and their ledger entries (built from the staged files) together; returns the
+        entries."""
         staged = self.stage_days(source, data, days)
         try:
             rows = entries(staged) if entries else []
         except BaseException:
             staged.discard()
             raise
-        return staged.commit(ledger, rows)
+        staged.commit(ledger, rows)
+        return rows
 
     def stage_days(self, source: str, data: pl.LazyFrame | Iterable[pl.DataFrame],
                    days: list[dt.date]) -> StagedDays:

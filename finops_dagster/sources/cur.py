@@ -257,13 +257,6 @@ def delivery_schema(paths: list[Path]) -> pl.Schema:
     return pl.Schema(out)
 
 
-def _row_count(path: Path) -> int | None:
-    """Rows of a Parquet file from its footer; None when unknown without reading (csv.gz)."""
-    if path.name.endswith(".csv.gz"):
-        return None
-    return pq.ParquetFile(path).metadata.num_rows
-
-
 def iter_delivery(paths: list[Path], batch_rows: int, progress: Any = log.info,
                   schema: pl.Schema | None = None) -> Iterator[pl.DataFrame]:
     """The delivery's line items in bounded batches, file after file: Parquet row group after
@@ -277,15 +270,15 @@ def iter_delivery(paths: list[Path], batch_rows: int, progress: Any = log.info,
         return conform(frame, schema) if schema is not None else frame
 
     for path in paths:
-        if schema is not None and _row_count(path) == 0:
-            # an empty file (a re-delivery of nothing) still says which columns the days have
-            yield pl.DataFrame(schema=schema)
-            continue
         try:
             if path.name.endswith(".csv.gz"):
                 yield from (out(b) for b in iter_csv_gz(path, batch_rows // 2, progress))
                 continue
             pf = pq.ParquetFile(path)
+            if schema is not None and pf.metadata.num_rows == 0:
+                # an empty file (a re-delivery of nothing) still says which columns the days have
+                yield pl.DataFrame(schema=schema)
+                continue
             groups = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
             if groups and max(groups) <= 2 * batch_rows:  # whole row groups, decoded by Polars
                 lf, offset = pl.scan_parquet(path), 0

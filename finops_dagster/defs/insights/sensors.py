@@ -21,8 +21,8 @@ def insight_alert_sensor(context: dg.SensorEvaluationContext, lake: LakeResource
     if stamp and stamp != context.cursor:
         for row in pl.read_parquet(path).iter_rows(named=True):
             state = outbox.record(Alert(row["alert_id"], row["kind"], row["text"]))
-            counts["recorded" if state == "new" else "known"] = counts.get(
-                "recorded" if state == "new" else "known", 0) + 1
+            key = "recorded" if state == "new" else "known"
+            counts[key] = counts.get(key, 0) + 1
         context.update_cursor(stamp)
     for outcome, n in outbox.deliver_due().items():
         counts[outcome] = counts.get(outcome, 0) + n

@@ -30,8 +30,9 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
 def rotate_target_dirs(target: Path, keep: int = 20) -> list[Path]:
     """dagster-dbt writes each invocation's artefacts to target/<asset>-<run>-<hash>/ (2-4.5 MB
     each, without bound): keep the newest ``keep``."""
-    runs = sorted((p for p in target.glob("*-*-*") if p.is_dir() and (p / "run_results.json").exists()
-                   or p.is_dir() and (p / "manifest.json").exists()), key=lambda p: p.stat().st_mtime)
+    runs = sorted((p for p in target.glob("*-*-*")
+                   if (p / "run_results.json").exists() or (p / "manifest.json").exists()),
+                  key=lambda p: p.stat().st_mtime)
     old = runs[:-keep] if keep else runs
     for path in old:
         shutil.rmtree(path, ignore_errors=True)
