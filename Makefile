@@ -27,7 +27,7 @@ test: sync
 ## make test-fast: the inner loop, without the tests that need the whole demo pipeline, a CLI run or the UI
 test-fast: sync
 	$(RUN) ruff check finops_dagster tests
-	$(RUN) pytest -m "not pipeline"
+	$(RUN) pytest -m "not pipeline" -n 2
 
 lint: sync
 	$(RUN) ruff check finops_dagster tests

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import sys
 import time
@@ -41,9 +42,12 @@ def quiet(log_path: Path, verbose: bool = False) -> Iterator[Callable[[str], Non
             os.write(saved_out, (line + "\n").encode())
             os.write(1, (f"[finops-dagster] {line}\n").encode())  # and in the log, in order
 
+        handler = ProgressLines(say)
+        PROGRESS.addHandler(handler)
         try:
             yield say
         finally:
+            PROGRESS.removeHandler(handler)
             sys.stdout.flush()
             sys.stderr.flush()
             os.dup2(saved_out, 1)
@@ -61,3 +65,49 @@ class Stopwatch:
     def __str__(self) -> str:
         seconds = time.monotonic() - self.start
         return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+# Long steps (a CUR delivery read, Cost Explorer pages, a dbt build) report here as well as to
+# Dagster's log: in the UI nothing listens, in the quiet CLI a handler prints them, rate-limited.
+PROGRESS = logging.getLogger("finops_dagster.progress")
+PROGRESS.setLevel(logging.INFO)
+PROGRESS.propagate = False
+
+
+def reporter(context) -> Callable[[str], None]:
+    """The progress function an asset hands to a source: Dagster's log and the CLI's line."""
+
+    def report(line: str) -> None:
+        context.log.info(line)
+        PROGRESS.info(line)
+    return report
+
+
+class ProgressLines(logging.Handler):
+    """Prints a long step's progress (rows, bytes, percent) with its elapsed time, at most one
+    line every ``every`` seconds (lines with a percentage every fifth of that), so a ten-minute
+    step says where it is without flooding the terminal."""
+
+    def __init__(self, say: Callable[[str], None], every: float = 10.0) -> None:
+        super().__init__(logging.INFO)
+        self.say, self.every = say, every
+        self.step, self.last = time.monotonic(), float("-inf")
+
+    def restart(self) -> None:
+        self.step, self.last = time.monotonic(), float("-inf")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        now = time.monotonic()
+        message = record.getMessage()
+        counted = "%" in message  # a line with a percentage is worth showing more often
+        if now - self.last < (self.every / 5 if counted else self.every):
+            return
+        self.last = now
+        self.say(f"      {now - self.step:5.0f} s  {message[:160]}")
+
+
+def new_step() -> None:
+    """A job starts: progress times count from here."""
+    for handler in PROGRESS.handlers:
+        if isinstance(handler, ProgressLines):
+            handler.restart()

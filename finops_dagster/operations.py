@@ -19,9 +19,10 @@ def run_job(defs: dg.Definitions, instance: dg.DagsterInstance, job: str,
             tags: dict[str, str] | None = None,
             progress: Callable[[str], None] | None = None) -> dg.ExecuteInProcessResult:
     """Run ``job`` in this process; with ``progress``, one line when it ends (what, how long)."""
-    from finops_dagster.console import Stopwatch
+    from finops_dagster.console import Stopwatch, new_step
 
     watch = Stopwatch()
+    new_step()
     result = defs.resolve_job_def(job).execute_in_process(
         instance=instance, tags=tags or {}, raise_on_error=False)
     if progress is not None:

@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from finops_dagster.console import reporter
 from finops_dagster.lake.cloudwatch_ingest import ingest_cloudwatch_days
 from finops_dagster.lake.optional_sources import unavailable
 from finops_dagster.operations import range_tags
@@ -29,7 +30,7 @@ def raw_cloudwatch_metrics(context: dg.AssetExecutionContext, cloudwatch: CloudW
         return lake.skip_source("cloudwatch", "not_configured", "FINOPS_CLOUDWATCH=off", context)
     try:
         entries = ingest_cloudwatch_days(cloudwatch.client(), lake.raw_lake(), lake.ledger(), days,
-                                         now, progress=context.log.info)
+                                         now, progress=reporter(context))
     except Exception as exc:
         if (why := unavailable(exc)) is not None:
             return lake.skip_source("cloudwatch", *why, context, days=f"{days[0]}..{days[-1]}")

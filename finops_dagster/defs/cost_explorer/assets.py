@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from finops_dagster.console import reporter
 from finops_dagster.lake.cost_explorer_ingest import SOURCE, ingest_cost_explorer_days
 from finops_dagster.lake.optional_sources import unavailable
 from finops_dagster.lake.raw_lake import atomic_write_parquet
@@ -28,7 +29,7 @@ def raw_cost_explorer_daily(context: dg.AssetExecutionContext, cost_explorer: Co
     try:
         entries = ingest_cost_explorer_days(
             cost_explorer.clients(), lake.raw_lake(), lake.ledger(), days, cost_explorer.group_by,
-            cost_explorer.state_path, progress=context.log.info)
+            cost_explorer.state_path, progress=reporter(context))
     except Exception as exc:
         if (why := unavailable(exc)) is not None:
             return lake.skip_source(SOURCE, *why, context, days=f"{days[0]}..{days[-1]}")

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import dagster as dg
 
+from finops_dagster.console import reporter
 from finops_dagster.lake.cur_ingest import ingest_cur_days
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import CurExportResource, LakeResource
@@ -40,7 +41,7 @@ def raw_cur(context: dg.AssetExecutionContext, cur: CurExportResource, lake: Lak
     days = window_days(context)
     try:
         result = ingest_cur_days(cur.export(), lake.raw_lake(), lake.ledger(), days,
-                                 progress=context.log.info, guard=cur.shrink_guard())
+                                 progress=reporter(context), guard=cur.shrink_guard())
     except CurError as exc:
         raise dg.Failure(description=str(exc), metadata={
             "days": f"{days[0]}..{days[-1]}", "export": cur.export_url}) from exc

@@ -6,6 +6,7 @@ import json
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from finops_dagster.console import PROGRESS
 from finops_dagster.defs.warehouse.project import (
     DBT_EXECUTABLE,
     dbt_project,
@@ -42,8 +43,19 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
     _refuse_held_days(lake, context.partition_keys)
     _readable(context, lake)
     crash_point("warehouse:dbt")
-    yield from dbt.cli(["build", "--vars", json.dumps(window)], context=context).stream()
+    yield from _counted(context, dbt.cli(["build", "--vars", json.dumps(window)], context=context))
     rotate_target_dirs(dbt_project.project_dir / "target")
+
+
+def _counted(context: dg.AssetExecutionContext, invocation):
+    """dbt's events, passed on; each built model is a progress line (n/total, percent)."""
+    total, done = len(context.selected_asset_keys) or 1, 0
+    for event in invocation.stream():
+        if isinstance(event, dg.Output | dg.AssetMaterialization):
+            done += 1
+            name = event.output_name if isinstance(event, dg.Output) else event.asset_key.path[-1]
+            PROGRESS.info(f"dbt build: {done}/{total} models ({done / total:.0%}), last {name}")
+        yield event
 
 
 def _refuse_held_days(lake: LakeResource, partition_keys: list[str] | None = None) -> None:
@@ -89,5 +101,5 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lak
     _refuse_held_days(lake)
     _readable(context, lake)
     crash_point("warehouse:dbt")
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from _counted(context, dbt.cli(["build"], context=context))
     rotate_target_dirs(dbt_project.project_dir / "target")
