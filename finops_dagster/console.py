@@ -85,8 +85,8 @@ def reporter(context) -> Callable[[str], None]:
 
 class ProgressLines(logging.Handler):
     """Prints a long step's progress (rows, bytes, percent) with its elapsed time, at most one
-    line every ``every`` seconds (lines with a percentage every fifth of that), so a ten-minute
-    step says where it is without flooding the terminal."""
+    line every ``every`` seconds (lines with a percentage every fifth of that, a phase reaching
+    100 % always), so a ten-minute step says where it is without flooding the terminal."""
 
     def __init__(self, say: Callable[[str], None], every: float = 10.0) -> None:
         super().__init__(logging.INFO)
@@ -100,7 +100,8 @@ class ProgressLines(logging.Handler):
         now = time.monotonic()
         message = record.getMessage()
         counted = "%" in message  # a line with a percentage is worth showing more often
-        if now - self.last < (self.every / 5 if counted else self.every):
+        finished = "(100%)" in message or " 100%)" in message  # and the end of a counted phase always
+        if not finished and now - self.last < (self.every / 5 if counted else self.every):
             return
         self.last = now
         self.say(f"      {now - self.step:5.0f} s  {message[:160]}")

@@ -14,14 +14,15 @@ def test_progress_lines_are_rate_limited_and_timed():
         for i in range(50):
             PROGRESS.info(f"CUR 2026-09: read file {i + 1}/50 (1.0/50.0 MB, 10 rows, 2%)")
             PROGRESS.info("CloudWatch: 3 queries so far")
+        PROGRESS.info("CUR 2026-09: read file 50/50 (50.0/50.0 MB, 500 rows, 100%)")  # always
         new_step()  # a new job: times restart, the first line of a step always prints
         handler.last = float("-inf")
         PROGRESS.info("dbt build: 1/19 models (5%), last stg_cur__line_items")
     finally:
         PROGRESS.removeHandler(handler)
-    assert len(said) == 2
+    assert len(said) == 3 and "read file 50/50" in said[1]
     assert said[0].endswith("s  CUR 2026-09: read file 1/50 (1.0/50.0 MB, 10 rows, 2%)")
-    assert said[1].strip().startswith("0 s  dbt build: 1/19")
+    assert said[2].strip().startswith("0 s  dbt build: 1/19")
 
 
 def test_quiet_sends_output_to_the_log_and_progress_to_the_terminal(tmp_path, capfd):
