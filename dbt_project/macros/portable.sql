@@ -57,3 +57,20 @@
                     - cast(sum({{ x }}) as double) * cast(sum({{ x }}) as double) / count({{ x }}))
                    / nullif(count({{ x }}) - 1, 0)))
 {%- endmacro %}
+
+{#- A percentile over a window frame (e.g. the median of the same weekday's previous weeks). -#}
+{% macro window_percentile(expression, fraction, window) -%}
+  {{ return(adapter.dispatch('window_percentile', 'finops')(expression, fraction, window)) }}
+{%- endmacro %}
+
+{% macro default__window_percentile(expression, fraction, window) -%}
+  quantile_cont({{ expression }}, {{ fraction }}) over ({{ window }})
+{%- endmacro %}
+
+{% macro spark__window_percentile(expression, fraction, window) -%}
+  percentile({{ expression }}, {{ fraction }}) over ({{ window }})
+{%- endmacro %}
+
+{% macro trino__window_percentile(expression, fraction, window) -%}
+  approx_percentile({{ expression }}, {{ fraction }}) over ({{ window }})
+{%- endmacro %}

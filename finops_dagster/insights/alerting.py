@@ -2,8 +2,10 @@
 
 Each alert id is stable, so the outbox delivers it once whatever the number of runs, sensor
 ticks or restarts:
-- an anomaly episode (consecutive anomalous days of one root cause) alerts once, on its first day,
-  naming every dimension it shows in (service, account, team, customer);
+- an anomaly episode (the anomalous days of one root cause, a resource's usage type, in any
+  dimension, gaps under a week bridged) alerts once, on its first day, naming every dimension it
+  shows in (service, account, team, customer); moves explained by the business driver, restated
+  days and days not yet settled are in the mart but do not alert;
 - an open billing discrepancy alerts once per period x account x service x diagnosis;
 - a budget alerts once per month when its forecast (or actual) crosses it.
 """
@@ -20,11 +22,32 @@ def _usd(value) -> str:
     return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
 
 
+EPISODE_GAP_DAYS = 7  # the same root cause back within a week (a weekend-only spike) is one episode
+ROOT_CAUSE = ["root_cause_resource_id", "root_cause_usage_type", "direction"]
+
+
+def anomaly_episodes(anomalies: pl.DataFrame) -> pl.DataFrame:
+    """The alertable anomaly rows, each with its root-cause episode: the days one resource's
+    usage type moved in one direction, whatever dimension (service, account, team, customer)
+    showed it, with gaps under EPISODE_GAP_DAYS bridged."""
+    rows = anomalies.filter(pl.col("alertable")) if "alertable" in anomalies.columns else anomalies
+    days = (rows.select(*ROOT_CAUSE, "usage_date").unique().sort(*ROOT_CAUSE, "usage_date")
+            .with_columns(gap=pl.col("usage_date").diff().over(ROOT_CAUSE).dt.total_days())
+            .with_columns(episode=(pl.col("gap").is_null() | (pl.col("gap") > EPISODE_GAP_DAYS))
+                          .cast(pl.Int32).cum_sum().over(ROOT_CAUSE))
+            .with_columns(root_cause_episode_start=pl.col("usage_date").min().over(*ROOT_CAUSE, "episode"),
+                          episode_days=pl.len().over(*ROOT_CAUSE, "episode"))
+            .drop("gap", "episode"))
+    return rows.join(days, on=[*ROOT_CAUSE, "usage_date"], how="inner", nulls_equal=True)
+
+
 def anomaly_alerts(anomalies: pl.DataFrame) -> list[Alert]:
-    firsts = anomalies.filter(pl.col("usage_date") == pl.col("episode_start"))
+    """One alert per root-cause episode, on its first day, naming every dimension it shows in."""
+    episodes = anomaly_episodes(anomalies)
+    firsts = episodes.filter(pl.col("usage_date") == pl.col("root_cause_episode_start"))
     alerts = []
-    keys = ["episode_start", "root_cause_resource_id", "root_cause_usage_type", "direction"]
-    for key, group in firsts.sort("dimension").group_by(keys, maintain_order=True):
+    for key, group in firsts.sort("dimension").group_by(
+            ["root_cause_episode_start", *ROOT_CAUSE], maintain_order=True):
         start, resource, usage_type, direction = key
         worst = group.sort("z_score", descending=direction == "increase").row(0, named=True)
         where = ", ".join(f"{r['dimension']} {r['dimension_value']} ({_usd(r['baseline_cost'])} -> "

@@ -1,17 +1,25 @@
--- Daily usage cost per service, account, team and customer against a weekday-aware baseline
--- (the same weekday of the previous N weeks, so weekend dips are expected, not anomalous). A day
--- is anomalous when |z| > warning_z and the change is at least min_impact_usd; each anomaly names
--- the usage type, region, resource and service tag that moved most and whether price or volume
--- moved. The baseline only looks back, so a day's verdict is the same whenever it is computed.
+-- Daily usage cost per service, account, team and customer against a robust weekday-aware
+-- baseline: the median of the same weekday of the previous N weeks, with the interquartile range
+-- as spread, so the anomaly's own first days barely move it and a spike is flagged every day it
+-- lasts (a mean baseline took in the spike's first week and lost days 8-10 of a 10-day spike).
+-- A day is anomalous when |z| > warning_z and the change is at least min_impact_usd and
+-- min_impact_pct of the scope's baseline. Each anomaly names the usage type, region, resource and
+-- service tag that moved most and whether price or volume moved; `alertable` is false when the
+-- move is explained by its business driver (the service tag's requests moved alike), when the
+-- day's cost was changed by a restatement (fct_cur_restatements reports those), or while the day
+-- is too new to be settled. The baseline only looks back: a day's verdict does not change later.
 {%- set weeks = var('anomaly_baseline_weeks') | int %}
 {%- set lags = [] %}{% for k in range(1, weeks + 1) %}{% do lags.append(7 * k) %}{% endfor %}
-{%- set baseline_window = "partition by dimension, dimension_value, weekday order by usage_date rows between "
+{%- set first_window = "partition by dimension, dimension_value, weekday order by usage_date rows between "
     ~ weeks ~ " preceding and 1 preceding" %}
+{%- set baseline_window = "partition by dimension, dimension_value, weekday order by usage_date rows between "
+    ~ (weeks + 2) ~ " preceding and 1 preceding" %}
 {%- set attributes = {
     'usage_type': "coalesce(usage_type, '')",
     'region': "coalesce(region_id, '')",
     'resource': "coalesce(resource_id, '(no resource)')",
     'tag': "coalesce(" ~ dbt.concat(["'service='", "tag_service"]) ~ ", '(untagged)')",
+    'service_tag': "coalesce(tag_service, '')",
     'account': "sub_account_id",
     'service': "service_code",
     'team': "coalesce(team, 'unallocated')",
@@ -58,35 +66,88 @@ filled as (
         and daily.usage_date = spine.usage_date
 ),
 
-scored as (
+first_pass as (  -- anomalous days by the plain robust baseline, to be left out of the real one
     select filled.*,
-        sum(cost) over ({{ baseline_window }})                                   as baseline_total,
-        count(*) over ({{ baseline_window }})                                    as baseline_points,
-        stddev_samp(cast(cost as double)) over ({{ baseline_window }})           as baseline_stddev
+        {{ window_percentile('cast(cost as double)', 0.5, first_window) }}       as first_median,
+        {{ window_percentile('cast(cost as double)', 0.25, first_window) }}      as first_q1,
+        {{ window_percentile('cast(cost as double)', 0.75, first_window) }}      as first_q3,
+        count(*) over ({{ first_window }})                                       as first_points
     from filled
 ),
 
-measured as (
+cleaned as (
+    select dimension, dimension_value, usage_date, weekday, cost,
+        case when {{ is_anomalous('cast(cost as double) - first_median', 'first_median', 'first_q1',
+                                  'first_q3', 'first_points') }}
+            then null else cast(cost as double) end                              as clean_cost
+    from first_pass
+),
+
+scored as (  -- the baseline: same weekday, anomalous days left out (NULLs are skipped)
+    select cleaned.*,
+        {{ window_percentile('clean_cost', 0.5, baseline_window) }}              as baseline_median,
+        {{ window_percentile('clean_cost', 0.25, baseline_window) }}             as baseline_q1,
+        {{ window_percentile('clean_cost', 0.75, baseline_window) }}             as baseline_q3,
+        count(clean_cost) over ({{ baseline_window }})                           as baseline_points
+    from cleaned
+),
+
+anomalies as (  -- the IQR of a normal sample is 1.349 standard deviations
     select scored.*,
-        baseline_total / baseline_points                                         as baseline_cost,
-        cost - baseline_total / baseline_points                                  as cost_change
+        cast(baseline_median as {{ money_type() }})                              as baseline_cost,
+        cost - cast(baseline_median as {{ money_type() }})                       as cost_change,
+        (cast(cost as double) - baseline_median) / greatest(
+            (baseline_q3 - baseline_q1) / 1.349,
+            abs(baseline_median) * {{ var('anomaly_min_stddev_pct') }} / 100.0,
+            1.0)                                                                 as z_score
     from scored
     where baseline_points >= {{ var('anomaly_min_baseline_points') }}
 ),
 
-anomalies as (
-    select measured.*,
-        cast(cost_change as double) / greatest(
-            coalesce(baseline_stddev, 0),
-            abs(cast(baseline_cost as double)) * {{ var('anomaly_min_stddev_pct') }} / 100.0,
-            1.0)                                                                   as z_score
-    from measured
-),
-
 flagged as (
     select * from anomalies
-    where abs(z_score) > {{ var('anomaly_warning_z') }}
-        and abs(cost_change) >= {{ var('anomaly_min_impact_usd') }}
+    where {{ is_anomalous('cast(cost_change as double)', 'baseline_median', 'baseline_q1',
+                          'baseline_q3', 'baseline_points') }}
+),
+
+tag_daily as (  -- the root cause's service tag, to compare with its business driver
+    select usage_date, coalesce(tag_service, '') as service_tag,
+        {{ iso_weekday('usage_date') }} as weekday, sum(effective_cost) as cost
+    from usage
+    group by usage_date, coalesce(tag_service, '')
+),
+
+tag_baseline as (
+    select usage_date, service_tag, cast(cost as double) as cost,
+        {{ window_percentile('cast(cost as double)', 0.5,
+            "partition by service_tag, weekday order by usage_date rows between " ~ weeks
+            ~ " preceding and 1 preceding") }}                                      as baseline_cost
+    from tag_daily
+),
+
+requests as (  -- the business driver: requests per application service tag and day
+    select usage_date, service_tag, {{ iso_weekday('usage_date') }} as weekday,
+        sum(request_count) as request_count
+    from {{ ref('stg_business__requests') }}
+    group by usage_date, service_tag
+),
+
+requests_baseline as (
+    select usage_date, service_tag, request_count,
+        {{ window_percentile('cast(request_count as double)', 0.5,
+            "partition by service_tag, weekday order by usage_date rows between " ~ weeks
+            ~ " preceding and 1 preceding") }}                                      as baseline_requests
+    from requests
+),
+
+restated as (  -- days a re-delivery changed: billing corrections, reported by the restatement mart
+    select distinct usage_date, sub_account_id, service_code
+    from {{ ref('fct_cur_restatements') }}
+    where effective_cost_change <> 0
+),
+
+last_day as (
+    select max(usage_date) as last_usage_date from usage
 ),
 
 window_lines as (  -- the anomaly day and its baseline days, line by line
@@ -146,8 +207,16 @@ explained as (
         case when baseline_quantity > 0
             then cast(usage_type_baseline_cost as double) / baseline_quantity
                  * (current_quantity - baseline_quantity)
-            else cast(usage_type_change as double) end                        as volume_effect
+            else cast(usage_type_change as double) end                        as volume_effect,
+        tb.baseline_cost                                                         as tag_baseline_cost,
+        cast(tb.cost - tb.baseline_cost as double)                               as tag_change,
+        rb.request_count / nullif(rb.baseline_requests, 0) - 1                   as driver_change_ratio,
+        round(100.0 * (rb.request_count / nullif(rb.baseline_requests, 0) - 1), 1) as driver_change_pct
     from top_cause
+    left join requests_baseline as rb
+        on rb.service_tag = top_cause.root_cause_service_tag and rb.usage_date = top_cause.usage_date
+    left join tag_baseline as tb
+        on tb.service_tag = top_cause.root_cause_service_tag and tb.usage_date = top_cause.usage_date
 ),
 
 episodes as (  -- consecutive anomalous days of a value in one direction form one episode
@@ -157,8 +226,9 @@ episodes as (  -- consecutive anomalous days of a value in one direction form on
             partition by dimension, dimension_value, case when cost_change > 0 then 1 else 0 end
             order by usage_date) as island
     from flagged
-)
+),
 
+final as (
 select
     {{ dbt.hash(dbt.concat(["e.dimension", "'|'", "e.dimension_value", "'|'",
                             "cast(e.usage_date as " ~ dbt.type_string() ~ ")"])) }} as anomaly_id,
@@ -186,7 +256,28 @@ select
         then 'volume' else 'price' end                                    as change_driver,
     cast(x.volume_effect as {{ money_type() }})                           as volume_effect,
     cast(cast(x.usage_type_change as double) - x.volume_effect as {{ money_type() }}) as price_effect,
-    e.baseline_points
+    e.baseline_points,
+    x.driver_change_pct,
+    -- what is left of the change once the root cause's service tag follows its requests is
+    -- below the anomaly's own minimum impact: a business volume move, not an alert
+    coalesce(x.driver_change_ratio is not null and x.tag_baseline_cost is not null
+        and abs(x.tag_change) >= 0.5 * abs(cast(e.cost_change as double))
+        and abs(cast(e.cost_change as double) - x.tag_baseline_cost * x.driver_change_ratio) < greatest(
+            {{ var('anomaly_min_impact_usd') }},
+            abs(e.baseline_median) * {{ var('anomaly_min_impact_pct') }} / 100.0),
+        false)                                                            as explained_by_driver,
+    r.usage_date is not null                                              as restated,
+    e.usage_date <= {{ dbt.dateadd('day', -(var('anomaly_settle_days') | int), 'l.last_usage_date') }} as settled
 from episodes as e
 inner join explained as x
     on x.dimension = e.dimension and x.dimension_value = e.dimension_value and x.usage_date = e.usage_date
+cross join last_day as l
+left join restated as r
+    on r.usage_date = e.usage_date and r.sub_account_id = x.root_cause_account
+    and r.service_code = x.root_cause_service
+)
+
+select
+    final.*,
+    not explained_by_driver and not restated and settled                  as alertable
+from final
