@@ -32,6 +32,8 @@ ENVIRONMENT_HELP = """environment:
                           periods stop there (default: yesterday, UTC: AWS's delivery lag)
   FINOPS_COST_EXPLORER    auto (default: used when reachable) or off
   FINOPS_CLOUDWATCH       auto (default) or off
+  FINOPS_CLOUDWATCH_ROLE_ARNS, FINOPS_COST_EXPLORER_ROLE_ARNS
+                          IAM role ARNs (comma-separated), one per linked account to read
   FINOPS_BUSINESS_URL     business data folder or postgresql+psycopg2:// URL (default: none);
                           keep the password in PGPASSWORD or ~/.pgpass, not in the URL
   FINOPS_MAX_SHRINK       share of a closed month a re-delivery may lose before it is held (0.25)

@@ -32,8 +32,10 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
                                  finalization_days=settings.finalization_days,
                                  max_shrink=settings.max_shrink, allow_shrink=settings.allow_shrink),
         "cost_explorer": CostExplorerResource(state_dir=str(settings.data_dir / "state" / "cost_explorer"),
-                                              enabled=settings.cost_explorer),
-        "cloudwatch": CloudWatchResource(enabled=settings.cloudwatch),
+                                              enabled=settings.cost_explorer,
+                                              role_arns=list(settings.cost_explorer_role_arns)),
+        "cloudwatch": CloudWatchResource(enabled=settings.cloudwatch,
+                                         role_arns=list(settings.cloudwatch_role_arns)),
         # a database URL may hold a password: an EnvVar, so the UI and run storage show its name
         "business": BusinessDataResource(url=dg.EnvVar(BUSINESS_ENV) if settings.business_url
                                          else settings.business_source),

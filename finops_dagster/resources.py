@@ -117,7 +117,8 @@ class CostExplorerResource(dg.ConfigurableResource):
     """Cost Explorer queries: GroupBy sets (max 2 keys each), accounts (role ARNs), limits.
 
     ``group_by`` entries look like ``SERVICE,LINKED_ACCOUNT``, ``TAG:team`` or
-    ``COST_CATEGORY:Environment``. With no ``role_arns`` the default credentials are used.
+    ``COST_CATEGORY:Environment``. With no ``role_arns`` (FINOPS_COST_EXPLORER_ROLE_ARNS) the
+    default credentials are used.
     """
 
     enabled: bool = True  # FINOPS_COST_EXPLORER=off: never called (CUR alone is a complete setup)
@@ -143,14 +144,17 @@ class CloudWatchResource(dg.ConfigurableResource):
     """CloudWatch reads (region and endpoint from boto3's chain), rate-limited client-side."""
 
     enabled: bool = True  # FINOPS_CLOUDWATCH=off: never called (efficiency marts stay empty)
+    role_arns: list[str] = []  # FINOPS_CLOUDWATCH_ROLE_ARNS: one role per linked account
     max_requests_per_second: int = 20
     max_attempts: int = 10
 
-    def client(self) -> Any:
+    def clients(self) -> list[tuple[Any, str]]:
+        """(client, account) per linked account: each account keeps its own metrics."""
         from finops_dagster.sources.aws_calls import RateLimiter
-        from finops_dagster.sources.cloudwatch import make_client
+        from finops_dagster.sources.cloudwatch import account_clients
 
-        return make_client(RateLimiter(self.max_requests_per_second), self.max_attempts)
+        return account_clients(RateLimiter(self.max_requests_per_second), self.role_arns,
+                               self.max_attempts)
 
 
 class BusinessDataResource(dg.ConfigurableResource):

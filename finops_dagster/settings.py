@@ -30,6 +30,8 @@ class Settings:
     alert_webhook_url: str = ""  # Slack-compatible incoming webhook; empty = outbox only
     cost_explorer: bool = True  # FINOPS_COST_EXPLORER=off: CUR alone (no Cost Explorer calls)
     cloudwatch: bool = True  # FINOPS_CLOUDWATCH=off: no CloudWatch calls
+    cloudwatch_role_arns: tuple[str, ...] = ()  # FINOPS_CLOUDWATCH_ROLE_ARNS: a role per account
+    cost_explorer_role_arns: tuple[str, ...] = ()  # FINOPS_COST_EXPLORER_ROLE_ARNS
     max_shrink: float = 0.25  # FINOPS_MAX_SHRINK: share of a closed period a re-delivery may lose
     allow_shrink: str = ""  # FINOPS_ALLOW_SHRINK: periods (YYYY-MM,...) allowed to shrink anyway
     api_token: str = field(default="", repr=False)  # FINOPS_API_TOKEN: bearer token of the API
@@ -93,6 +95,8 @@ class Settings:
             alert_webhook_url=env.get(WEBHOOK_ENV) or "",
             cost_explorer=_switch(env, "FINOPS_COST_EXPLORER"),
             cloudwatch=_switch(env, "FINOPS_CLOUDWATCH"),
+            cloudwatch_role_arns=_role_arns(env, "FINOPS_CLOUDWATCH_ROLE_ARNS"),
+            cost_explorer_role_arns=_role_arns(env, "FINOPS_COST_EXPLORER_ROLE_ARNS"),
             max_shrink=_share(env, "FINOPS_MAX_SHRINK", 0.25),
             api_token=env.get("FINOPS_API_TOKEN") or "",
             api_cache_mb=int(env.get("FINOPS_API_CACHE_MB") or 64),
@@ -118,6 +122,15 @@ def _switch(env, name: str) -> bool:
     if value not in ("auto", "on", "off", "true", "false", "1", "0"):
         raise ValueError(f"{name}={value!r}: expected auto (default: used when reachable) or off")
     return value not in ("off", "false", "0")
+
+
+def _role_arns(env, name: str) -> tuple[str, ...]:
+    arns = tuple(a.strip() for a in (env.get(name) or "").split(",") if a.strip())
+    for arn in arns:
+        parts = arn.split(":")
+        if len(parts) < 6 or parts[2] != "iam" or not parts[4].isdigit() or not parts[5].startswith("role/"):
+            raise ValueError(f"{name}: {arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+    return arns
 
 
 def _share(env, name: str, default: float) -> float:

@@ -43,6 +43,20 @@ SERVICE_NAMES = {
     "AmazonAthena": "Amazon Athena",
 }
 
+
+
+def ce_service_name(product_code: str, usage_type: str = "BoxUsage:m5.large",
+                    line_item_type: str = "Usage") -> str:
+    """Cost Explorer's SERVICE value for a demo service's line (EC2: instance hours by default)."""
+    import polars as pl
+
+    from finops_dagster.sources.ce_services import cost_explorer_service
+
+    row = pl.DataFrame({"p": [product_code], "t": [line_item_type], "u": [usage_type],
+                        "n": [SERVICE_NAMES.get(product_code, product_code)]})
+    return row.select(cost_explorer_service(pl.col("p"), pl.col("t"), pl.col("u"), pl.col("n"))).item()
+
+
 INSTANCE_RATES_UNITS = {  # public on-demand $/hour * 1e8, us-east-1 Linux
     "t3.medium": 4_160_000,
     "m5.large": 9_600_000,
@@ -177,6 +191,7 @@ OTHER_METRICS = (
     ("AWS/ECS", "CPUUtilization", "ServiceName", "checkout", 22.0),
     ("AWS/CloudFront", "Requests", "DistributionId", "E2DEMO111111", 250000.0),
     ("AWS/ApiGateway", "Count", "ApiName", "public-api", 43000.0),
+    ("AWS/ElastiCache", "EngineCPUUtilization", "CacheClusterId", "shared-cache", 18.0),
 )
 
 # Business data. Each shared service's requests split by these exact shares every day, so the

@@ -30,14 +30,18 @@ DIMENSIONS = {"SERVICE": "service", "LINKED_ACCOUNT": "account", "REGION": "regi
 
 
 def dataset_from_cur(export_root: Path) -> pl.DataFrame:
-    """Daily cost per service x account x region x usage type x team tag, from CUR files."""
+    """Daily cost per service (as Cost Explorer names it) x account x region x usage type x team
+    tag, from CUR files."""
+    from finops_dagster.sources.ce_services import cost_explorer_service
     from finops_dagster.sources.cur import scan_delivery
     from finops_dagster.sources.cur_rules import MONEY, effective_cost
 
     lf = scan_delivery(sorted(Path(export_root).glob("data/*/*.parquet")))
     schema = lf.collect_schema()
+    service = cost_explorer_service(pl.col("line_item_product_code"), pl.col("line_item_line_item_type"),
+                                    pl.col("line_item_usage_type"), pl.col("product_product_name"))
     return lf.group_by(
-        date=pl.col("usage_date"), service=pl.col("product_product_name"),
+        date=pl.col("usage_date"), service=service,
         account=pl.col("line_item_usage_account_id"), region=pl.col("product_region_code"),
         usage_type=pl.col("line_item_usage_type"),
         team=pl.col("resource_tags").map.get("user_team").fill_null(""),
@@ -55,7 +59,7 @@ def plant_drift(data: pl.DataFrame) -> pl.DataFrame:
     copied = data.filter(pl.col("date") == gap - dt.timedelta(days=1), pl.col("account") == account
                          ).with_columns(date=pl.lit(gap))
     drift = pl.DataFrame([{
-        "date": d["date"], "service": C.SERVICE_NAMES[d["service"]], "account": d["account"],
+        "date": d["date"], "service": C.ce_service_name(d["service"]), "account": d["account"],
         "region": "us-east-1", "usage_type": "demo-drift", "team": "",
         "unblended": Decimal(d["usd"]), "amortized": Decimal(d["usd"]), "usage": Decimal(0),
     } for d in C.CE_DRIFT], schema=data.schema)

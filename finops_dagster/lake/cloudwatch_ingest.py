@@ -15,16 +15,23 @@ SOURCE = "cloudwatch"
 log = logging.getLogger(__name__)
 
 
-def ingest_cloudwatch_days(client: Any, lake: RawLake, ledger: Ledger, days: list[dt.date],
+def ingest_cloudwatch_days(clients: Any, lake: RawLake, ledger: Ledger, days: list[dt.date],
                            now: dt.datetime, progress: Callable[[str], None] = log.info
                            ) -> list[DayEntry]:
-    metrics = discover(client)
-    progress(f"CloudWatch: discovered {len(metrics)} metrics in "
-             f"{len({m['Namespace'] for m in metrics})} namespaces")
+    """``clients``: (client, account) pairs, one per linked account (or one bare client)."""
+    import polars as pl
+
+    pairs = clients if isinstance(clients, list) else [(clients, "default")]
     start = dt.datetime.combine(days[0], dt.time())
     end = dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time())
     kept = {d for a, b, _ in age_bands(start, end, now) for d in _days(a, b)}
-    df = fetch(client, metrics, start, end, now, progress)
+    frames = []
+    for client, account in pairs:
+        metrics = discover(client)
+        progress(f"CloudWatch {account}: discovered {len(metrics)} metrics in "
+                 f"{len({m['Namespace'] for m in metrics})} namespaces")
+        frames.append(fetch(client, metrics, start, end, now, progress, account))
+    df = pl.concat(frames)
     return lake.write_days(SOURCE, df.lazy(), days, ledger, lambda staged: day_entries(
         SOURCE, staged, dict(df.group_by("usage_date").len().iter_rows()), api_delivery_id(),
         ("ListMetrics", "GetMetricData"),

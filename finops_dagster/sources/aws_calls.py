@@ -65,3 +65,20 @@ def call(client: Any, op: str, backoff: float = 0.5, attempts: int = 6, **kwargs
     raise AssertionError("unreachable")
 
 
+
+
+def account_session(role_arn: str | None = None, session: Any = None) -> tuple[Any, str]:
+    """A boto3 session for ``role_arn`` (assumed with STS) or the default credentials, and the
+    account it reads: each linked account has its own CloudWatch (and, for member accounts, its
+    own Cost Explorer view), reached through a role in that account."""
+    import boto3
+
+    session = session or boto3.session.Session()
+    if not role_arn:
+        return session, "default"
+    creds = session.client("sts").assume_role(
+        RoleArn=role_arn, RoleSessionName="finops-dagster")["Credentials"]
+    assumed = boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"], region_name=session.region_name or "us-east-1")
+    return assumed, role_arn.split(":")[4]

@@ -32,11 +32,13 @@ KEY_METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     "AWS/ECS": (("CPUUtilization", "MemoryUtilization"), "ServiceName"),
     "AWS/CloudFront": (("Requests", "BytesDownloaded"), "DistributionId"),
     "AWS/ApiGateway": (("Count", "Latency"), "ApiName"),
+    "AWS/ElastiCache": (("CPUUtilization", "EngineCPUUtilization", "DatabaseMemoryUsagePercentage",
+                         "CurrConnections"), "CacheClusterId"),
 }
 STATS = ("Average", "Maximum", "Minimum")
 MAX_QUERIES = 500
 RETENTION = ((dt.timedelta(days=15), 60), (dt.timedelta(days=63), 300), (dt.timedelta(days=455), 3600))
-SCHEMA = {"usage_date": pl.Date, "namespace": pl.String, "metric_name": pl.String,
+SCHEMA = {"usage_date": pl.Date, "account_id": pl.String, "namespace": pl.String, "metric_name": pl.String,
           "resource_id": pl.String, "dimensions": pl.String, "stat": pl.String,
           "timestamp": pl.Datetime("us"), "value": pl.Float64, "period_seconds": pl.Int64}
 
@@ -50,6 +52,19 @@ def make_client(limiter: RateLimiter, max_attempts: int = 10, session: Any = Non
         retries={"mode": "adaptive", "total_max_attempts": max_attempts}))
     client.meta.events.register("before-send.cloudwatch.*", limiter.acquire)
     return client
+
+
+def account_clients(limiter: RateLimiter, role_arns: list[str], max_attempts: int = 10,
+                    session: Any = None) -> list[tuple[Any, str]]:
+    """One CloudWatch client per linked account (a role ARN each; none: the default
+    credentials' own account): metrics live in the account that owns the resource."""
+    from finops_dagster.sources.aws_calls import account_session
+
+    clients = []
+    for role in role_arns or [None]:
+        account_sess, account = account_session(role, session)
+        clients.append((make_client(limiter, max_attempts, account_sess), account))
+    return clients
 
 
 def discover(client: Any, namespaces: dict = KEY_METRICS) -> list[dict]:
@@ -99,7 +114,8 @@ def _resource(metric: dict) -> str:
 
 
 def fetch(client: Any, metrics: list[dict], start: dt.datetime, end: dt.datetime,
-          now: dt.datetime, progress: Callable[[str], None] = log.info) -> pl.DataFrame:
+          now: dt.datetime, progress: Callable[[str], None] = log.info, account: str = "default"
+          ) -> pl.DataFrame:
     """Average, Maximum and Minimum of every metric over [start, end), one row per datapoint."""
     specs = [(m, s) for m in metrics for s in STATS]
     rows: list[dict] = []
@@ -129,5 +145,6 @@ def fetch(client: Any, metrics: list[dict], start: dt.datetime, end: dt.datetime
                     break
             progress(f"CloudWatch {band_start:%Y-%m-%d}..{band_end:%Y-%m-%d} period {period}s: "
                      f"{len(batch)} queries, {calls} call(s), {len(rows)} datapoints so far")
-    df = pl.DataFrame(rows, schema={k: v for k, v in SCHEMA.items() if k != "usage_date"})
-    return df.with_columns(usage_date=pl.col("timestamp").dt.date()).select(list(SCHEMA))
+    df = pl.DataFrame(rows, schema={k: v for k, v in SCHEMA.items() if k not in ("usage_date", "account_id")})
+    return df.with_columns(usage_date=pl.col("timestamp").dt.date(),
+                           account_id=pl.lit(account, pl.String)).select(list(SCHEMA))

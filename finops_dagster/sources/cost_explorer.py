@@ -54,19 +54,11 @@ def parse_group_by(spec: str) -> list[dict[str, str]]:
 def make_client(limiter: RateLimiter, role_arn: str | None = None, session: Any = None,
                 max_attempts: int = 10) -> tuple[Any, str]:
     """A rate-limited ``ce`` client (for ``role_arn`` if given) and the account it reads."""
-    import boto3
     from botocore.config import Config
 
-    session = session or boto3.session.Session()
-    if role_arn:
-        creds = session.client("sts").assume_role(
-            RoleArn=role_arn, RoleSessionName="finops-dagster")["Credentials"]
-        session = boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"], region_name=session.region_name or "us-east-1")
-        account = role_arn.split(":")[4]
-    else:
-        account = "default"
+    from finops_dagster.sources.aws_calls import account_session
+
+    session, account = account_session(role_arn, session)
     client = session.client("ce", region_name="us-east-1", config=Config(
         retries={"mode": "adaptive", "total_max_attempts": max_attempts}))
     client.meta.events.register("before-send.ce.*", limiter.acquire)

@@ -1,12 +1,14 @@
 """The code location loads, and its asset graph is what we expect (nothing rots silently)."""
 
 import dagster as dg
+import pytest
 
 from finops_dagster.definitions import build_definitions, defs
 from finops_dagster.settings import Settings
 
 ASSET_KEYS = [
     "budget_status",
+    "cost_explorer_services",
     "cost_forecast",
     "cur_sync_status",
     "dim_account",
@@ -73,6 +75,16 @@ PARTITIONED_CHECKS = [
 ]
 
 
+def _single_node_dbt_tests() -> list[str]:
+    import json
+
+    from finops_dagster.defs.warehouse.project import ensure_manifest
+
+    nodes = json.loads(ensure_manifest().read_text())["nodes"].values()
+    return [n["unique_id"] for n in nodes if n["resource_type"] == "test"
+            and len({d for d in n["depends_on"]["nodes"] if d.split(".")[0] in ("model", "seed")}) == 1]
+
+
 def _defs(tmp_path) -> dg.Definitions:
     return build_definitions(Settings(data_dir=tmp_path, cur_export_url=str(tmp_path / "export")))
 
@@ -84,8 +96,9 @@ def test_definitions_load_and_asset_keys_snapshot(tmp_path):
     partitioned = sorted(k.to_user_string() for k in checks if graph.get_check_spec(k).partitions_def)
     assert partitioned == PARTITIONED_CHECKS
     assert "cur_sync_status:cur_sync_complete" in {k.to_user_string() for k in checks}
-    assert len(checks) == len(PARTITIONED_CHECKS) + 1 + 53  # + sync check + dbt data tests
-    # (the tags conservation test spans two models: it runs inside the daily build, not as a check)
+    # + the sync check + every dbt data test on one model or seed, counted from the manifest (a
+    # test spanning two models, like the tags conservation one, runs in the build, not as a check)
+    assert len(checks) == len(PARTITIONED_CHECKS) + 1 + len(_single_node_dbt_tests())
 
 
 def test_the_decorated_entry_point_is_a_dagster_definitions(tmp_path, monkeypatch):
@@ -142,3 +155,14 @@ def test_history_start_sets_every_day_partition(tmp_path):
     for bad in ("2018", "2018-13", "18-10", "2012-01"):
         with pytest.raises(ValueError, match="FINOPS_HISTORY_START"):
             Settings.from_env({"FINOPS_HISTORY_START": bad})
+
+
+def test_role_arns_per_linked_account_reach_the_resources(tmp_path):
+    roles = "arn:aws:iam::444455556666:role/finops-read, arn:aws:iam::777788889999:role/finops-read"
+    settings = Settings.from_env({"FINOPS_DATA_DIR": str(tmp_path), "FINOPS_CLOUDWATCH_ROLE_ARNS": roles,
+                                  "FINOPS_COST_EXPLORER_ROLE_ARNS": roles.split(",")[0]})
+    resources = build_definitions(settings).resources
+    assert resources["cloudwatch"].role_arns == [r.strip() for r in roles.split(",")]
+    assert resources["cost_explorer"].role_arns == ["arn:aws:iam::444455556666:role/finops-read"]
+    with pytest.raises(ValueError, match="FINOPS_CLOUDWATCH_ROLE_ARNS: '444455556666' is not an IAM role"):
+        Settings.from_env({"FINOPS_CLOUDWATCH_ROLE_ARNS": "444455556666"})

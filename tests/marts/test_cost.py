@@ -10,13 +10,14 @@ def test_reconciliation_flags_exactly_the_planted_differences(warehouse):
     rows = warehouse("select usage_date, sub_account_id, service_name, status, unblended_difference "
                      "from fct_cost_reconciliation where status <> 'match'")
     found = {(d, a, s): (st, diff) for d, a, s, st, diff in rows}
-    planted = {(d["date"], d["account"], C.SERVICE_NAMES[d["service"]]): (d["status"], Decimal(d["usd"]))
+    # services as Cost Explorer names them (EC2 instance hours: "... - Compute")
+    planted = {(d["date"], d["account"], C.ce_service_name(d["service"])): (d["status"], Decimal(d["usd"]))
                for d in C.CE_DRIFT}
     missing = {k: v for k, v in found.items() if v[0] == "missing_in_cur"}
     assert {k: v for k, v in found.items() if v[0] != "missing_in_cur"} == planted
     # CUR lacks the dev account's day; Cost Explorer has it, for every service the account uses
     assert {(d, a) for d, a, _ in missing} == {(C.MISSING_DAY["date"], C.MISSING_DAY["account"])}
-    assert {s for _, _, s in missing} == {C.SERVICE_NAMES[c] for c in
+    assert {s for _, _, s in missing} == {C.ce_service_name(c) for c in
                                           ("AmazonEC2", "AmazonRDS", "AmazonS3", "AWSLambda")}
     total, matched = warehouse("select count(*), count(*) filter (where status = 'match') "
                                "from fct_cost_reconciliation")[0]
@@ -27,7 +28,7 @@ def test_reconciliation_follows_the_restated_month(warehouse):
     # CUR and Cost Explorer both carry the restatement of 2026-08 (the sync re-read both)
     rows = warehouse("select status, cur_unblended_cost, ce_unblended_cost from fct_cost_reconciliation "
                      "where usage_date = ? and sub_account_id = ? and service_name = ?",
-                     dt.date(2026, 8, 20), "111111111111", C.SERVICE_NAMES["AmazonEC2"])
+                     dt.date(2026, 8, 20), "111111111111", C.ce_service_name("AmazonEC2"))
     assert rows[0][0] == "match" and rows[0][1] == rows[0][2]
 
 

@@ -29,7 +29,7 @@ def raw_cloudwatch_metrics(context: dg.AssetExecutionContext, cloudwatch: CloudW
     if not cloudwatch.enabled:
         return lake.skip_source("cloudwatch", "not_configured", "FINOPS_CLOUDWATCH=off", context)
     try:
-        entries = ingest_cloudwatch_days(cloudwatch.client(), lake.raw_lake(), lake.ledger(), days,
+        entries = ingest_cloudwatch_days(cloudwatch.clients(), lake.raw_lake(), lake.ledger(), days,
                                          now, progress=reporter(context))
     except Exception as exc:
         if (why := unavailable(exc)) is not None:

@@ -20,11 +20,20 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:
-    """The dbt assets are built from target/manifest.json: parse once on a fresh checkout."""
-    if not project.manifest_path.exists():
+    """The dbt assets are built from target/manifest.json: parse on a fresh checkout, and again
+    when a model, macro, seed or the project file changed since (a stale manifest silently
+    left new models and seeds out of the asset graph)."""
+    if not project.manifest_path.exists() or _changed_since(project, project.manifest_path.stat().st_mtime):
         subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
                         "--profiles-dir", str(project.profiles_dir)], check=True)
     return project.manifest_path
+
+
+def _changed_since(project: DbtProject, mtime: float) -> bool:
+    root = Path(project.project_dir)
+    files = [root / "dbt_project.yml", *(p for folder in ("models", "macros", "seeds", "tests")
+                                         for p in (root / folder).rglob("*") if p.is_file())]
+    return any(p.stat().st_mtime > mtime for p in files if p.exists())
 
 
 def rotate_target_dirs(target: Path, keep: int = 20) -> list[Path]:

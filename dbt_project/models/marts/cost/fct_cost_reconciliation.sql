@@ -6,15 +6,41 @@
         on_schema_change='fail',
     )
 }}
--- CUR against Cost Explorer per day x account x service, for unblended and amortized cost. Both
--- describe the same bill, so any difference beyond rounding on finalized data is a finding.
-with cur as (
-    select usage_date, sub_account_id, service_name,
-        sum(billed_cost)    as cur_unblended_cost,
-        sum(effective_cost) as cur_amortized_cost
-    from {{ ref('fct_daily_cost') }}
+-- CUR against Cost Explorer per day x account x service, for unblended and amortized cost, with
+-- services named as Cost Explorer names them (the cost_explorer_services seed: EC2 split into
+-- Compute and "EC2 - Other", tax as "Tax", ...). Both describe the same bill, so any difference
+-- beyond rounding on finalized data is a finding.
+with cur_lines as (  -- the window's line items at the grain the naming rules read
+    select usage_date, sub_account_id, service_code, service_name, line_item_type,
+        coalesce(usage_type, '')    as usage_type,
+        sum(unblended_cost)         as unblended_cost,
+        sum(effective_cost)         as effective_cost
+    from {{ ref('int_cur__line_items_reported') }}
     where {{ partition_window('usage_date') }}
-    group by usage_date, sub_account_id, service_name
+    group by usage_date, sub_account_id, service_code, service_name, line_item_type, coalesce(usage_type, '')
+),
+
+named as (  -- every line matches the catch-all rule, so the inner join keeps every dollar
+    select cur_lines.*,
+        coalesce(nullif(rules.cost_explorer_service, ''), cur_lines.service_name) as ce_service_name,
+        row_number() over (
+            partition by cur_lines.usage_date, cur_lines.sub_account_id, cur_lines.service_code,
+                cur_lines.service_name, cur_lines.line_item_type, cur_lines.usage_type
+            order by rules.rule_order) as rule_rank
+    from cur_lines
+    inner join {{ ref('cost_explorer_services') }} as rules
+        on (rules.product_code = '*' or rules.product_code = cur_lines.service_code)
+        and (rules.line_item_type = '*' or rules.line_item_type = cur_lines.line_item_type)
+        and cur_lines.usage_type like rules.usage_type_like
+),
+
+cur as (
+    select usage_date, sub_account_id, ce_service_name as service_name,
+        sum(unblended_cost) as cur_unblended_cost,
+        sum(effective_cost) as cur_amortized_cost
+    from named
+    where rule_rank = 1
+    group by usage_date, sub_account_id, ce_service_name
 ),
 
 ce as (
