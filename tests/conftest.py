@@ -14,7 +14,8 @@ from finops_dagster.demo.aws import aws_environ, moto_server, upload_tree
 from finops_dagster.demo.generator import DemoConfig, generate
 from finops_dagster.settings import DEMO_BUCKET, DEMO_EXPORT, DEMO_PREFIX, Settings
 
-SLOW_FILES = ("test_cli_sync.py", "test_backfill.py")  # whole CLI runs, the UI in Chromium
+SLOW_FILES = ("test_cli_sync.py", "test_backfill.py",  # whole CLI runs, the UI in Chromium
+              "test_forecast_calibration.py")  # ~150 ETS fits
 
 
 def pytest_sessionstart(session) -> None:

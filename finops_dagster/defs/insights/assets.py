@@ -11,7 +11,10 @@ from finops_dagster.insights.budgets import budget_status as compute_budget_stat
 from finops_dagster.insights.forecast import (
     Window,
     backtest,
+    calibrate,
+    conformal_factors,
     forecast_month,
+    leave_one_month_out,
     load_daily_costs,
     with_cost_explorer,
 )
@@ -38,7 +41,7 @@ def _read_export(lake: LakeResource, name: str) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
-@dg.asset(deps=["fct_daily_cost", "raw_cost_explorer_forecast"], **_COMMON)
+@dg.asset(deps=["fct_daily_cost", "raw_cost_explorer_forecast", "forecast_backtest"], **_COMMON)
 def cost_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, lake: LakeResource,
                   cur: CurExportResource) -> dg.MaterializeResult:
     """Month-end cost of the open month per total, account, service, team and account x service:
@@ -53,7 +56,9 @@ def cost_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, lak
     context.log.info(f"forecasting {window.month_start:%Y-%m} as of {window.as_of} "
                      f"({window.remaining_days} days to go)")
     ce_path = lake.raw_file("cost_explorer_forecast")
-    frame = with_cost_explorer(forecast_month(daily, window),
+    replays_path = lake.exports_dir / "forecast_backtest.parquet"
+    factors = conformal_factors(pl.read_parquet(replays_path) if replays_path.exists() else pl.DataFrame())
+    frame = with_cost_explorer(calibrate(forecast_month(daily, window), factors),
                                pl.read_parquet(ce_path) if ce_path.exists() else None)
     total = frame.filter(pl.col("scope_type") == "total").row(0, named=True)
     return dg.MaterializeResult(metadata={
@@ -63,6 +68,8 @@ def cost_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, lak
         "total_80": f"{total['lower_80']:.2f} .. {total['upper_80']:.2f}",
         "total_95": f"{total['lower_95']:.2f} .. {total['upper_95']:.2f}",
         "cost_explorer_forecast": str(total["ce_forecast"]),
+        "calibration": dg.MetadataValue.md(_markdown(factors) if factors.height else
+                                           "no backtest replays yet: the model's own intervals"),
     })
 
 
@@ -76,14 +83,21 @@ def forecast_backtest(context: dg.AssetExecutionContext, lake: LakeResource) -> 
     if frame.is_empty():
         context.log.warning("not enough history for a backtest (a month plus 28 days)")
         return dg.MaterializeResult(metadata={"replays": 0})
+    frame = leave_one_month_out(frame.drop("simulated_totals", strict=False)) \
+        if frame["month_start"].n_unique() > 1 else frame.with_columns(
+            in_80_calibrated=pl.col("in_80"), in_95_calibrated=pl.col("in_95"))
     summary = frame.group_by("cutoff_day").agg(
         coverage_80=pl.col("in_80").mean(), coverage_95=pl.col("in_95").mean(),
+        calibrated_80=pl.col("in_80_calibrated").mean(), calibrated_95=pl.col("in_95_calibrated").mean(),
         median_abs_pct_error=pl.col("abs_pct_error").median()).sort("cutoff_day")
     return dg.MaterializeResult(metadata={
-        "path": _export(lake, "forecast_backtest", frame.drop("simulated_totals", strict=False)),
+        "path": _export(lake, "forecast_backtest", frame),
         "replays": frame.height,
         "coverage_80": dg.MetadataValue.float(round(float(frame["in_80"].mean()), 3)),
         "coverage_95": dg.MetadataValue.float(round(float(frame["in_95"].mean()), 3)),
+        # each month calibrated on the other months' replays: the coverage cost_forecast can claim
+        "calibrated_coverage_80": dg.MetadataValue.float(round(float(frame["in_80_calibrated"].mean()), 3)),
+        "calibrated_coverage_95": dg.MetadataValue.float(round(float(frame["in_95_calibrated"].mean()), 3)),
         "median_abs_pct_error": dg.MetadataValue.float(float(frame["abs_pct_error"].median())),
         "by_cutoff_day": dg.MetadataValue.md(_markdown(summary)),
     })
