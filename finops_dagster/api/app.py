@@ -132,6 +132,17 @@ ENDPOINTS: dict[str, tuple[str, MartQuery]] = {
             "actual_to_date", "pending_recurring", "forecast", "lower_95", "lower_80", "median",
             "upper_80", "upper_95", "ce_forecast", "ce_lower_80", "ce_upper_80"),
         (), "scope_type, scope_value")),
+    "/api/v1/forecast/accuracy": ("How far the forecast can be trusted: backtest replays per scope "
+                                  "type and cut-off day, raw and calibrated interval coverage, "
+                                  "median error", MartQuery(
+        "forecast_backtest",
+        "scope_type, cutoff_day, count(*) as replays, "
+        "round(avg(case when in_80 then 1.0 else 0.0 end), 4) as coverage_80, "
+        "round(avg(case when in_95 then 1.0 else 0.0 end), 4) as coverage_95, "
+        "round(avg(case when in_80_calibrated then 1.0 else 0.0 end), 4) as calibrated_coverage_80, "
+        "round(avg(case when in_95_calibrated then 1.0 else 0.0 end), 4) as calibrated_coverage_95, "
+        "round(median(abs_pct_error), 2) as median_abs_pct_error",
+        (), "scope_type, cutoff_day", group_by="scope_type, cutoff_day")),
     "/api/v1/budgets": ("Budgets: actual to date, forecast, probability of breaching", MartQuery(
         "budget_status", "*" + _cents("monthly_budget", "actual_to_date", "forecast", "lower_80",
                                       "upper_80"), (), "scope_type, scope_value")),

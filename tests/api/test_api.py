@@ -103,6 +103,9 @@ def test_insight_endpoints_serve_the_planted_findings(client):
             assert isinstance(row[column], str) and Decimal(row[column]) == round(Decimal(row[column]), 2)
     for row in budgets:
         assert all(isinstance(row[c], str) for c in ("monthly_budget", "actual_to_date", "forecast"))
+    accuracy = client.get("/api/v1/forecast/accuracy").json()["data"]  # the backtest, summarized
+    assert {r["scope_type"] for r in accuracy} == {"account", "service"} and all(r["replays"] for r in accuracy)
+    assert all(0 <= float(r["calibrated_coverage_80"]) <= 1 for r in accuracy)
 
 
 def test_the_root_names_the_api_and_its_endpoints(tmp_path):
