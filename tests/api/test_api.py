@@ -104,7 +104,8 @@ def test_insight_endpoints_serve_the_planted_findings(client):
     for row in budgets:
         assert all(isinstance(row[c], str) for c in ("monthly_budget", "actual_to_date", "forecast"))
     accuracy = client.get("/api/v1/forecast/accuracy").json()["data"]  # the backtest, summarized
-    assert {r["scope_type"] for r in accuracy} == {"account", "service"} and all(r["replays"] for r in accuracy)
+    assert {r["scope_type"] for r in accuracy} == {"account", "service"}
+    assert all(r["replays"] for r in accuracy)
     assert all(0 <= float(r["calibrated_coverage_80"]) <= 1 for r in accuracy)
 
 
