@@ -72,12 +72,14 @@ SCOPES = {"total": pl.lit("all"), "account": pl.col("sub_account_id"),
           "account_service": pl.format("{}/{}", "sub_account_id", "service_code")}
 
 
-def _scope_frames(daily: pl.DataFrame, scope_types: Iterable[str] = tuple(SCOPES)) -> pl.DataFrame:
-    """daily (usage_date, sub_account_id, service_code, team, charge_category, cost) -> one row per
-    scope x day, for the scopes budgets and forecasts use."""
+def _scope_frames(daily: pl.DataFrame, scope_types: Iterable[str] = tuple(SCOPES),
+                  modelled: str = "cost") -> pl.DataFrame:
+    """daily (usage_date, sub_account_id, service_code, team, charge_category, cost[, model_cost])
+    -> one row per scope x day, for the scopes budgets and forecasts use."""
+    sums = [pl.col(c).sum() for c in dict.fromkeys(("cost", modelled))]
     return pl.concat([
         daily.group_by(pl.lit(kind).alias("scope_type"), SCOPES[kind].alias("scope_value"), "usage_date",
-                       "charge_category").agg(pl.col("cost").sum())
+                       "charge_category").agg(*sums)
         for kind in scope_types])
 
 
@@ -104,7 +106,9 @@ def forecast_month(daily: pl.DataFrame, window: Window, seed: int = 7,
     Returns actual to date, the expected recurring charges still to post, the usage forecast and
     the 80 % / 95 % intervals of the month-end total, plus the simulated totals for budgets.
     """
-    frames = _scope_frames(daily.filter(pl.col("usage_date") <= window.as_of), scope_types)
+    # ``model_cost`` (when given) is what the model extrapolates: the cost without one-off fees
+    modelled = "model_cost" if "model_cost" in daily.columns else "cost"
+    frames = _scope_frames(daily.filter(pl.col("usage_date") <= window.as_of), scope_types, modelled)
     days = pl.date_range(frames["usage_date"].min(), window.as_of, eager=True).alias("usage_date")
     this_month = pl.col("usage_date") >= window.month_start
     prev_start = (window.month_start - dt.timedelta(days=1)).replace(day=1)
@@ -113,7 +117,7 @@ def forecast_month(daily: pl.DataFrame, window: Window, seed: int = 7,
     rows = []
     for (kind, value), part in frames.group_by("scope_type", "scope_value", maintain_order=True):
         series = (pl.DataFrame(days).join(
-            part.filter(~one_off).group_by("usage_date").agg(pl.col("cost").sum()),
+            part.filter(~one_off).group_by("usage_date").agg(pl.col(modelled).sum().alias("cost")),
             on="usage_date", how="left")
             .sort("usage_date")["cost"].cast(pl.Float64).fill_null(0).to_numpy())
         pending = 0.0 if window.remaining_days == 0 else _pending_one_offs(

@@ -26,11 +26,16 @@ DATASETS: dict[str, dict[str, pl.DataType]] = {
     "requests": {"usage_date": pl.Date, "customer_id": pl.String, "service": pl.String,
                  "request_count": pl.Int64},
     "budgets": {"scope_type": pl.String, "scope_value": pl.String, "monthly_budget": MONEY,
-                "currency": pl.String},
+                "currency": pl.String, "cost_basis": pl.String, "threshold_pct": pl.Float64},
     "shared_rules": {"service_tag": pl.String, "split_by": pl.String},
 }
 NON_NEGATIVE = {"mrr", "request_count", "monthly_budget"}
-SCOPES = {"account", "team", "service"}
+# Budgets as AWS Budgets users state them: a scope (the organization, an account, team, service,
+# a cost category value or a tag value), a cost basis and the share of the budget that alerts.
+SCOPES = {"organization", "account", "team", "service"}
+SCOPE_PREFIXES = ("cost_category:", "tag:")
+COST_BASES = {"amortized", "unblended", "net"}
+OPTIONAL = {"budgets": {"cost_basis": "amortized", "threshold_pct": "100"}}  # absent column: default
 
 
 def _convert(col: str, dtype: pl.DataType) -> pl.Expr:
@@ -123,6 +128,10 @@ class BusinessSource:
         schema = DATASETS[name]
         df = self._raw(name, start, end)
         where = self._where(name)
+        optional = OPTIONAL.get(name, {})
+        df = df.with_columns([pl.lit(default).alias(col) for col, default in optional.items()
+                              if col not in df.columns])
+        df = df.with_columns([pl.col(col).fill_null(default) for col, default in optional.items()])
         missing = [c for c in schema if c not in df.columns]
         if missing:
             raise BusinessDataError(f"{where}: missing column(s) {', '.join(missing)}")
@@ -142,10 +151,21 @@ class BusinessSource:
                     raise BusinessDataError(f"{where}: row {neg['row'][0]}, column {col}: "
                                             f"negative value {neg[col][0]}")
         if name == "budgets":
-            wrong = typed.filter(~pl.col("scope_type").is_in(list(SCOPES)))
-            if wrong.height:
-                raise BusinessDataError(f"{where}: row {wrong['row'][0]}, column scope_type: "
-                                        f"{wrong['scope_type'][0]!r} is not one of {sorted(SCOPES)}")
+            scoped = pl.col("scope_type").is_in(list(SCOPES))
+            for prefix in SCOPE_PREFIXES:
+                scoped = scoped | (pl.col("scope_type").str.starts_with(prefix)
+                                   & (pl.col("scope_type").str.len_chars() > len(prefix)))
+            checks = [("scope_type", ~scoped, f"is not one of {sorted(SCOPES)} or "
+                                              f"{', '.join(p + '<name>' for p in SCOPE_PREFIXES)}"),
+                      ("cost_basis", ~pl.col("cost_basis").is_in(list(COST_BASES)),
+                       f"is not one of {sorted(COST_BASES)}"),
+                      ("threshold_pct", ~pl.col("threshold_pct").is_between(0, 1000, closed="right"),
+                       "is not a share of the budget in (0, 1000] %")]
+            for col, bad, why in checks:
+                wrong = typed.filter(bad)
+                if wrong.height:
+                    raise BusinessDataError(f"{where}: row {wrong['row'][0]}, column {col}: "
+                                            f"{wrong[col][0]!r} {why}")
         return typed.drop("row")
 
     def requests(self, start: dt.date, end: dt.date, customers: pl.DataFrame) -> pl.DataFrame:

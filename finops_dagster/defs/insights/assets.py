@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 import pydantic
 
+from finops_dagster.insights.budgets import BudgetScopeError, budget_forecasts
 from finops_dagster.insights.budgets import budget_status as compute_budget_status
 from finops_dagster.insights.forecast import (
     Window,
@@ -103,18 +104,31 @@ def forecast_backtest(context: dg.AssetExecutionContext, lake: LakeResource) -> 
     })
 
 
-@dg.asset(deps=["cost_forecast", "stg_business__budgets"], **_COMMON)
+@dg.asset(deps=["cost_forecast", "forecast_backtest", "stg_business__budgets", "fct_daily_cost_tags"],
+          **_COMMON)
 def budget_status(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    """Every budget of the business data (per account / team / service, monthly) against the
-    open month: actual to date, forecast, probability of breaching; ``alert`` when the forecast
-    crosses the budget."""
+    """Every budget of the business data against the open month, on its own cost basis
+    (amortized, unblended, net) and scope (organization, account, team, service, cost category,
+    tag): actual to date, calibrated forecast, probability of reaching its threshold; ``alert``
+    when the actual or the forecast reaches the threshold share of the budget."""
+    forecast = _read_export(lake, "cost_forecast")
+    window = Window(forecast["as_of"][0])
+    replays_path = lake.exports_dir / "forecast_backtest.parquet"
+    factors = conformal_factors(pl.read_parquet(replays_path) if replays_path.exists() else pl.DataFrame())
     with lake.warehouse_reader() as con:
-        budgets = con.sql("select scope_type, scope_value, monthly_budget from stg_business__budgets").pl()
-    frame = compute_budget_status(budgets, _read_export(lake, "cost_forecast"))
+        budgets = con.sql("select scope_type, scope_value, monthly_budget, cost_basis, threshold_pct "
+                          "from stg_business__budgets").pl()
+        try:
+            forecasts = budget_forecasts(con, budgets, window, factors)
+        except BudgetScopeError as exc:
+            raise dg.Failure(description=str(exc)) from exc
+    frame = compute_budget_status(budgets, forecasts, month=window.month_start)
     over = frame.filter(pl.col("alert"))
     for r in over.iter_rows(named=True):
-        context.log.warning(f"budget {r['scope_type']} {r['scope_value']}: forecast {r['forecast']:.2f} "
-                            f"> {r['monthly_budget']:.2f} (p={r['breach_probability']})")
+        context.log.warning(f"budget {r['scope_type']} {r['scope_value']} ({r['cost_basis']}): forecast "
+                            f"{r['forecast']:.2f}, actual {r['actual_to_date']:.2f} against "
+                            f"{r['threshold_pct']:g} % of {r['monthly_budget']:.2f} "
+                            f"(p={r['breach_probability']})")
     return dg.MaterializeResult(metadata={
         "path": _export(lake, "budget_status", frame), "budgets": frame.height, "alerts": over.height,
         "status": dg.MetadataValue.md(_markdown(frame.drop("lower_80", "upper_80"))),
