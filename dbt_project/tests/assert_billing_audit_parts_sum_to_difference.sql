@@ -3,5 +3,5 @@
 select audit_id
 from {{ ref('fct_billing_audit') }}
 where difference <> billed_cost - expected_cost
-    or difference <> commitment_discount + price_change + credit + billing_cycle_timing
+    or difference <> commitment_discount + price_change + credit + refund + billing_cycle_timing
         + restatement + historical_pattern + unexplained

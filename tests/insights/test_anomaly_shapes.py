@@ -8,15 +8,13 @@ warehouse holding only its three inputs (tests/insights/anomaly_shapes.py)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 
 import duckdb
 import polars as pl
 import pytest
 
-from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, dbt_project
 from finops_dagster.insights.alerting import anomaly_alerts, anomaly_episodes
+from tests.dbt_run import build_model
 from tests.insights import anomaly_shapes as shapes
 
 
@@ -24,13 +22,7 @@ from tests.insights import anomaly_shapes as shapes
 def scored(tmp_path_factory, request):
     root = tmp_path_factory.mktemp("shapes")
     truth = shapes.write_warehouse(root / "warehouse.duckdb", seed=request.param)
-    env = {**os.environ, "FINOPS_WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
-           "FINOPS_DATA_DIR": str(root), "FINOPS_RAW_LAKE_DIR": str(root / "raw")}
-    proc = subprocess.run(
-        [DBT_EXECUTABLE, "run", "--select", "fct_cost_anomalies", "--project-dir",
-         str(dbt_project.project_dir), "--profiles-dir", str(dbt_project.profiles_dir),
-         "--target-path", str(root / "target")], env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    build_model(root, "fct_cost_anomalies")
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
         anomalies = con.sql("select * from fct_cost_anomalies").pl()
     return anomalies, truth

@@ -8,15 +8,13 @@ five. fct_workload_schedules is built by dbt on a warehouse holding only its two
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 
 import duckdb
 import numpy as np
 import polars as pl
 import pytest
 
-from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, dbt_project
+from tests.dbt_run import build_model
 
 AS_OF = dt.date(2026, 9, 30)
 DAYS = [AS_OF - dt.timedelta(days=i) for i in range(29, -1, -1)]
@@ -78,13 +76,7 @@ def schedules(tmp_path_factory):
         con.execute("create table dim_resource as select * from r")
         con.execute("create table instance_types as select 'm5.large' as instance_type, 'm5' as family, "
                     "2 as vcpu, 8.0 as memory_gib, cast(0.096 as decimal(38, 10)) as on_demand_hourly_usd")
-    env = {**os.environ, "FINOPS_WAREHOUSE_PATH": str(path), "FINOPS_DATA_DIR": str(root),
-           "FINOPS_RAW_LAKE_DIR": str(root / "raw")}
-    proc = subprocess.run(
-        [DBT_EXECUTABLE, "run", "--select", "fct_workload_schedules", "--project-dir",
-         str(dbt_project.project_dir), "--profiles-dir", str(dbt_project.profiles_dir),
-         "--target-path", str(root / "target")], env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    build_model(root, "fct_workload_schedules")
     with duckdb.connect(str(path), read_only=True) as con:
         return con.sql("select * from fct_workload_schedules").pl()
 

@@ -5,7 +5,9 @@
 -- into the parts each validation signal can explain. The parts sum exactly to the difference:
 --   commitment  = effective - quantity x public rate on Savings Plan / RI covered usage
 --   price       = quantity x (public rate on the line - rate at period start)
---   credit      = credits and refunds
+--   credit      = credits;  refund = refunds
+--   (late_billed: usage of an earlier period billed in this one, a boundary shift; not a part of
+--    the difference: it is billed at its price, only in the next period)
 --   unbilled    = - quantity x public rate on usage carrying no charge
 --   without_usage = charges on usage lines with no quantity
 --   rate        = the rest: billed at another rate than the public one
@@ -61,7 +63,11 @@ select
     sum(case when charge_category = 'Usage'
         then cast(quantity as {{ money_type() }}) * (public_on_demand_rate - reference_rate)
         else 0 end)                                                                 as price_part,
-    sum(case when charge_category = 'Credit' then effective_cost else 0 end)        as credit_part,
+    sum(case when charge_category = 'Credit' and line_item_type <> 'Refund'
+        then effective_cost else 0 end)                                             as credit_part,
+    sum(case when line_item_type = 'Refund' then effective_cost else 0 end)         as refund_part,
+    sum(case when charge_category = 'Usage' and charge_period_start < billing_period_start
+        then effective_cost else 0 end)                                             as late_billed_part,
     sum(case when is_unbilled then -public_cost else 0 end)                         as unbilled_part,
     sum(case when is_unbilled and near_end then -public_cost else 0 end)            as unbilled_at_period_end,
     sum(case when is_without_usage then effective_cost else 0 end)                  as without_usage_part,

@@ -1,13 +1,15 @@
 -- The billing auditor: per billing period x account x service, expected charge (usage quantity x
 -- the public price when the period opened) against what was billed. Every cell whose difference
 -- reaches a cent is a candidate; validation signals explain it before anyone is alerted:
--- commitments (Savings Plans, RIs), credits, a price change inside the period, billing-cycle
--- timing (usage of the period's last days billed at the start of the next), a restated delivery,
--- the same rate ratio as the previous period, and magnitude. What no signal explains stays open
--- with a diagnosis. One row per candidate.
+-- credits, refunds, a price change inside the period, billing-cycle timing (usage of the
+-- period's last days billed at the start of the next), a restated delivery, the same rate ratio
+-- as the previous period, commitments (Savings Plans, RIs), and magnitude. What no signal explains
+-- stays open with a diagnosis. Usage of one period billed in the next (a period boundary) is a
+-- candidate on both sides, matched as a pair. One row per candidate; resolution_reason names the
+-- event that explains it (a standing commitment discount only when no event does).
 {%- set cent = 0.01 %}
-{%- set parts = ['commitment_discount', 'price_change', 'credit', 'billing_cycle_timing',
-                 'restatement', 'historical_pattern'] %}
+{%- set parts = ['credit', 'refund', 'price_change', 'billing_cycle_timing', 'restatement',
+                 'historical_pattern', 'commitment_discount'] %}
 with parts as (
     select * from {{ ref('int_audit__usage_type_periods') }}
 ),
@@ -47,12 +49,31 @@ cells as (
         sum(commitment_part)                      as commitment_discount,
         sum(price_part)                           as price_change,
         sum(credit_part)                          as credit,
+        sum(refund_part)                          as refund,
         sum(timing_out + timing_in)               as billing_cycle_timing,
+        sum(timing_out)                           as timing_to_next,
+        sum(timing_in)                            as timing_from_previous,
+        sum(late_billed_part)                     as billed_from_previous_period,
         sum(unbilled_part - timing_out)           as unbilled_rest,
         sum(without_usage_part - timing_in)       as without_usage_rest,
         sum(rate_part)                            as rate_rest
     from per_type
     group by billing_period_start, sub_account_id, service_code
+),
+
+boundary as (  -- usage billed a period late, seen from the period it was used in
+    select {{ dbt.dateadd('month', -1, 'billing_period_start') }} as usage_period_start,
+        sub_account_id, service_code, sum(billed_from_previous_period) as billed_in_next_period
+    from cells
+    group by {{ dbt.dateadd('month', -1, 'billing_period_start') }}, sub_account_id, service_code
+),
+
+paired as (
+    select cells.*, coalesce(b.billed_in_next_period, 0) as billed_in_next_period
+    from cells
+    left join boundary as b
+        on cast(b.usage_period_start as date) = cells.billing_period_start
+        and b.sub_account_id = cells.sub_account_id and b.service_code = cells.service_code
 ),
 
 restated as (
@@ -63,17 +84,17 @@ restated as (
 ),
 
 signals as (
-    select cells.*,
+    select paired.*,
         billed_cost - expected_cost as difference,
         case when without_usage_rest <> 0 and r.restated_change is not null
                 and abs(without_usage_rest) <= abs(r.restated_change) + {{ cent }}
             then without_usage_rest else 0 end as restatement,
         case when expected_cost <> 0 then cast(rate_rest as double) / cast(expected_cost as double) end
             as rate_ratio
-    from cells
+    from paired
     left join restated as r
-        on cast(r.billing_period_start as date) = cells.billing_period_start
-        and r.sub_account_id = cells.sub_account_id and r.service_code = cells.service_code
+        on cast(r.billing_period_start as date) = paired.billing_period_start
+        and r.sub_account_id = paired.sub_account_id and r.service_code = paired.service_code
 ),
 
 patterned as (
@@ -90,6 +111,7 @@ resolved as (
         difference - ({{ parts | join(' + ') }}) as unexplained
     from patterned
     where abs(difference) >= {{ cent }}
+        or abs(billed_from_previous_period) >= {{ cent }} or abs(billed_in_next_period) >= {{ cent }}
 ),
 
 judged as (
@@ -97,12 +119,16 @@ judged as (
         abs(unexplained) < {{ cent }} as fully_explained,
         abs(unexplained) < {{ var('audit_min_abs_usd') }}
             and abs(unexplained) < abs(expected_cost) * {{ var('audit_min_rel_pct') }} / 100.0 as immaterial,
-        case
-            {%- for part in parts %}
+        case  -- the largest event that explains the cell; a standing commitment discount last
+            {%- set events = parts[:-1] %}
+            {%- for part in events %}
             when abs({{ part }}) >= {{ cent }}
-                and abs({{ part }}) >= greatest({% for other in parts %}abs({{ other }}){% if not loop.last %}, {% endif %}{% endfor %})
+                and abs({{ part }}) >= greatest({% for other in events %}abs({{ other }}){% if not loop.last %}, {% endif %}{% endfor %})
                 then '{{ part }}'
             {%- endfor %}
+            when abs(commitment_discount) >= {{ cent }} then 'commitment_discount'
+            when abs(billed_from_previous_period) >= {{ cent }} or abs(billed_in_next_period) >= {{ cent }}
+                then 'period_boundary'
         end as primary_reason
     from resolved
 )
@@ -120,6 +146,14 @@ select
     cast({{ part }} as {{ money_type() }})                  as {{ part }},
     {%- endfor %}
     cast(unexplained as {{ money_type() }})                 as unexplained,
+    cast(billed_from_previous_period as {{ money_type() }}) as billed_from_previous_period,
+    cast(billed_in_next_period as {{ money_type() }})       as billed_in_next_period,
+    case  -- the other side of a boundary shift: the period the same usage was used or billed in
+        when abs(billed_from_previous_period) >= {{ cent }} or abs(timing_from_previous) >= {{ cent }}
+            then cast({{ dbt.dateadd('month', -1, 'billing_period_start') }} as date)
+        when abs(billed_in_next_period) >= {{ cent }} or abs(timing_to_next) >= {{ cent }}
+            then cast({{ dbt.dateadd('month', 1, 'billing_period_start') }} as date)
+    end                                                     as boundary_pair_period,
     case when fully_explained or immaterial then 'auto_resolved' else 'open' end as status,
     case
         when fully_explained then primary_reason
@@ -129,6 +163,8 @@ select
         "case when abs(commitment_discount) >= 0.01 then 'commitment_discount ' else '' end",
         "case when abs(price_change) >= 0.01 then 'price_change ' else '' end",
         "case when abs(credit) >= 0.01 then 'credit ' else '' end",
+        "case when abs(refund) >= 0.01 then 'refund ' else '' end",
+        "case when abs(billed_from_previous_period) + abs(billed_in_next_period) >= 0.01 then 'period_boundary ' else '' end",
         "case when abs(billing_cycle_timing) >= 0.01 then 'billing_cycle_timing ' else '' end",
         "case when abs(restatement) >= 0.01 then 'restatement ' else '' end",
         "case when abs(historical_pattern) >= 0.01 then 'historical_pattern ' else '' end",
