@@ -171,7 +171,15 @@ def backtest(daily: pl.DataFrame, cutoff_days: Iterable[int] = (0, 10, 20),
 
 
 LEVELS = {"80": ("lower_80", "upper_80", 0.80), "95": ("lower_95", "upper_95", 0.95)}
-MIN_REPLAYS = 12  # fewer past replays than this in a group: pool more widely (or leave as is)
+MIN_REPLAYS = 30  # fewer past replays than this in a group: pool more widely (a conformal
+# quantile over a handful of replays is set by its one or two wildest months)
+# a half-width is never taken as narrower than this share of the median: a flat series gives the
+# model a zero-width interval, which no factor could stretch and every error would blow up
+MIN_RELATIVE_WIDTH = 0.02
+
+
+def _half_width(side: pl.Expr) -> pl.Expr:
+    return pl.max_horizontal(side, pl.col("median").abs() * MIN_RELATIVE_WIDTH, pl.lit(1.0))
 
 
 def _horizon(col: str = "remaining_days") -> pl.Expr:
@@ -185,9 +193,10 @@ def _scores(replays: pl.DataFrame) -> pl.DataFrame:
     out = replays
     for name, (lo, hi, _) in LEVELS.items():
         above = pl.col("actual_total") >= pl.col("median")
-        width = pl.when(above).then(pl.col(hi) - pl.col("median")).otherwise(pl.col("median") - pl.col(lo))
-        out = out.with_columns(((pl.col("actual_total") - pl.col("median")).abs()
-                                / pl.max_horizontal(width, pl.lit(0.01))).alias(f"score_{name}"))
+        width = _half_width(pl.when(above).then(pl.col(hi) - pl.col("median"))
+                            .otherwise(pl.col("median") - pl.col(lo)))
+        out = out.with_columns(((pl.col("actual_total") - pl.col("median")).abs() / width)
+                               .alias(f"score_{name}"))
     return out.with_columns(_horizon())
 
 
@@ -222,7 +231,7 @@ def conformal_factors(replays: pl.DataFrame) -> pl.DataFrame:
 def calibrate(forecast: pl.DataFrame, factors: pl.DataFrame) -> pl.DataFrame:
     """The forecast's intervals scaled around its median by the factors of its scope type and
     horizon (scope types or horizons never replayed use the pooled factor; none at all: as is).
-    The simulated totals (budgets' breach probability) are scaled by the 80 % factor."""
+    The simulated totals (budgets' breach probability) are stretched on each side as its 80 % bound was."""
     if factors.is_empty():
         return forecast.with_columns(factor_80=pl.lit(1.0), factor_95=pl.lit(1.0),
                                      calibration_replays=pl.lit(0, pl.Int64))
@@ -232,16 +241,21 @@ def calibrate(forecast: pl.DataFrame, factors: pl.DataFrame) -> pl.DataFrame:
         factors.rename({"replays": "calibration_replays"}), on=["scope_type", "horizon"], how="left"
     ).with_columns(pl.col("factor_80").fill_null(pooled[0]), pl.col("factor_95").fill_null(pooled[1]),
                    pl.col("calibration_replays").fill_null(pooled[2])).drop("horizon")
+    raw = out.select(pl.col("lower_80").alias("_raw_lo"), pl.col("upper_80").alias("_raw_hi"))
     for name, (lo, hi, _) in LEVELS.items():
         k = pl.col(f"factor_{name}")
-        out = out.with_columns((pl.col("median") - k * (pl.col("median") - pl.col(lo))).round(2).alias(lo),
-                               (pl.col("median") + k * (pl.col(hi) - pl.col("median"))).round(2).alias(hi))
-    if "simulated_totals" in out.columns:
-        totals = pl.col("simulated_totals")
-        scaled = (out.with_row_index("_row").select("_row", "median", "factor_80", totals).explode(totals)
+        out = out.with_columns(
+            (pl.col("median") - k * _half_width(pl.col("median") - pl.col(lo))).round(2).alias(lo),
+            (pl.col("median") + k * _half_width(pl.col(hi) - pl.col("median"))).round(2).alias(hi))
+    if "simulated_totals" in out.columns:  # each side stretched as its 80 % bound was
+        totals, median = pl.col("simulated_totals"), pl.col("median")
+        up = (pl.col("upper_80") - median) / pl.max_horizontal(pl.col("_raw_hi") - median, pl.lit(1e-9))
+        down = (median - pl.col("lower_80")) / pl.max_horizontal(median - pl.col("_raw_lo"), pl.lit(1e-9))
+        scaled = (pl.concat([out, raw], how="horizontal").with_row_index("_row")
+                  .select("_row", median, up.alias("_up"), down.alias("_down"), totals).explode(totals)
                   .group_by("_row", maintain_order=True)
-                  .agg((pl.col("median") + pl.col("factor_80") * (totals - pl.col("median"))).round(2)
-                       .alias("simulated_totals")))
+                  .agg((median + (totals - median) * pl.when(totals > median).then("_up").otherwise("_down"))
+                       .round(2).alias("simulated_totals")))
         out = out.with_columns(simulated_totals=scaled.sort("_row")["simulated_totals"])
     return out
 

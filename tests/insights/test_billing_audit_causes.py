@@ -51,7 +51,11 @@ def _lines() -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def audit(tmp_path_factory):
-    root = tmp_path_factory.mktemp("audit")
+    return build(tmp_path_factory.mktemp("audit"))
+
+
+def build(root) -> dict:
+    """fct_billing_audit over the planted lines, keyed by (period, account, service)."""
     frame = pl.DataFrame(_lines(), orient="row", schema=[
         "billing_period_start", "usage_date", "charge_period_start", "sub_account_id", "service_code",
         "usage_type", "region_id", "line_item_type", "charge_category", "usage_quantity", "effective_cost",

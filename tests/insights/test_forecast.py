@@ -81,6 +81,8 @@ def test_the_demo_forecasts_the_open_month_beside_cost_explorer(pipeline):
     bt = pl.read_parquet(settings.data_dir / "exports" / "forecast_backtest.parquet")
     assert set(bt["month_start"]) == {dt.date(2026, 9, 1), dt.date(2026, 10, 1)}
     assert {"in_80", "in_95", "abs_pct_error"} <= set(bt.columns)
+    # calibrated on the other month's replays only: the demo's raw 80 % intervals cover ~54 %
+    assert bt["in_80"].mean() < 0.7 and 0.75 <= bt["in_80_calibrated"].mean() <= 0.85
 
 
 def test_only_the_planted_budget_breaches(pipeline):
@@ -90,7 +92,8 @@ def test_only_the_planted_budget_breaches(pipeline):
     scope, value, month = C.PLANTED_BUDGET_BREACH
     over = status.filter(pl.col("alert"))
     assert over.select("scope_type", "scope_value").rows() == [(scope, value)]
-    assert over["breach_probability"][0] == 1.0 and f"{over['month_start'][0]:%Y-%m}" == month
+    # the probability reads the calibrated simulations: wide after the demo's planted spike
+    assert over["breach_probability"][0] >= 0.9 and f"{over['month_start'][0]:%Y-%m}" == month
     assert (status.filter(~pl.col("alert"))["breach_probability"] < 0.05).all()
     budgets = {(t, v): Decimal(b) for t, v, b in C.BUDGETS}
     assert all(Decimal(str(r["monthly_budget"])) == budgets[(r["scope_type"], r["scope_value"])]

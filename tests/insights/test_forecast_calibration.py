@@ -65,11 +65,13 @@ def test_calibrated_80_percent_intervals_cover_75_to_85_percent_out_of_sample(re
 def test_the_live_forecast_uses_every_replay_and_scales_its_simulations(replays):
     factors = fc.conformal_factors(replays)
     assert set(factors["scope_type"]) == {"account"} and (factors["replays"] >= fc.MIN_REPLAYS).all()
+    assert factors["factor_80"].is_between(0.5, 5).all()
     live = fc.forecast_month(_daily(), fc.Window(dt.date(2026, 7, 31)), scope_types=("account",))
     calibrated = fc.calibrate(live, factors)
     for before, after in zip(live.iter_rows(named=True), calibrated.iter_rows(named=True), strict=True):
         k = after["factor_80"]
-        want = k * (before["upper_80"] - before["median"])
+        floor = max(abs(before["median"]) * fc.MIN_RELATIVE_WIDTH, 1.0)  # a flat series' zero width
+        want = k * max(before["upper_80"] - before["median"], floor)
         assert after["upper_80"] - after["median"] == pytest.approx(want, abs=0.02)
         sims = np.array(after["simulated_totals"])  # budgets read these: the same calibration
         assert np.quantile(sims, 0.9) == pytest.approx(after["upper_80"], rel=0.01)

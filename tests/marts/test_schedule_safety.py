@@ -50,8 +50,12 @@ def _cpu(name: str, pattern: str, day: dt.date, hour: int, rng) -> float:
 
 @pytest.fixture(scope="module")
 def schedules(tmp_path_factory):
-    root = tmp_path_factory.mktemp("schedules")
-    rng = np.random.default_rng(3)
+    return build(tmp_path_factory.mktemp("schedules"))
+
+
+def build(root, seed: int = 3) -> pl.DataFrame:
+    """fct_workload_schedules over the planted fleet (also bench/accuracy.py's)."""
+    rng = np.random.default_rng(seed)
     hourly = pl.DataFrame([
         (name, day, hour, day.isoweekday(), _cpu(name, pattern, day, hour, rng))
         for name, (_, pattern) in FLEET.items() for day in DAYS for hour in range(24)],
