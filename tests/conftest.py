@@ -15,7 +15,9 @@ from finops_dagster.demo.generator import DemoConfig, generate
 from finops_dagster.settings import DEMO_BUCKET, DEMO_EXPORT, DEMO_PREFIX, Settings
 
 SLOW_FILES = ("test_cli_sync.py", "test_backfill.py",  # whole CLI runs, the UI in Chromium
-              "test_forecast_calibration.py")  # ~150 ETS fits
+              "test_forecast_calibration.py",  # ~150 ETS fits
+              # the insights' accuracy on planted data: a full dbt parse and build each
+              "test_anomaly_shapes.py", "test_schedule_safety.py", "test_billing_audit_causes.py")
 
 
 def pytest_sessionstart(session) -> None:
