@@ -140,8 +140,8 @@ newest day, weekday seasonality, 3 % noise on 15 resources over 140 days).
 
 ## Workload schedules (`fct_workload_schedules`)
 
-6 non-production office-hours instances planted among production and untagged ones on the same
-hours, night ETL, 24/7 and irregular-night instances.
+7 non-production office-hours instances (one known only by its Environment cost category)
+planted among production and untagged ones on the same hours, night ETL, 24/7 and irregular-night instances.
 
 {markdown(schedule)}
 

@@ -29,9 +29,12 @@ FLEET = {
     "prod-oversized": ("prod", "always"),
     "dev-always": ("dev", "always"),
     "dev-flaky-night": ("dev", "office_and_some_nights"),
+    "cc-dev-office": (None, "office"),  # no tag: its Environment cost category says dev
 }
+COST_CATEGORY_ENVIRONMENT = {"cc-dev-office": "dev", "untagged-office": None}
 PLANTED = {n for n, (env, p) in FLEET.items()
-           if p in ("office", "office_and_saturday") and env in ("dev", "test", "staging", "qa")}
+           if p in ("office", "office_and_saturday")
+           and (env or COST_CATEGORY_ENVIRONMENT.get(n)) in ("dev", "test", "staging", "qa")}
 
 
 def _cpu(name: str, pattern: str, day: dt.date, hour: int, rng) -> float:
@@ -64,7 +67,9 @@ def build(root, seed: int = 3) -> pl.DataFrame:
     daily = hourly.group_by("resource_id", "usage_date").agg(avg_cpu_pct=pl.col("cpu_avg_pct").mean())
     resources = pl.DataFrame([{
         "resource_id": name, "sub_account_id": "222222222222", "instance_type": "m5.large",
-        "tag_team": "web", "tag_service": "app", "tag_environment": env} for name, (env, _) in FLEET.items()])
+        "tag_team": "web", "tag_service": "app", "tag_environment": env,
+        "cost_category_environment": COST_CATEGORY_ENVIRONMENT.get(name)}
+        for name, (env, _) in FLEET.items()])
     path = root / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:  # the upstream relations of the efficiency window model
         for name, frame in {"h": hourly, "d": daily, "r": resources}.items():

@@ -53,6 +53,7 @@ select
     resource.tag_team,
     resource.tag_service,
     resource.tag_environment,
+    resource.cost_category_environment,
     types.family,
     types.vcpu,
     types.memory_gib,

@@ -22,6 +22,8 @@ select
     max(case when resources.usage_date = latest.last_usage_date then resources.tag_service end)     as tag_service,
     max(case when resources.usage_date = latest.last_usage_date then resources.tag_customer end)    as tag_customer,
     max(case when resources.usage_date = latest.last_usage_date then resources.tag_environment end) as tag_environment,
+    max(case when resources.usage_date = latest.last_usage_date then resources.cost_category_environment end)
+                                                    as cost_category_environment,
     sum(resources.effective_cost)                   as total_effective_cost
 from resources
 inner join latest on resources.resource_id = latest.resource_id

@@ -2,7 +2,8 @@
 -- active when its mean CPU reaches var active_cpu_pct), and whether stopping it outside that
 -- time is safe to recommend. Only where a schedule is safe (issue 16: production ETL busy at
 -- night and an oversized production instance were offered):
--- * non-production only: the environment tag is one of var schedule_environments;
+-- * non-production only: the environment tag (else the Environment cost category) is one of
+--   var schedule_environments;
 -- * on the business calendar: on weekdays the instance works only within
 --   var schedule_business_start_hour..var schedule_business_end_hour (UTC) and is idle at least
 --   var schedule_min_idle_hours; weekends are either idle or treated like weekdays;
@@ -65,7 +66,7 @@ confidence as (
 resources as (
     select w.resource_id, w.sub_account_id, w.instance_type, w.tag_team, w.tag_environment,
         w.monthly_effective_cost, r.start_hour, r.end_hour, c.schedule_confidence,
-        lower(coalesce(w.tag_environment, '')) in (
+        lower(coalesce(w.tag_environment, w.cost_category_environment, '')) in (
             {%- for env in var('schedule_environments') %}'{{ env }}'{% if not loop.last %}, {% endif %}{% endfor -%}
         ) as is_non_production,
         -- the running window sits inside the business day and leaves the night idle
