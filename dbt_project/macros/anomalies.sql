@@ -5,7 +5,12 @@
     ({{ points }} >= {{ var('anomaly_min_baseline_points') }}
      and abs({{ change }}) >= {{ var('anomaly_min_impact_usd') }}
      and abs({{ change }}) >= abs({{ centre }}) * {{ var('anomaly_min_impact_pct') }} / 100.0
-     and abs({{ change }}) / greatest(({{ q3 }} - {{ q1 }}) / 1.349,
-                                     abs({{ centre }}) * {{ var('anomaly_min_stddev_pct') }} / 100.0, 1.0)
-         > {{ var('anomaly_warning_z') }})
+     and abs({{ robust_z(change, centre, q1, q3) }}) > {{ var('anomaly_warning_z') }})
+{%- endmacro %}
+
+{#- change over the robust spread of the baseline: the IQR of a normal sample is 1.349 standard
+    deviations, floored at var anomaly_min_stddev_pct of the centre and at $1. -#}
+{% macro robust_z(change, centre, q1, q3) -%}
+    ({{ change }}) / greatest(({{ q3 }} - {{ q1 }}) / 1.349,
+                              abs({{ centre }}) * {{ var('anomaly_min_stddev_pct') }} / 100.0, 1.0)
 {%- endmacro %}

@@ -44,7 +44,6 @@ SERVICE_NAMES = {
 }
 
 
-
 def ce_service_name(product_code: str, usage_type: str = "BoxUsage:m5.large",
                     line_item_type: str = "Usage") -> str:
     """Cost Explorer's SERVICE value for a demo service's line (EC2: instance hours by default)."""

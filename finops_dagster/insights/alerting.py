@@ -78,10 +78,8 @@ def budget_alerts(status: pl.DataFrame) -> list[Alert]:
     alerts = []
     for r in status.filter(pl.col("alert")).iter_rows(named=True):
         month = f"{r['month_start']:%Y-%m}"
-        basis = r.get("cost_basis") or "amortized"
-        share = r.get("threshold_pct") or 100.0
-        text = (f":money_with_wings: budget {r['scope_type']} {r['scope_value']} {month} ({basis} cost, "
-                f"alerting at {share:g} %): {r.get('status', 'forecast_over')}; forecast "
+        text = (f":money_with_wings: budget {r['scope_type']} {r['scope_value']} {month} "
+                f"({r['cost_basis']} cost, alerting at {r['threshold_pct']:g} %): {r['status']}; forecast "
                 f"{_usd(r['forecast'])} (80 %: {_usd(r['lower_80'])}-{_usd(r['upper_80'])}) against "
                 f"{_usd(r['monthly_budget'])}, {r['breach_probability']:.0%} likely to breach; "
                 f"{_usd(r['actual_to_date'])} spent so far.")

@@ -73,20 +73,13 @@ def budget_forecasts(con, budgets: pl.DataFrame, window: Window, factors: pl.Dat
     return pl.concat(rows) if rows else pl.DataFrame()
 
 
-def budget_status(budgets: pl.DataFrame, forecast: pl.DataFrame, month=None) -> pl.DataFrame:
-    """budgets: scope_type, scope_value, monthly_budget[, cost_basis, threshold_pct]; forecast:
-    ``budget_forecasts`` (or ``forecast_month`` rows, read as amortized).
+def budget_status(budgets: pl.DataFrame, forecast: pl.DataFrame, month) -> pl.DataFrame:
+    """budgets: scope_type, scope_value, monthly_budget, cost_basis, threshold_pct; forecast:
+    ``budget_forecasts``.
 
     ``alert`` when the actual (``breached``) or the forecast (``forecast_over``) reaches the
     threshold share of the budget; a scope with no cost yet is compared with zero."""
-    if "cost_basis" not in budgets.columns:
-        budgets = budgets.with_columns(cost_basis=pl.lit("amortized"))
-    if "threshold_pct" not in budgets.columns:
-        budgets = budgets.with_columns(threshold_pct=pl.lit(100.0))
-    basis = pl.col("cost_basis") if "cost_basis" in forecast.columns else pl.lit("amortized")
-    fc = {(r["_basis"], r["scope_type"], r["scope_value"]): r
-          for r in forecast.with_columns(_basis=basis).iter_rows(named=True)} if forecast.height else {}
-    month = month or (forecast["month_start"][0] if forecast.height else None)
+    fc = {(r["cost_basis"], r["scope_type"], r["scope_value"]): r for r in forecast.iter_rows(named=True)}
     rows = []
     for b in budgets.iter_rows(named=True):
         budget, share = float(b["monthly_budget"]), float(b["threshold_pct"]) / 100

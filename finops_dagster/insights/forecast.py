@@ -241,7 +241,7 @@ def calibrate(forecast: pl.DataFrame, factors: pl.DataFrame) -> pl.DataFrame:
         factors.rename({"replays": "calibration_replays"}), on=["scope_type", "horizon"], how="left"
     ).with_columns(pl.col("factor_80").fill_null(pooled[0]), pl.col("factor_95").fill_null(pooled[1]),
                    pl.col("calibration_replays").fill_null(pooled[2])).drop("horizon")
-    raw = out.select(pl.col("lower_80").alias("_raw_lo"), pl.col("upper_80").alias("_raw_hi"))
+    out = out.with_columns(_raw_lo=pl.col("lower_80"), _raw_hi=pl.col("upper_80"))
     for name, (lo, hi, _) in LEVELS.items():
         k = pl.col(f"factor_{name}")
         out = out.with_columns(
@@ -251,13 +251,13 @@ def calibrate(forecast: pl.DataFrame, factors: pl.DataFrame) -> pl.DataFrame:
         totals, median = pl.col("simulated_totals"), pl.col("median")
         up = (pl.col("upper_80") - median) / pl.max_horizontal(pl.col("_raw_hi") - median, pl.lit(1e-9))
         down = (median - pl.col("lower_80")) / pl.max_horizontal(median - pl.col("_raw_lo"), pl.lit(1e-9))
-        scaled = (pl.concat([out, raw], how="horizontal").with_row_index("_row")
+        scaled = (out.with_row_index("_row")
                   .select("_row", median, up.alias("_up"), down.alias("_down"), totals).explode(totals)
                   .group_by("_row", maintain_order=True)
                   .agg((median + (totals - median) * pl.when(totals > median).then("_up").otherwise("_down"))
                        .round(2).alias("simulated_totals")))
         out = out.with_columns(simulated_totals=scaled.sort("_row")["simulated_totals"])
-    return out
+    return out.drop("_raw_lo", "_raw_hi")
 
 
 def leave_one_month_out(replays: pl.DataFrame) -> pl.DataFrame:

@@ -15,18 +15,17 @@ SOURCE = "cloudwatch"
 log = logging.getLogger(__name__)
 
 
-def ingest_cloudwatch_days(clients: Any, lake: RawLake, ledger: Ledger, days: list[dt.date],
-                           now: dt.datetime, progress: Callable[[str], None] = log.info
-                           ) -> list[DayEntry]:
-    """``clients``: (client, account) pairs, one per linked account (or one bare client)."""
+def ingest_cloudwatch_days(clients: list[tuple[Any, str]], lake: RawLake, ledger: Ledger,
+                           days: list[dt.date], now: dt.datetime,
+                           progress: Callable[[str], None] = log.info) -> list[DayEntry]:
+    """``clients``: (client, account) pairs, one per linked account (``account_clients``)."""
     import polars as pl
 
-    pairs = clients if isinstance(clients, list) else [(clients, "default")]
     start = dt.datetime.combine(days[0], dt.time())
     end = dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time())
     kept = {d for a, b, _ in age_bands(start, end, now) for d in _days(a, b)}
     frames = []
-    for client, account in pairs:
+    for client, account in clients:
         metrics = discover(client)
         progress(f"CloudWatch {account}: discovered {len(metrics)} metrics in "
                  f"{len({m['Namespace'] for m in metrics})} namespaces")

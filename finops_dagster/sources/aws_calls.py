@@ -65,8 +65,6 @@ def call(client: Any, op: str, backoff: float = 0.5, attempts: int = 6, **kwargs
     raise AssertionError("unreachable")
 
 
-
-
 def account_session(role_arn: str | None = None, session: Any = None) -> tuple[Any, str]:
     """A boto3 session for ``role_arn`` (assumed with STS) or the default credentials, and the
     account it reads: each linked account has its own CloudWatch (and, for member accounts, its

@@ -32,7 +32,7 @@ def _like(pattern: str) -> str:
 def cost_explorer_service(product_code: pl.Expr, line_item_type: pl.Expr, usage_type: pl.Expr,
                           product_name: pl.Expr) -> pl.Expr:
     """The first matching rule's service name, else the product name (the seed's semantics)."""
-    expr: pl.Expr | None = None
+    expr = product_name
     for rule in reversed(rules().to_dicts()):  # built inside out: the first rule is outermost
         name = rule["cost_explorer_service"]
         then = pl.lit(name) if name else product_name
@@ -41,5 +41,5 @@ def cost_explorer_service(product_code: pl.Expr, line_item_type: pl.Expr, usage_
             cond = cond & (product_code == rule["product_code"])
         if rule["line_item_type"] != "*":
             cond = cond & (line_item_type == rule["line_item_type"])
-        expr = pl.when(cond).then(then).otherwise(expr if expr is not None else product_name)
-    return expr if expr is not None else product_name
+        expr = pl.when(cond).then(then).otherwise(expr)
+    return expr

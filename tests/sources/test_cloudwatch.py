@@ -43,7 +43,7 @@ def test_period_follows_retention():
 def test_discovery_and_exact_datapoints(cloudwatch, tmp_path):
     client, fleet = cloudwatch
     raw, ledger = RawLake(tmp_path / "raw"), Ledger(tmp_path / "l.sqlite")
-    entries = ingest_cloudwatch_days(client, raw, ledger, DAYS, NOW, lambda m: None)
+    entries = ingest_cloudwatch_days([(client, "default")], raw, ledger, DAYS, NOW, lambda m: None)
     df = pl.concat([raw.scan_day(SOURCE, d).collect() for d in DAYS])
     assert set(df["namespace"]) == set(KEY_METRICS) - {"AWS/ELB"}  # the demo has no classic ELB
     ec2_cpu = df.filter(pl.col("namespace") == "AWS/EC2", pl.col("metric_name") == "CPUUtilization")

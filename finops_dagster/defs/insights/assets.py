@@ -35,6 +35,12 @@ def _export(lake: LakeResource, name: str, frame: pl.DataFrame) -> str:
     return str(publish_frame(lake.exports_dir, name, frame))
 
 
+def _calibration_factors(lake: LakeResource) -> pl.DataFrame:
+    """The interval factors of the forecast's backtest replays (none yet: the model's own)."""
+    path = lake.exports_dir / "forecast_backtest.parquet"
+    return conformal_factors(pl.read_parquet(path) if path.exists() else pl.DataFrame())
+
+
 def _read_export(lake: LakeResource, name: str) -> pl.DataFrame:
     path = lake.exports_dir / f"{name}.parquet"
     if not path.exists():
@@ -57,8 +63,7 @@ def cost_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, lak
     context.log.info(f"forecasting {window.month_start:%Y-%m} as of {window.as_of} "
                      f"({window.remaining_days} days to go)")
     ce_path = lake.raw_file("cost_explorer_forecast")
-    replays_path = lake.exports_dir / "forecast_backtest.parquet"
-    factors = conformal_factors(pl.read_parquet(replays_path) if replays_path.exists() else pl.DataFrame())
+    factors = _calibration_factors(lake)
     frame = with_cost_explorer(calibrate(forecast_month(daily, window), factors),
                                pl.read_parquet(ce_path) if ce_path.exists() else None)
     total = frame.filter(pl.col("scope_type") == "total").row(0, named=True)
@@ -84,9 +89,8 @@ def forecast_backtest(context: dg.AssetExecutionContext, lake: LakeResource) -> 
     if frame.is_empty():
         context.log.warning("not enough history for a backtest (a month plus 28 days)")
         return dg.MaterializeResult(metadata={"replays": 0})
-    frame = leave_one_month_out(frame.drop("simulated_totals", strict=False)) \
-        if frame["month_start"].n_unique() > 1 else frame.with_columns(
-            in_80_calibrated=pl.col("in_80"), in_95_calibrated=pl.col("in_95"))
+    # a single replayed month has no other to calibrate on: its calibrated columns are its own
+    frame = leave_one_month_out(frame.drop("simulated_totals", strict=False))
     summary = frame.group_by("cutoff_day").agg(
         coverage_80=pl.col("in_80").mean(), coverage_95=pl.col("in_95").mean(),
         calibrated_80=pl.col("in_80_calibrated").mean(), calibrated_95=pl.col("in_95_calibrated").mean(),
@@ -113,8 +117,7 @@ def budget_status(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
     when the actual or the forecast reaches the threshold share of the budget."""
     forecast = _read_export(lake, "cost_forecast")
     window = Window(forecast["as_of"][0])
-    replays_path = lake.exports_dir / "forecast_backtest.parquet"
-    factors = conformal_factors(pl.read_parquet(replays_path) if replays_path.exists() else pl.DataFrame())
+    factors = _calibration_factors(lake)
     with lake.warehouse_reader() as con:
         budgets = con.sql("select scope_type, scope_value, monthly_budget, cost_basis, threshold_pct "
                           "from stg_business__budgets").pl()

@@ -92,14 +92,12 @@ scored as (  -- the baseline: same weekday, anomalous days left out (NULLs are s
     from cleaned
 ),
 
-anomalies as (  -- the IQR of a normal sample is 1.349 standard deviations
+anomalies as (
     select scored.*,
         cast(baseline_median as {{ money_type() }})                              as baseline_cost,
         cost - cast(baseline_median as {{ money_type() }})                       as cost_change,
-        (cast(cost as double) - baseline_median) / greatest(
-            (baseline_q3 - baseline_q1) / 1.349,
-            abs(baseline_median) * {{ var('anomaly_min_stddev_pct') }} / 100.0,
-            1.0)                                                                 as z_score
+        {{ robust_z('cast(cost as double) - baseline_median', 'baseline_median', 'baseline_q1',
+                    'baseline_q3') }}                                             as z_score
     from scored
     where baseline_points >= {{ var('anomaly_min_baseline_points') }}
 ),
