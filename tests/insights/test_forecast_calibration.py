@@ -77,11 +77,10 @@ def test_the_live_forecast_uses_every_replay_and_scales_its_simulations(replays)
         assert np.quantile(sims, 0.9) == pytest.approx(after["upper_80"], rel=0.01)
 
 
-def test_report_raw_and_calibrated_coverage(replays, capsys):
-    """Not an assertion: the numbers the issue note and docs/accuracy.md quote."""
+def test_calibration_moves_every_cut_off_day_toward_80_percent(replays):
+    """The model's own intervals are too narrow on every horizon; calibrated, each is nearer the
+    stated level (the figures docs/accuracy.md quotes come from bench/accuracy.py)."""
     by_cut = replays.group_by("cutoff_day").agg(
-        pl.col("in_80").mean().alias("raw_80"), pl.col("in_80_calibrated").mean().alias("cal_80"),
-        pl.col("in_95").mean().alias("raw_95"), pl.col("in_95_calibrated").mean().alias("cal_95"),
-    ).sort("cutoff_day")
-    with capsys.disabled():
-        print(f"\nforecast calibration over {replays.height} replays:\n{by_cut}")
+        pl.col("in_80").mean().alias("raw"), pl.col("in_80_calibrated").mean().alias("calibrated"))
+    for cut, raw, calibrated in by_cut.iter_rows():
+        assert raw < 0.75 and abs(calibrated - 0.8) < abs(raw - 0.8), (cut, raw, calibrated)
