@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import requests
 from dagster_graphql import DagsterGraphQLClient
 
 from tests.faults.conftest import PROJECT
@@ -44,6 +45,21 @@ def test_a_run_killed_with_9_frees_the_warehouse_for_the_next_run(pipeline, tmp_
                        and s, 300, "the second run to finish")
         assert status == "SUCCESS"
         assert client.get_run_status(first).value == "FAILURE"
+        # dagster.yaml retries a run whose worker died once: that retry must finish too, here and
+        # successfully, or it outlives this UI and holds the warehouse for the tests that follow
+        retry = _wait(lambda: _retry_of(url, first), 120, "the killed run's retry to be launched")
+        status = _wait(lambda: (s := client.get_run_status(retry).value) in ("SUCCESS", "FAILURE")
+                       and s, 300, "the retry to finish")
+        assert status == "SUCCESS"
+
+
+def _retry_of(url: str, run_id: str) -> str | None:
+    """The run the daemon launched to retry ``run_id`` (tag dagster/parent_run_id), if any yet."""
+    query = ('query($f: RunsFilter) { runsOrError(filter: $f) { ... on Runs { results { runId } } } }')
+    reply = requests.post(f"{url}/graphql", timeout=30, json={
+        "query": query, "variables": {"f": {"tags": [{"key": "dagster/parent_run_id", "value": run_id}]}}})
+    results = reply.json()["data"]["runsOrError"]["results"]
+    return results[0]["runId"] if results else None
 
 
 def test_dbt_dies_with_the_process_that_started_it(tmp_path):

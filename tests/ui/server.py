@@ -46,6 +46,7 @@ def dagster_dev(data_dir: Path, home: Path, environ: dict[str, str], timeout: fl
         argv = [str(Path(sys.executable).with_name("dagster-webserver")), "-w",
                 str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
     proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True,
                             preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL),
                                                 signal.signal(signal.SIGTERM, signal.SIG_DFL)))
     url = f"http://127.0.0.1:{port}"
@@ -59,5 +60,9 @@ def dagster_dev(data_dir: Path, home: Path, environ: dict[str, str], timeout: fl
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+        try:  # run workers (and their dbt) outlive dagster dev: none may hold the warehouse after
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         log.close()
         shutil.rmtree(home / "storage" / "tmp", ignore_errors=True)
