@@ -4,7 +4,8 @@ usage line billed in the next period raised no candidate, so nothing said it was
 Independent data: a credit and a refund beside Savings Plan coverage, a mid-period price change,
 usage of 2026-09-30 billed with October (real quirk: AWS bills late usage in the next period;
 the ingest keeps it on the period's first day with its real usage start), and unbilled usage
-that must stay open. fct_billing_audit is built by dbt on a warehouse holding only its inputs."""
+that must stay open. fct_billing_audit is built by dbt on a warehouse holding only its inputs
+(the line items, summed into the day aggregates the auditor reads)."""
 
 from __future__ import annotations
 
@@ -65,10 +66,14 @@ def build(root) -> dict:
         con.register("f", frame.to_arrow())
         con.execute("create table int_cur__line_items_reported as select * replace ("
                     "cast(effective_cost as decimal(38, 10)) as effective_cost, "
-                    "cast(public_on_demand_rate as decimal(38, 10)) as public_on_demand_rate) from f")
+                    "cast(public_on_demand_rate as decimal(38, 10)) as public_on_demand_rate), "
+                    "cast(effective_cost as decimal(38, 10)) as unblended_cost, "
+                    "'i-' || sub_account_id as resource_id, null::varchar as tag_team, "
+                    "null::varchar as cost_category_team, null::varchar as tag_customer, "
+                    "null::varchar as tag_service from f")
         con.execute("create table fct_cur_restatements (usage_date date, sub_account_id varchar, "
                     "service_code varchar, effective_cost_change decimal(38, 10))")
-    build_model(root, "fct_billing_audit")
+    build_model(root, "int_cur__usage_and_credits_daily fct_billing_audit")
     with duckdb.connect(str(path), read_only=True) as con:
         rows = con.sql("select * from fct_billing_audit").pl()
     return {(f"{r['billing_period_start']:%Y-%m}", r["sub_account_id"], r["service_code"]): r

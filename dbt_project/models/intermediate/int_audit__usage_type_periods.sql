@@ -12,17 +12,16 @@
 --   without_usage = charges on usage lines with no quantity
 --   rate        = the rest: billed at another rate than the public one
 {%- set boundary = var('audit_boundary_days') %}
-with lines as (
+with lines as (  -- day aggregates: the per-line facts are grouping columns there
     select
         billing_period_start, sub_account_id, service_code, coalesce(usage_type, '') as usage_type,
-        coalesce(region_id, '') as region_id, usage_date, charge_period_start, line_item_type,
-        charge_category, coalesce(usage_quantity, 0) as quantity, effective_cost, public_on_demand_rate,
+        coalesce(region_id, '') as region_id, usage_date, first_charge_period_start, line_item_type,
+        charge_category, coalesce(usage_quantity, 0) as quantity, quantity_exact, effective_cost,
+        public_on_demand_rate, public_cost, is_late_billed, is_unbilled, is_without_usage,
         {{ dbt.datediff('billing_period_start', 'usage_date', 'day') }} < {{ boundary }} as near_start,
         {{ dbt.datediff('usage_date', dbt.dateadd('month', 1, 'billing_period_start'), 'day') }}
             <= {{ boundary }} as near_end
-    from {{ ref('int_cur__line_items_reported') }}
-    where line_item_type in ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage')
-        or charge_category = 'Credit'
+    from {{ ref('int_cur__usage_and_credits_daily') }}
 ),
 
 reference_rates as (  -- the public price when the period opened (its first priced usage line)
@@ -31,7 +30,7 @@ reference_rates as (  -- the public price when the period opened (its first pric
     from (
         select lines.*, row_number() over (
             partition by billing_period_start, sub_account_id, service_code, usage_type, region_id
-            order by charge_period_start, public_on_demand_rate) as rn
+            order by first_charge_period_start, public_on_demand_rate) as rn
         from lines
         where charge_category = 'Usage' and public_on_demand_rate > 0
     ) as firsts
@@ -39,12 +38,7 @@ reference_rates as (  -- the public price when the period opened (its first pric
 ),
 
 priced as (
-    select lines.*,
-        coalesce(r.reference_rate, 0)                                       as reference_rate,
-        cast(lines.quantity as {{ money_type() }}) * lines.public_on_demand_rate as public_cost,
-        charge_category = 'Usage' and quantity > 0 and effective_cost = 0
-            and public_on_demand_rate > 0 and line_item_type = 'Usage'      as is_unbilled,
-        charge_category = 'Usage' and quantity = 0 and effective_cost <> 0  as is_without_usage
+    select lines.*, coalesce(r.reference_rate, 0) as reference_rate
     from lines
     left join reference_rates as r
         on r.billing_period_start = lines.billing_period_start and r.sub_account_id = lines.sub_account_id
@@ -56,17 +50,16 @@ select
     billing_period_start, sub_account_id, service_code, usage_type,
     sum(quantity)                                                                   as usage_quantity,
     sum(case when charge_category = 'Usage'
-        then cast(quantity as {{ money_type() }}) * reference_rate else 0 end)      as expected_cost,
+        then quantity_exact * reference_rate else 0 end)                            as expected_cost,
     sum(effective_cost)                                                             as billed_cost,
     sum(case when line_item_type in ('DiscountedUsage', 'SavingsPlanCoveredUsage')
         then effective_cost - public_cost else 0 end)                               as commitment_part,
     sum(case when charge_category = 'Usage'
-        then cast(quantity as {{ money_type() }}) * (public_on_demand_rate - reference_rate)
-        else 0 end)                                                                 as price_part,
+        then quantity_exact * (public_on_demand_rate - reference_rate) else 0 end)   as price_part,
     sum(case when charge_category = 'Credit' and line_item_type <> 'Refund'
         then effective_cost else 0 end)                                             as credit_part,
     sum(case when line_item_type = 'Refund' then effective_cost else 0 end)         as refund_part,
-    sum(case when charge_category = 'Usage' and charge_period_start < billing_period_start
+    sum(case when charge_category = 'Usage' and is_late_billed
         then effective_cost else 0 end)                                             as late_billed_part,
     sum(case when is_unbilled then -public_cost else 0 end)                         as unbilled_part,
     sum(case when is_unbilled and near_end then -public_cost else 0 end)            as unbilled_at_period_end,

@@ -6,6 +6,9 @@ from finops_dagster.defs.warehouse.assets import dbt_daily_models, dbt_models
 from finops_dagster.partitions import daily_partitions
 
 MARTS = dg.AssetSelection.tag("layer", "marts")
+# views over the day aggregates (int_cur__usage_and_credits_daily) exist once the daily models
+# have run: they are built with the marts, not with the staging views the daily models read
+AFTER_DAILY = dg.AssetSelection.assets(dbt_models) & dg.AssetSelection.assets(dbt_daily_models).downstream()
 
 cur_ingest_job = dg.define_asset_job(
     "cur_ingest_job", selection=dg.AssetSelection.assets("raw_cur_line_items", "raw_cur_restatements"),
@@ -14,19 +17,20 @@ cur_ingest_job = dg.define_asset_job(
 )
 
 warehouse_views_job = dg.define_asset_job(
-    "warehouse_views_job", selection=dg.AssetSelection.assets(dbt_models) - MARTS,
+    "warehouse_views_job", selection=dg.AssetSelection.assets(dbt_models) - MARTS - AFTER_DAILY,
     description="(Re)build the staging and intermediate views and the seeds, and run their tests.",
 )
 
 daily_cost_job = dg.define_asset_job(
     "daily_cost_job", selection=dg.AssetSelection.assets(dbt_daily_models),
     partitions_def=daily_partitions,
-    description="Rebuild the incremental marts (cost, reconciliation, allocation) for day partitions, "
+    description="Rebuild the day aggregates and the incremental marts (cost, reconciliation, allocation) "
+                "for day partitions, "
                 "with their per-day checks.",
 )
 
 marts_job = dg.define_asset_job(
-    "marts_job", selection=(dg.AssetSelection.assets(dbt_models) & MARTS)
+    "marts_job", selection=(dg.AssetSelection.assets(dbt_models) & MARTS) | AFTER_DAILY
     | dg.AssetSelection.assets("mart_exports") | dg.AssetSelection.groups("insights"),
     description="Rebuild the unpartitioned marts (dimensions, efficiency, allocation reports, "
                 "anomalies, billing audit) from the daily marts, run their tests, export every mart "
