@@ -29,11 +29,24 @@ def evaluate_days(
     evaluate: Callable[[str], DayResult],
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
 ) -> dg.AssetCheckResult:
-    results: dict[str, DayResult] = {}
+    """A check evaluated day by day (memory bounded by a day: e.g. uniqueness of line items)."""
+    return evaluate_range(context, asset_key, check_name,
+                          lambda keys: {pk: evaluate(pk) for pk in keys}, severity)
+
+
+def evaluate_range(
+    context: dg.AssetCheckExecutionContext,
+    asset_key: dg.AssetKey,
+    check_name: str,
+    evaluate: Callable[[list[str]], Mapping[str, DayResult]],
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> dg.AssetCheckResult:
+    """A check evaluated for the whole range at once (one pass over the range's data), each
+    day's result still logged on its own partition."""
     targets = latest_materializations(context.instance, asset_key, context.partition_keys)
+    results = dict(evaluate(list(context.partition_keys)))
     for pk in context.partition_keys:
-        result = evaluate(pk)
-        results[pk] = result
+        result = results[pk]
         context.op_execution_context.log_event(dg.AssetCheckEvaluation(
             asset_key=asset_key, check_name=check_name, passed=result.passed,
             metadata=result.metadata, severity=severity, partition=pk,

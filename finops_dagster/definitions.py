@@ -25,7 +25,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, GUARDED_DBT, dbt_project
 
     resources = {
-        "lake": LakeResource(data_dir=str(settings.data_dir)),
+        "lake": LakeResource(data_dir=str(settings.data_dir),
+                             duckdb_memory_limit=settings.duckdb_memory_limit,
+                             duckdb_threads=settings.duckdb_threads),
         "cur": CurExportResource(export_url=settings.cur_export_url,
                                  cache_dir=str(settings.cache_dir),
                                  history_start=settings.history_start, as_of=settings.as_of,

@@ -10,6 +10,7 @@ import dagster as dg
 
 from finops_dagster.lake.ledger import Ledger
 from finops_dagster.lake.raw_lake import RawLake
+from finops_dagster.settings import DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS, duckdb_config
 from finops_dagster.sources.cur import CurExport
 
 
@@ -17,6 +18,8 @@ class LakeResource(dg.ConfigurableResource):
     """The data folder: raw Parquet lake, ingestion ledger and DuckDB warehouse file."""
 
     data_dir: str
+    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT  # FINOPS_DUCKDB_MEMORY_LIMIT
+    duckdb_threads: int = DUCKDB_THREADS  # FINOPS_DUCKDB_THREADS
 
     @property
     def root(self) -> Path:
@@ -74,7 +77,11 @@ class LakeResource(dg.ConfigurableResource):
         """A read-only DuckDB connection: only dbt writes the warehouse."""
         import duckdb
 
-        return duckdb.connect(str(self.warehouse_path), read_only=True)
+        return duckdb.connect(str(self.warehouse_path), read_only=True, config=self.duckdb_config())
+
+    def duckdb_config(self) -> dict[str, str]:
+        """The memory ceiling, threads and spill folder every DuckDB connection opens with."""
+        return duckdb_config(self.duckdb_memory_limit, self.duckdb_threads, self.root / "cache" / "duckdb")
 
 
 DELIVERY_LAG_DAYS = 1

@@ -155,7 +155,8 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
     crash_point("cur:staged")
     try:  # the restatement diff reads the days still in place: diff and commit hold the lake's lock
         with journal.commit_lock(lake.root):
-            extra, examples = duplicate_identities(sorted(staged.staging.glob("*.parquet")))
+            extra, examples = duplicate_identities(sorted(staged.staging.glob("*.parquet")),
+                                                   lake.root.parent / "cache" / "duckdb")
             if extra:
                 files = ", ".join(export.describe(k) for m, _ in deliveries.values() for k in m.data_files)
                 raise CurError(

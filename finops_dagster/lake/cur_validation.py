@@ -88,15 +88,18 @@ def keep_in_period(batch: pl.DataFrame) -> pl.DataFrame:
                               .otherwise(pl.col("usage_date")))
 
 
-def duplicate_identities(staged_files: list[Path]) -> tuple[int, list[tuple]]:
+def duplicate_identities(staged_files: list[Path], spill_dir: Path | None = None) -> tuple[int, list[tuple]]:
     """Line items whose (identity_line_item_id, identity_time_interval) appears more than once in
-    the staged delivery, and up to five examples with their counts."""
+    the staged delivery, and up to five examples with their counts. A hash aggregate over every
+    line item of the delivery: under the shared DuckDB memory limit, spilling to ``spill_dir``."""
     import duckdb
+
+    from finops_dagster.settings import duckdb_config
 
     if not staged_files:
         return 0, []
     files = ", ".join(f"'{f}'" for f in staged_files)
-    with duckdb.connect() as con:
+    with duckdb.connect(config=duckdb_config(temp_dir=spill_dir)) as con:
         examples = con.execute(
             f"select identity_line_item_id, identity_time_interval, count(*) as n "
             f"from read_parquet([{files}], union_by_name = true) "

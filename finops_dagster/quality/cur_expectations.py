@@ -23,55 +23,85 @@ ALLOWED_CURRENCIES = ("USD",)
 
 @functools.cache
 def _gx():
-    """One quiet ephemeral context per process (each new one makes a temp docs site)."""
+    """One quiet ephemeral context per process, with one data asset every validation reuses (a
+    data asset per day kept each day's frame alive: 2.2 GB after 31 days at 20M rows a month)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no phoning home from checks
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
-    return gx, context
+    batches = (context.data_sources.add_or_update_pandas("raw_cur")
+               .add_dataframe_asset("cur_day_profiles").add_batch_definition_whole_dataframe("day"))
+    return gx, batches
 
 
 def column_expectations(lake: RawLake, day: dt.date,
                         currencies: tuple[str, ...] = ALLOWED_CURRENCIES) -> DayResult:
-    gx, context = _gx()
-    if not lake.has_day(SOURCE, day):
-        return DayResult(False, {"reason": f"{day}: no raw file"})
-    lf = lake.scan_day(SOURCE, day)
-    names = lf.collect_schema().names()
-    present = [c for c in REQUIRED_COLUMNS if c in names]
-    df = lf.select(
-        *present,
-        usage_start=pl.col("line_item_usage_start_date"),
-        period_start=pl.col("bill_billing_period_start_date"),
-        period_end=pl.col("bill_billing_period_end_date") if "bill_billing_period_end_date" in names
-        else pl.col("bill_billing_period_start_date").dt.offset_by("1mo"),
-    ).with_columns(
-        usage_in_period=(pl.col("usage_start") >= pl.col("period_start"))
-        & (pl.col("usage_start") < pl.col("period_end"))
-    ).collect().to_pandas()
+    return column_expectations_days(lake, [day], currencies)[day]
 
-    batch = (context.data_sources.add_or_update_pandas("raw_cur")
-             .add_dataframe_asset(f"cur_{day}")
-             .add_batch_definition_whole_dataframe("day")
-             .get_batch(batch_parameters={"dataframe": df}))
-    suite = gx.ExpectationSuite(name=f"raw_cur_{day}")
-    for col in REQUIRED_COLUMNS:
-        suite.add_expectation(gx.expectations.ExpectColumnToExist(column=col))
-        if col in present:
-            suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=col))
-    suite.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
-        column="usage_in_period", value_set=[True]))
-    if "line_item_currency_code" in present:
+
+def column_expectations_days(lake: RawLake, days: list[dt.date],
+                             currencies: tuple[str, ...] = ALLOWED_CURRENCIES) -> dict[dt.date, DayResult]:
+    """The suite on every day of a range, from one streaming pass over the range's day files.
+
+    The pass reduces each day to its distinct profiles: per required column whether the value is
+    there (the currency's value itself), whether usage starts inside its billing period, and the
+    rows of each profile. Great Expectations validates each day's profiles, a handful of rows: a
+    value is null or outside its set in a profile iff it is in some line item of the day, so the
+    verdicts are the suite's on the full rows, while memory stays a few rows per day whatever the
+    data's size (pandas copies of 650k-row days took 34 s and grew to 2.2 GB over a month).
+    """
+    gx, batches = _gx()
+    results = {d: DayResult(False, {"reason": f"{d}: no raw file"})
+               for d in days if not lake.has_day(SOURCE, d)}
+    present: dict[dt.date, list[str]] = {}
+    scans = []
+    for d in days:
+        if d in results:
+            continue
+        lf = lake.scan_day(SOURCE, d)
+        names = lf.collect_schema().names()
+        present[d] = [c for c in REQUIRED_COLUMNS if c in names]
+        scans.append(lf.select(_day=pl.lit(d), **_profile(names)))
+    profiles = (pl.concat(scans).group_by(pl.all()).agg(_rows=pl.len()).collect(engine="streaming")
+                if scans else pl.DataFrame())
+    for d, columns in present.items():
+        day = profiles.filter(pl.col("_day") == d)
+        df = day.select(*columns, "usage_in_period").to_pandas()
+        suite = gx.ExpectationSuite(name=f"raw_cur_{d}")
+        for col in REQUIRED_COLUMNS:
+            suite.add_expectation(gx.expectations.ExpectColumnToExist(column=col))
+            if col in columns:
+                suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=col))
         suite.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
-            column="line_item_currency_code", value_set=list(currencies)))
-    result = batch.validate(suite)
-    failed = [
-        f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column')})"
-        for r in result.results if not r.success
-    ]
-    return DayResult(bool(result.success), {
-        "rows": len(df), "expectations": len(result.results),
-        "failed_expectations": ", ".join(failed) or "none",
-    })
+            column="usage_in_period", value_set=[True]))
+        if CURRENCY in columns:
+            suite.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
+                column=CURRENCY, value_set=list(currencies)))
+        result = batches.get_batch(batch_parameters={"dataframe": df}).validate(suite)
+        failed = [f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column')})"
+                  for r in result.results if not r.success]
+        results[d] = DayResult(bool(result.success), {
+            "rows": int(day["_rows"].sum()), "expectations": len(result.results),
+            "failed_expectations": ", ".join(failed) or "none"})
+    return {d: results[d] for d in days}
+
+
+CURRENCY = "line_item_currency_code"
+
+
+def _profile(names: list[str]) -> dict[str, pl.Expr]:
+    """Per line item: True where a required value is there (null where it is not; the currency's
+    own value), and whether usage starts inside the billing period. Absent columns are null
+    here and left out of that day's batch, where ExpectColumnToExist fails."""
+    exprs = {c: (pl.col(c).cast(pl.String) if c == CURRENCY else
+                 pl.when(pl.col(c).is_not_null()).then(pl.lit(True)))
+             if c in names else pl.lit(None, dtype=pl.String if c == CURRENCY else pl.Boolean)
+             for c in REQUIRED_COLUMNS}
+    start = pl.col("bill_billing_period_start_date")
+    end = (pl.col("bill_billing_period_end_date") if "bill_billing_period_end_date" in names
+           else start.dt.offset_by("1mo"))
+    usage = pl.col("line_item_usage_start_date")
+    exprs["usage_in_period"] = (usage >= start) & (usage < end)
+    return exprs

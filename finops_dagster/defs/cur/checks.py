@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from finops_dagster.checks import evaluate_days
+from finops_dagster.checks import evaluate_days, evaluate_range
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.quality import cur_days
 from finops_dagster.quality.results import DayResult
@@ -27,17 +27,20 @@ def cur_day_gap(context: dg.AssetCheckExecutionContext, lake: LakeResource,
     return evaluate_days(context, RAW, "cur_day_gap", lambda pk: cur_days.gap(ledger, _day(pk), as_of))
 
 
-def _holding(ledger, check_name: str, evaluate: Callable[[dt.date], DayResult]) -> Callable[[str], DayResult]:
+def _holding(ledger, check_name: str,
+             evaluate: Callable[[list[dt.date]], dict[dt.date, DayResult]]) -> Callable[[list[str]], dict]:
     """A blocking check's failure holds the day (no later run builds it into the marts, see
     defs/warehouse/assets.py) until the check passes on it again."""
-    def run(pk: str) -> DayResult:
-        result = evaluate(_day(pk))
-        if result.passed:
-            ledger.release("cur", _day(pk), check_name)
-        else:
-            reason = "; ".join(f"{k}: {v}" for k, v in result.metadata.items())
-            ledger.hold("cur", _day(pk), check_name, reason or "failed")
-        return result
+    def run(keys: list[str]) -> dict[str, DayResult]:
+        results = {}
+        for day, result in evaluate([_day(pk) for pk in keys]).items():
+            if result.passed:
+                ledger.release("cur", day, check_name)
+            else:
+                reason = "; ".join(f"{k}: {v}" for k, v in result.metadata.items())
+                ledger.hold("cur", day, check_name, reason or "failed")
+            results[day.isoformat()] = result
+        return results
     return run
 
 
@@ -46,29 +49,30 @@ def cur_raw_conservation(context: dg.AssetCheckExecutionContext,
                          lake: LakeResource) -> dg.AssetCheckResult:
     """Raw file rows and unblended/effective sums equal the ledger's, to the cent."""
     raw, ledger = lake.raw_lake(), lake.ledger()
-    return evaluate_days(context, RAW, "cur_raw_conservation", _holding(
-        ledger, "cur_raw_conservation", lambda day: cur_days.raw_conservation(raw, ledger, day)))
+    return evaluate_range(context, RAW, "cur_raw_conservation", _holding(
+        ledger, "cur_raw_conservation", lambda days: cur_days.raw_conservation_days(raw, ledger, days)))
 
 
 @dg.asset_check(asset=RAW, partitions_def=daily_partitions, blocking=True)
 def cur_unique_line_items(context: dg.AssetCheckExecutionContext,
                           lake: LakeResource) -> dg.AssetCheckResult:
     """No (identity_line_item_id, identity_time_interval) appears twice in a day."""
-    raw = lake.raw_lake()
-    return evaluate_days(context, RAW, "cur_unique_line_items", _holding(
-        lake.ledger(), "cur_unique_line_items", lambda day: cur_days.unique_line_items(raw, day)))
+    raw = lake.raw_lake()  # day by day: a range's identities at once would not fit in bounded memory
+    return evaluate_range(context, RAW, "cur_unique_line_items", _holding(
+        lake.ledger(), "cur_unique_line_items",
+        lambda days: {d: cur_days.unique_line_items(raw, d) for d in days}))
 
 
 @dg.asset_check(asset=RAW, partitions_def=daily_partitions)
 def cur_column_expectations(context: dg.AssetCheckExecutionContext,
                             lake: LakeResource) -> dg.AssetCheckResult:
     """Great Expectations: required columns present and not null, usage inside its billing
-    period, currency in the declared set."""
-    from finops_dagster.quality.cur_expectations import column_expectations
+    period, currency in the declared set (the range's days profiled in one pass)."""
+    from finops_dagster.quality.cur_expectations import column_expectations_days
 
     raw = lake.raw_lake()
-    return evaluate_days(context, RAW, "cur_column_expectations",
-                         lambda pk: column_expectations(raw, _day(pk)))
+    return evaluate_range(context, RAW, "cur_column_expectations", lambda keys: {
+        d.isoformat(): r for d, r in column_expectations_days(raw, [_day(pk) for pk in keys]).items()})
 
 
 @dg.asset_check(asset=RAW, partitions_def=daily_partitions)

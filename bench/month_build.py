@@ -1,0 +1,212 @@
+"""Month build benchmark: raw CUR files to every mart and export, job by job, as a sync runs it.
+
+    uv run python bench/month_build.py [--rows 2000000,20000000] [--months 1] [--work DIR] [--reuse]
+
+For each size: generate the months (the demo generator, Parquet), then run the jobs a sync runs
+(cur_ingest_job, sources_job, warehouse_views_job, daily_cost_job, marts_job) each in a fresh
+process on one persistent Dagster instance, then a one-day refresh inside the last month
+(ingest, daily marts and the unpartitioned marts for that day), then a bare DuckDB query
+producing fct_daily_cost's aggregation from the same raw lake. Each process reports its wall
+time, the part spent loading the code location, its own peak RSS and the largest child's
+(dbt runs as a child). Cost Explorer and CloudWatch are off: the build reads CUR and the demo's
+business files. Results go to docs/benchmarks.md; run on demand, not in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS_PER_SCALE = 14_137  # CUR rows per fleet copy in a 31-day month of the demo generator
+FIRST_PERIOD = "2026-08"
+JOBS = ("cur_ingest_job", "sources_job", "warehouse_views_job", "daily_cost_job", "marts_job")
+WINDOWED = {"cur_ingest_job", "sources_job", "daily_cost_job"}
+
+
+def _periods(months: int) -> tuple[str, ...]:
+    first = dt.date.fromisoformat(f"{FIRST_PERIOD}-01")
+    return tuple(f"{first.year + (first.month - 1 + i) // 12}-{(first.month - 1 + i) % 12 + 1:02d}"
+                 for i in range(months))
+
+
+def _env(data: Path, export: str, periods: tuple[str, ...]) -> dict[str, str]:
+    last = dt.date.fromisoformat(f"{periods[-1]}-01")
+    end = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return {**os.environ, "FINOPS_DATA_DIR": str(data), "FINOPS_CUR_EXPORT_URL": export,
+            "FINOPS_HISTORY_START": periods[0], "FINOPS_AS_OF": (end + dt.timedelta(days=3)).isoformat(),
+            "FINOPS_COST_EXPLORER": "off", "FINOPS_CLOUDWATCH": "off",
+            "DAGSTER_HOME": str(data / "dagster_home"), "PYTHONPATH": str(ROOT)}
+
+
+def _measure(argv: list[str], env: dict[str, str]) -> dict:
+    """One measurement in a fresh interpreter; it prints its numbers as the last JSON line.
+    Dirty pages of the previous step are flushed first so their write-back does not compete."""
+    os.sync()
+    proc = subprocess.run([sys.executable, __file__, *argv], env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _peaks() -> dict[str, float]:
+    # VmHWM, not ru_maxrss, for this process: ru_maxrss survives exec and reports the parent's
+    hwm = next(ln for ln in Path("/proc/self/status").read_text().splitlines() if ln.startswith("VmHWM"))
+    return {"rss_mb": int(hwm.split()[1]) / 1024,
+            "child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def child_job(job: str, first: str, last: str) -> None:
+    start = time.perf_counter()
+    import dagster as dg
+
+    from finops_dagster.definitions import build_definitions
+    from finops_dagster.instance import prepare_home
+    from finops_dagster.operations import range_tags, run_job
+    from finops_dagster.settings import Settings
+
+    settings = Settings.from_env()
+    prepare_home(settings.data_dir)
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.get()
+    loaded = time.perf_counter()
+    result = run_job(defs, instance, job, range_tags(first, last) if job in WINDOWED else None)
+    end = time.perf_counter()
+    print(json.dumps({"job": job, "ok": result.success, "seconds": end - start,
+                      "load_seconds": loaded - start, **_peaks()}))
+
+
+def child_bare(raw: str) -> None:
+    """fct_daily_cost's grain and sums, straight from the raw day files in one DuckDB query."""
+    import duckdb
+
+    start = time.perf_counter()
+    with duckdb.connect() as con:
+        rows = con.execute(f"""
+            select count(*) from (
+            select cast(line_item_usage_start_date as date) as usage_date, bill_billing_period_start_date,
+                bill_payer_account_id, line_item_usage_account_id, line_item_product_code,
+                line_item_resource_id,
+                case when line_item_line_item_type in ('Usage', 'DiscountedUsage',
+                    'SavingsPlanCoveredUsage', 'SavingsPlanNegation') then 'Usage'
+                    when line_item_line_item_type in ('RIFee', 'SavingsPlanRecurringFee',
+                    'SavingsPlanUpfrontFee', 'Fee') then 'Purchase'
+                    when line_item_line_item_type = 'Tax' then 'Tax'
+                    when line_item_line_item_type in ('Credit', 'Refund') then 'Credit'
+                    else 'Adjustment' end as charge_category,
+                sum(cast(line_item_unblended_cost as decimal(38, 10))) as billed_cost,
+                sum(cast(line_item_net_unblended_cost as decimal(38, 10))) as net_billed_cost,
+                sum(line_item_usage_amount) as usage_quantity, count(*) as line_items
+            from read_parquet('{raw}/**/*.parquet', union_by_name = true)
+            group by all)""").fetchone()[0]
+    print(json.dumps({"job": "bare DuckDB fct_daily_cost aggregation", "ok": True, "rows": rows,
+                      "seconds": time.perf_counter() - start, "load_seconds": 0, **_peaks()}))
+
+
+def run_size(rows: int, months: int, work: Path, reuse: bool) -> dict:
+    from finops_dagster.demo.business_data import write_csv
+    from finops_dagster.demo.generator import DemoConfig, generate
+
+    periods = _periods(months)
+    scale = max(1, round(rows / ROWS_PER_SCALE))
+    base = work / f"{rows // 1_000_000}M-x{months}"
+    cfg = DemoConfig(out_dir=base / "demo", scale=scale, rows_per_file=2_000_000, periods=periods)
+    if not (reuse and (cfg.out_dir / "truth.json").exists()):
+        t = time.perf_counter()
+        truth = generate(cfg)
+        print(f"generated {truth['total_rows']:,} line items ({months} month(s)) in "
+              f"{time.perf_counter() - t:.0f}s", flush=True)
+    truth = json.loads((cfg.out_dir / "truth.json").read_text())
+    data = base / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    write_csv(data / "demo" / "business")  # the demo's requests, customers, budgets
+    env = _env(data, str(cfg.export_root), periods)
+    first = f"{periods[0]}-01"
+    last_start = dt.date.fromisoformat(f"{periods[-1]}-01")
+    last = ((last_start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1))
+    steps = []
+    for job in JOBS:
+        steps.append(_measure(["--child", job, first, last.isoformat()], env))
+        print(f"  {rows:,} x {months}: {json.dumps(steps[-1])}", flush=True)
+    day = (last_start + dt.timedelta(days=14)).isoformat()
+    refresh = []
+    for job in ("cur_ingest_job", "daily_cost_job", "marts_job"):
+        refresh.append(_measure(["--child", job, day, day], env))
+        print(f"  refresh {day}: {json.dumps(refresh[-1])}", flush=True)
+    bare = _measure(["--bare", str(data / "raw" / "cur")], env)
+    print(f"  {json.dumps(bare)}", flush=True)
+    return {"rows": truth["total_rows"], "months": months, "steps": steps, "refresh": refresh,
+            "refresh_day": day, "bare": bare}
+
+
+def write_report(results: list[dict]) -> None:
+    load = os.getloadavg()
+    out = ["## Month build (bench/month_build.py)", "",
+           f"Measured {dt.date.today()} on {platform.machine()} ({os.cpu_count()} cores), Python "
+           f"{platform.python_version()}, load average {load[0]:.1f} when the report was written. "
+           "Each job runs in a fresh process on one persistent Dagster instance (SQLite), as a "
+           "sync runs them; Cost Explorer and CloudWatch off. *load* is the code location's "
+           "start-up inside the job's wall time; peak RSS is the job process's own and its "
+           "largest child's (dbt). Reproduce: `uv run python bench/month_build.py --rows "
+           + ",".join(str(r["rows"] // r["months"]) for r in results) + "`.", ""]
+    out += ["| line items | months | job | wall | load | peak RSS (job / dbt) | ok |",
+            "|---|---|---|---|---|---|---|"]
+    for r in results:
+        for s in [*r["steps"], *[{**s, "job": f"one-day refresh {r['refresh_day']}: {s['job']}"}
+                                 for s in r["refresh"]], r["bare"]]:
+            out.append(f"| {r['rows']:,} | {r['months']} | {s['job']} | {s['seconds']:.1f} s | "
+                       f"{s['load_seconds']:.1f} s | {s['rss_mb']:,.0f} / {s['child_rss_mb']:,.0f} MB | "
+                       f"{'yes' if s['ok'] else 'FAILED'} |")
+    out += ["", "| line items | months | full build | its work (wall - load) | one-day refresh | "
+            "its work | highest peak RSS | bare DuckDB aggregation |", "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        def total(steps, key="seconds"):
+            return sum(s[key] for s in steps)
+        peak = max(max(s["rss_mb"], s["child_rss_mb"]) for s in [*r["steps"], *r["refresh"]])
+        out.append(f"| {r['rows']:,} | {r['months']} | {total(r['steps']):.0f} s | "
+                   f"{total(r['steps']) - total(r['steps'], 'load_seconds'):.0f} s | "
+                   f"{total(r['refresh']):.0f} s | "
+                   f"{total(r['refresh']) - total(r['refresh'], 'load_seconds'):.0f} s | "
+                   f"{peak:,.0f} MB | {r['bare']['seconds']:.1f} s, {r['bare']['rss_mb']:,.0f} MB |")
+    section = "\n".join(out) + "\n"
+    doc = ROOT / "docs" / "benchmarks.md"
+    text = doc.read_text()
+    begin, end = "<!-- month-build:start -->", "<!-- month-build:end -->"
+    block = f"{begin}\n{section}{end}"
+    if begin in text:
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    doc.write_text(text)
+    print(section)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", default="2000000,20000000", help="line items per month, comma separated")
+    parser.add_argument("--months", type=int, default=1)
+    parser.add_argument("--work", default="/tmp/finops-month")
+    parser.add_argument("--reuse", action="store_true", help="keep exports generated earlier")
+    parser.add_argument("--child", nargs=3, metavar=("JOB", "FIRST", "LAST"))
+    parser.add_argument("--bare")
+    args = parser.parse_args()
+    if args.child:
+        return child_job(*args.child)
+    if args.bare:
+        return child_bare(args.bare)
+    results = [run_size(int(r), args.months, Path(args.work), args.reuse) for r in args.rows.split(",")]
+    write_report(results)
+
+
+if __name__ == "__main__":
+    main()
