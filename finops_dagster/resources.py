@@ -80,8 +80,8 @@ class LakeResource(dg.ConfigurableResource):
         return duckdb.connect(str(self.warehouse_path), read_only=True, config=self.duckdb_config())
 
     def duckdb_config(self) -> dict[str, str]:
-        """The memory ceiling, threads and spill folder every DuckDB connection opens with."""
-        return duckdb_config(self.duckdb_memory_limit, self.duckdb_threads, self.root / "cache" / "duckdb")
+        """The memory ceiling and threads every DuckDB connection on the warehouse opens with."""
+        return duckdb_config(self.duckdb_memory_limit, self.duckdb_threads)
 
 
 DELIVERY_LAG_DAYS = 1

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,13 +75,9 @@ class Settings:
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
 
-    @property
-    def duckdb_temp_dir(self) -> Path:
-        """Where DuckDB spills what does not fit its memory limit (dbt and the Python readers)."""
-        return self.cache_dir / "duckdb"
-
     def duckdb_config(self) -> dict[str, str]:
-        return duckdb_config(self.duckdb_memory_limit, self.duckdb_threads, self.duckdb_temp_dir)
+        """For the warehouse file: DuckDB spills to ``warehouse.duckdb.tmp/`` beside it."""
+        return duckdb_config(self.duckdb_memory_limit, self.duckdb_threads)
 
     @property
     def demo_dir(self) -> Path:
@@ -129,18 +127,34 @@ class Settings:
         os.environ["FINOPS_HISTORY_START"] = self.history_start
         os.environ["FINOPS_DUCKDB_MEMORY_LIMIT"] = self.duckdb_memory_limit
         os.environ["FINOPS_DUCKDB_THREADS"] = str(self.duckdb_threads)
-        os.environ["FINOPS_DUCKDB_TEMP_DIR"] = str(self.duckdb_temp_dir)
         if self.as_of:
             os.environ["FINOPS_AS_OF"] = self.as_of
         if self.business_url:  # read back through an EnvVar: the UI shows its name, not the URL
             os.environ[BUSINESS_ENV] = self.business_url
 
 
+@contextmanager
+def temporary_environ(values: dict[str, str]) -> Iterator[None]:
+    """Variables for what starts inside (a dbt process, boto3 clients), restored afterwards:
+    jobs run in-process share this process's environment."""
+    previous = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def duckdb_config(memory_limit: str = DUCKDB_MEMORY_LIMIT, threads: int = DUCKDB_THREADS,
                   temp_dir: Path | None = None) -> dict[str, str]:
-    """DuckDB's memory ceiling, threads and spill folder: every connection that aggregates the
-    lake opens with these (dbt through profiles.yml), so no step's memory grows with the data;
-    past the limit DuckDB spills to ``temp_dir`` instead of taking the machine's memory."""
+    """DuckDB's memory ceiling and threads: every connection that aggregates the lake opens with
+    these (dbt through profiles.yml), so no step's memory grows with the data; past the limit
+    DuckDB spills to disk instead of taking the machine's memory: beside a database file
+    (``<file>.tmp/``), or to ``temp_dir`` for an in-memory connection."""
     config = {"memory_limit": memory_limit, "threads": str(threads),
               "preserve_insertion_order": "false"}
     if temp_dir is not None:  # DuckDB makes the folder itself, only when it spills

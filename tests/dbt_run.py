@@ -10,10 +10,10 @@ from pathlib import Path
 from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, dbt_project
 
 
-def build_model(root: Path, model: str) -> None:
+def build_model(root: Path, model: str, environ: dict[str, str] | None = None) -> None:
     """``dbt run --select model`` against ``root/warehouse.duckdb``; fails with dbt's output."""
     env = {**os.environ, "FINOPS_WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
-           "FINOPS_DATA_DIR": str(root), "FINOPS_RAW_LAKE_DIR": str(root / "raw")}
+           "FINOPS_DATA_DIR": str(root), "FINOPS_RAW_LAKE_DIR": str(root / "raw"), **(environ or {})}
     proc = subprocess.run(
         [DBT_EXECUTABLE, "run", "--select", model, "--project-dir", str(dbt_project.project_dir),
          "--profiles-dir", str(dbt_project.profiles_dir), "--target-path", str(root / "target")],

@@ -1,10 +1,21 @@
-{#- The day-partition window Dagster passes as --vars {min_date, max_date} (end exclusive).
-    Without vars (a plain `dbt build`) every day is processed. -#}
+{#- The day-partition window (end exclusive). Dagster passes it in the environment
+    (FINOPS_DBT_MIN_DATE / FINOPS_DBT_MAX_DATE), not as --vars: dbt parses the whole project again
+    whenever --vars change (3-4 s a run here), but only the models that read an env var when its
+    value changes. --vars {min_date, max_date} still win (by hand, unit tests; null = no window).
+    Without either (a plain `dbt build`) every day is processed. -#}
 {% macro partition_window(column) -%}
-  {%- if var('min_date', none) is not none -%}
-    {{ column }} >= cast('{{ var("min_date") }}' as date)
-    and {{ column }} < cast('{{ var("max_date") }}' as date)
+  {%- set min_date = window_setting('min_date', 'FINOPS_DBT_MIN_DATE') -%}
+  {%- set max_date = window_setting('max_date', 'FINOPS_DBT_MAX_DATE') -%}
+  {%- if min_date -%}
+    {{ column }} >= cast('{{ min_date }}' as date)
+    and {{ column }} < cast('{{ max_date }}' as date)
   {%- else -%}
     1 = 1
   {%- endif -%}
+{%- endmacro %}
+
+{#- A run setting: the var when one is given (even null), else the environment variable. -#}
+{% macro window_setting(var_name, env_name) -%}
+  {%- set value = var(var_name, '__from_env__') -%}
+  {{- return(env_var(env_name, '') if value == '__from_env__' else value) -}}
 {%- endmacro %}

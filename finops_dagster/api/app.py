@@ -106,7 +106,7 @@ ENDPOINTS: dict[str, tuple[str, MartQuery]] = {
         "fct_customer_unit_economics", "*",
         _f(("start_date", "billing_month"), ("end_date", "billing_month")), "billing_month, customer_id")),
     "/api/v1/costs/trend": ("Daily billed and effective cost", MartQuery(
-        "fct_daily_cost",
+        "fct_cost_trend",  # fct_daily_cost without resources: a small export, the same sums
         "usage_date, sum(billed_cost) as billed_cost, sum(effective_cost) as effective_cost",
         _f(("start_date", "usage_date"), ("end_date", "usage_date"), ACCT, ("team", "tag_team"),
            ("service", "service_code")), "usage_date", group_by="usage_date")),

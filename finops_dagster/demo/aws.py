@@ -6,7 +6,6 @@ variables, so the code under test is the production code path.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -75,10 +74,3 @@ def upload_tree(s3_client, local_bucket_dir: Path, bucket: str) -> int:
             s3_client.upload_file(str(path), bucket, path.relative_to(local_bucket_dir).as_posix())
             count += 1
     return count
-
-
-def apply_environ(values: dict[str, str]) -> dict[str, str | None]:
-    """Set variables and return the previous values, for restoring."""
-    previous = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    return previous

@@ -4,16 +4,15 @@ loaded with the generated data and reached by boto3 through the standard
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from finops_dagster.demo import catalog as C
-from finops_dagster.demo.aws import apply_environ, aws_environ, moto_server, upload_tree
+from finops_dagster.demo.aws import aws_environ, moto_server, upload_tree
 from finops_dagster.demo.cost_explorer_server import EndpointState, dataset_from_cur, plant_drift, serve
 from finops_dagster.demo.generator import DemoConfig, _fleet, restate
-from finops_dagster.settings import DEMO_BUCKET, DEMO_PREFIX
+from finops_dagster.settings import DEMO_BUCKET, DEMO_PREFIX, temporary_environ
 
 
 @dataclass
@@ -37,8 +36,7 @@ def demo_endpoints(cfg: DemoConfig, progress: Callable[[str], None] = print) -> 
     with moto_server() as moto_url, serve(state) as ce_url:
         environ = {**aws_environ(moto_url), "AWS_ENDPOINT_URL_COST_EXPLORER": ce_url,
                    "AWS_ENDPOINT_URL_CLOUDWATCH": moto_url, "AWS_ENDPOINT_URL_STS": moto_url}
-        previous = apply_environ(environ)
-        try:
+        with temporary_environ(environ):
             s3 = boto3.client("s3")
             n = upload_tree(s3, cfg.export_root.parents[1], DEMO_BUCKET)
             progress(f"  moto at {moto_url}: uploaded {n} CUR objects to s3://{DEMO_BUCKET}")
@@ -55,9 +53,3 @@ def demo_endpoints(cfg: DemoConfig, progress: Callable[[str], None] = print) -> 
 
             yield DemoEndpoints(f"s3://{DEMO_BUCKET}/{DEMO_PREFIX}/{cfg.export_name}",
                                 redeliver, state, environ)
-        finally:
-            for key, value in previous.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value

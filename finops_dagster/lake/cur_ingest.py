@@ -57,14 +57,30 @@ class IngestResult:
     outside_period: str = ""  # files with rows dated outside their billing period, and how many
 
 
+def usage_window(period: str, days: list[dt.date]) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The usage starts the requested days of ``period`` can come from (end exclusive; None =
+    open). Open at the period's first / last day when those are requested: rows dated outside
+    their period are kept on them (``keep_in_period``), so they must be read too."""
+    mine = [d for d in days if _period(d) == period]
+    if not mine:
+        return None, None
+    first = dt.date.fromisoformat(f"{period}-01")
+    last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    low = None if min(mine) <= first else dt.datetime.combine(min(mine), dt.time())
+    high = None if max(mine) >= last else dt.datetime.combine(max(mine) + dt.timedelta(days=1), dt.time())
+    return low, high
+
+
 class _SummingBatches:
     """The deliveries' line items in bounded batches, file after file, summing cost per day x
     account x service as they pass: one read of the data serves both the day files and the
     ledger / restatement sums (a separate pass to sum cost decoded everything twice)."""
 
-    def __init__(self, export: CurExport, deliveries: dict, progress: Callable[[str], None]) -> None:
+    def __init__(self, export: CurExport, deliveries: dict, progress: Callable[[str], None],
+                 days: list[dt.date] | None = None) -> None:
         self.export, self.deliveries, self.progress, self.parts = export, deliveries, progress, []
         self.outside = OutsidePeriod()
+        self.windows = {p: usage_window(p, days) for p in deliveries} if days else {}
 
     def __iter__(self):
         for period, (manifest, paths) in self.deliveries.items():
@@ -72,9 +88,13 @@ class _SummingBatches:
             done = rows = 0
             schema = delivery_schema(paths)  # the union of the period's files' columns
             for i, (key, path) in enumerate(zip(manifest.data_files, paths, strict=True), start=1):
-                where, first_row = self.export.describe(key), 1
+                where, first_row, skipped = self.export.describe(key), 1, [0]
                 try:
-                    for batch in iter_delivery([path], BATCH_ROWS, self.progress, schema):
+                    for batch in iter_delivery([path], BATCH_ROWS, self.progress, schema,
+                                               self.windows.get(period, (None, None)),
+                                               lambda n, skipped=skipped: skipped.append(n)):
+                        first_row += sum(skipped)  # row groups left out before this one
+                        skipped[:] = [0]
                         outside = check_batch(batch, first_row)
                         if outside:
                             self.outside.rows[where] = self.outside.rows.get(where, 0) + outside
@@ -146,7 +166,7 @@ def ingest_cur_days(export: CurExport, lake: RawLake, ledger: Ledger, days: list
         progress(f"CUR {p}: delivery {m.delivery_id}, {len(paths)} file(s)")
         deliveries[p] = (m, paths)
 
-    batches = _SummingBatches(export, deliveries, progress)
+    batches = _SummingBatches(export, deliveries, progress, days)
     try:
         staged = lake.stage_days(SOURCE, batches, days)
     except (pl.exceptions.PolarsError, pa.ArrowException) as exc:

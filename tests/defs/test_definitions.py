@@ -19,6 +19,7 @@ ASSET_KEYS = [
     "fct_cost_allocation",
     "fct_cost_anomalies",
     "fct_cost_reconciliation",
+    "fct_cost_trend",
     "fct_cur_restatements",
     "fct_customer_unit_economics",
     "fct_daily_cost",
@@ -120,7 +121,7 @@ def test_assets_are_readable_in_the_ui(tmp_path):
     assert raw.backfill_policy == fct.backfill_policy == dg.BackfillPolicy.single_run()
     assert dg.AssetKey("raw_cur_line_items") in graph.get(dg.AssetKey("stg_cur__line_items")).parent_keys
     daily = {"fct_daily_cost", "fct_daily_cost_tags", "fct_cost_reconciliation", "fct_cost_allocation",
-             "fct_other_currency_cost"}
+             "fct_other_currency_cost", "fct_cost_trend"}
     for key in graph.get_all_asset_keys():  # exactly the incremental marts follow the day partitions
         if key.path[-1].startswith(("fct_", "dim_")):
             assert (graph.get(key).partitions_def is not None) == (key.path[-1] in daily), key

@@ -7,6 +7,7 @@ import dagster as dg
 import duckdb
 
 from finops_dagster.definitions import build_definitions
+from finops_dagster.defs.warehouse.project import dbt_project
 from finops_dagster.lake.ledger import Ledger
 from tests.conftest import mart_names, mart_snapshot
 
@@ -136,3 +137,16 @@ def test_undelivered_day_fails_the_run_with_a_clear_message(pipeline):
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "no CUR delivery for billing period 2026-11" in str(failure.event_specific_data)
+
+
+def test_dbt_parses_only_what_changed_between_runs(pipeline):
+    """The day window reaches dbt as environment variables and each run keeps its partial parse
+    for the next (issue 17 item 5): the restated month's daily build re-parsed only the models
+    that read the window. Before, changed --vars made every daily run parse the whole project."""
+    _, _, report, _ = pipeline
+    run_id = next(r for name, _, r in report.runs if name.startswith("cur_refresh_job"))
+    logs = list((dbt_project.project_dir / "target").glob(f"dbt_daily_models-{run_id[:7]}-*/dbt.log"))
+    assert logs, f"no dbt log of run {run_id}"
+    log = logs[0].read_text()
+    assert "Unable to do partial parsing" not in log
+    assert "Partial parsing: updated file: finops://models/marts/cost/fct_daily_cost.sql" in log

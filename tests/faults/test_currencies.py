@@ -58,7 +58,7 @@ def test_a_second_currency_is_reported_never_added(restatable, tmp_path):
     assert truth["EUR"][0] == 100
 
     window = json.dumps({"min_date": "2026-09-01", "max_date": "2026-10-01"})
-    _dbt(data, "run", "--select", "+fct_daily_cost", "+fct_other_currency_cost", "--vars", window)
+    _dbt(data, "run", "--select", "+fct_cost_trend", "+fct_other_currency_cost", "--vars", window)
     with duckdb.connect(str(data / "warehouse.duckdb")) as con:
         usd = con.execute("select sum(line_item_count), sum(billed_cost), "
                           "string_agg(distinct billing_currency) from fct_daily_cost").fetchone()
@@ -72,7 +72,7 @@ def test_a_second_currency_is_reported_never_added(restatable, tmp_path):
             "select distinct usage_date from fct_other_currency_cost").fetchall()]
         for day in eur_days:  # the lake's every line item is in one of the two marts, to the cent
             assert mart_conservation(con, ledger, day).passed
-        export_marts(con, ["fct_daily_cost", "fct_other_currency_cost"], data / "exports")
+        export_marts(con, ["fct_daily_cost", "fct_cost_trend", "fct_other_currency_cost"], data / "exports")
 
     client = TestClient(create_app(data / "exports"))
     trend = client.get("/api/v1/costs/trend", params={"limit": 1000}).json()

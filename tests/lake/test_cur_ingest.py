@@ -127,3 +127,38 @@ def test_damaged_csv_gz_fails_part_way_and_keeps_ingested_days(damage, message, 
     assert _snapshot(raw, ledger, SEPTEMBER) == before
     assert not list((raw.root / "_staging").glob("*"))  # staged rows dropped
     assert not list((tmp_path / "cache").rglob("*"))  # local files: nothing copied or converted
+
+
+def test_a_one_day_ingest_reads_only_the_row_groups_that_can_hold_it(local_export, tmp_path):
+    """Issue 17 item 4: "a one-day ingest reads only what it needs of the delivery (row-group
+    statistics on the usage date), not the whole period". September's files rewritten in small
+    row groups (in usage order, as a large AWS delivery is in row groups); re-ingesting one day
+    reads a few of them and commits exactly what a full-month ingest commits for that day. On
+    the period's first day the window is open to the past: usage dated before the period is
+    kept on that day, so its row groups are read too."""
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    for path in sorted(local_export.glob("data/BILLING_PERIOD=2026-09/*.parquet")):
+        table = pq.read_table(path)
+        table = table.sort_by("line_item_usage_start_date")
+        pq.write_table(table, path, row_group_size=200)
+    full_raw, full_ledger = RawLake(tmp_path / "full" / "raw"), Ledger(tmp_path / "full" / "ledger.sqlite")
+    ingest_cur_days(CurExport(str(local_export), tmp_path / "c1"), full_raw, full_ledger, SEPTEMBER)
+
+    def rows_read(days):
+        root = tmp_path / str(days[0])
+        raw, ledger, lines = RawLake(root / "raw"), Ledger(root / "ledger.sqlite"), []
+        ingest_cur_days(CurExport(str(local_export), root / "cache"), raw, ledger, days,
+                        progress=lines.append)
+        for day in days:
+            got, want = ledger.day(SOURCE, day), full_ledger.day(SOURCE, day)
+            assert (got.row_count, got.unblended_cost, got.effective_cost, got.accounts) == (
+                want.row_count, want.unblended_cost, want.effective_cost, want.accounts), day
+        return sum(int(line.split(" rows, ")[0].rsplit(", ", 1)[1]) for line in lines if " rows, " in line)
+
+    total = sum(full_ledger.day(SOURCE, d).row_count for d in SEPTEMBER)
+    one_day = rows_read([dt.date(2026, 9, 17)])
+    assert one_day < total / 5, (one_day, total)
+    assert rows_read([dt.date(2026, 9, 1)]) < total / 5  # equal entries asserted inside

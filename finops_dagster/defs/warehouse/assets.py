@@ -1,7 +1,6 @@
 """dbt models as assets: incremental models on the day partitions, the rest unpartitioned."""
 
 import datetime as dt
-import json
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -11,12 +10,14 @@ from finops_dagster.defs.warehouse.project import (
     DBT_EXECUTABLE,
     dbt_project,
     ensure_manifest,
+    keep_partial_parse,
     rotate_target_dirs,
     translator,
 )
 from finops_dagster.faults import crash_point
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import LakeResource
+from finops_dagster.settings import temporary_environ
 from finops_dagster.warehouse.lake_paths import rebuild_views, stale_lake_paths
 
 INCREMENTAL = "config.materialized:incremental"
@@ -37,13 +38,16 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
     """Incremental marts rebuilt for exactly the partition window (delete+insert by day)."""
     start, end = context.partition_time_window
     ce = lake.source_status("cost_explorer")
-    window = {"min_date": start.date().isoformat(), "max_date": end.date().isoformat(),
-              "cost_explorer_available": ce.available}
+    window = {"FINOPS_DBT_MIN_DATE": start.date().isoformat(), "FINOPS_DBT_MAX_DATE": end.date().isoformat(),
+              "FINOPS_DBT_COST_EXPLORER_AVAILABLE": str(ce.available).lower()}
     context.log.info(f"dbt window {window}; {ce.line()}")
     _refuse_held_days(lake, context.partition_keys)
     _readable(context, lake)
     crash_point("warehouse:dbt")
-    yield from _counted(context, dbt.cli(["build", "--vars", json.dumps(window)], context=context))
+    with temporary_environ(window):  # the window as env vars: see macros/partition_window.sql
+        invocation = dbt.cli(["build"], context=context)
+    yield from _counted(context, invocation)
+    keep_partial_parse(invocation.target_path, dbt_project.project_dir / "target")
     rotate_target_dirs(dbt_project.project_dir / "target")
 
 
@@ -101,5 +105,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lak
     _refuse_held_days(lake)
     _readable(context, lake)
     crash_point("warehouse:dbt")
-    yield from _counted(context, dbt.cli(["build"], context=context))
+    invocation = dbt.cli(["build"], context=context)
+    yield from _counted(context, invocation)
+    keep_partial_parse(invocation.target_path, dbt_project.project_dir / "target")
     rotate_target_dirs(dbt_project.project_dir / "target")

@@ -21,15 +21,17 @@ MART_KEYS = sorted((spec.key for a in (dbt_daily_models, dbt_models) for spec in
                 "and analysts without a DuckDB client.",
 )
 def mart_exports(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    target = lake.exports_dir
+    target, rewritten = lake.exports_dir, []
     with lake.warehouse_reader() as con:
-        counts = export_marts(con, [k.path[-1] for k in MART_KEYS], target)
+        counts = export_marts(con, [k.path[-1] for k in MART_KEYS], target, rewritten)
     analysts = write_analyst_database(target)
-    context.log.info(f"exported {len(counts)} marts to {target}; views over them in {analysts}")
+    context.log.info(f"exported {len(rewritten)} changed marts of {len(counts)} to {target} (the others "
+                     f"kept their export); views over them in {analysts}")
     # which enrichments the marts were built with: an empty efficiency mart says why
     sources = {s: lake.source_status(s).line() for s in SOURCES}
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(target)), "marts": len(counts),
+        "marts_rewritten": len(rewritten), "rewritten": ", ".join(rewritten) or "none (no mart changed)",
         "analyst_database": dg.MetadataValue.path(str(analysts)),
         "rows": dg.MetadataValue.json(counts),
         "optional_sources": dg.MetadataValue.md("\n".join(f"- {line}" for line in sources.values())),

@@ -1,5 +1,6 @@
 """The dbt project, its manifest and the one translator every dbt asset uses."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,19 @@ def _changed_since(project: DbtProject, mtime: float) -> bool:
     files = [root / "dbt_project.yml", *(p for folder in ("models", "macros", "seeds", "tests")
                                          for p in (root / folder).rglob("*") if p.is_file())]
     return any(p.stat().st_mtime > mtime for p in files if p.exists())
+
+
+def keep_partial_parse(invocation_target: Path, target: Path) -> None:
+    """dagster-dbt seeds each invocation's own target folder with target/partial_parse.msgpack;
+    keeping the newest one there lets the next invocation parse only what changed (the one
+    `dbt parse` writes at code location load saw another environment, so dbt re-parsed the whole
+    project on every run: 3-4 s)."""
+    source = Path(invocation_target)
+    source = (source if source.is_absolute() else target.parent / source) / "partial_parse.msgpack"
+    if source.exists():
+        tmp = target / f".partial_parse.{os.getpid()}.msgpack"
+        shutil.copyfile(source, tmp)
+        tmp.replace(target / "partial_parse.msgpack")
 
 
 def rotate_target_dirs(target: Path, keep: int = 20) -> list[Path]:

@@ -102,7 +102,8 @@ select
     cast(case when cur_unblended_cost = 0 then null
          else unblended_difference / abs(cur_unblended_cost) end as double) as unblended_relative_difference,
     case
-        {%- if not var('cost_explorer_available', true) %}
+        {%- if window_setting('cost_explorer_available', 'FINOPS_DBT_COST_EXPLORER_AVAILABLE') | string | lower
+               in ('false', '0') %}
         -- CUR alone: Cost Explorer is not configured or not reachable (the run says why)
         when true then 'cost_explorer_absent'
         {%- endif %}
