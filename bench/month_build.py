@@ -145,20 +145,23 @@ def run_size(rows: int, months: int, work: Path, reuse: bool) -> dict:
         print(f"  refresh {day}: {json.dumps(refresh[-1])}", flush=True)
     bare = _measure(["--bare", str(data / "raw" / "cur")], env)
     print(f"  {json.dumps(bare)}", flush=True)
-    return {"rows": truth["total_rows"], "months": months, "steps": steps, "refresh": refresh,
-            "refresh_day": day, "bare": bare}
+    return {"rows": truth["total_rows"], "requested": rows, "months": months, "steps": steps,
+            "refresh": refresh, "refresh_day": day, "bare": bare}
 
 
-def write_report(results: list[dict]) -> None:
+def write_report(results: list[dict], section_name: str = "month-build") -> None:
     load = os.getloadavg()
-    out = ["## Month build (bench/month_build.py)", "",
+    title = "Month build" + ("" if section_name == "month-build" else f" ({section_name})")
+    out = [f"## {title} (bench/month_build.py)", "",
            f"Measured {dt.date.today()} on {platform.machine()} ({os.cpu_count()} cores), Python "
            f"{platform.python_version()}, load average {load[0]:.1f} when the report was written. "
            "Each job runs in a fresh process on one persistent Dagster instance (SQLite), as a "
            "sync runs them; Cost Explorer and CloudWatch off. *load* is the code location's "
            "start-up inside the job's wall time; peak RSS is the job process's own and its "
            "largest child's (dbt). Reproduce: `uv run python bench/month_build.py --rows "
-           + ",".join(str(r["rows"] // r["months"]) for r in results) + "`.", ""]
+           + ",".join(str(r["requested"]) for r in results)
+           + (f" --months {results[0]['months']}" if results[0]["months"] > 1 else "")
+           + (f" --section {section_name}" if section_name != "month-build" else "") + "`.", ""]
     out += ["| line items | months | job | wall | load | peak RSS (job / dbt) | ok |",
             "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -181,7 +184,7 @@ def write_report(results: list[dict]) -> None:
     section = "\n".join(out) + "\n"
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text()
-    begin, end = "<!-- month-build:start -->", "<!-- month-build:end -->"
+    begin, end = f"<!-- {section_name}:start -->", f"<!-- {section_name}:end -->"
     block = f"{begin}\n{section}{end}"
     if begin in text:
         text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
@@ -199,13 +202,14 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep exports generated earlier")
     parser.add_argument("--child", nargs=3, metavar=("JOB", "FIRST", "LAST"))
     parser.add_argument("--bare")
+    parser.add_argument("--section", default="month-build", help="docs/benchmarks.md section to (re)write")
     args = parser.parse_args()
     if args.child:
         return child_job(*args.child)
     if args.bare:
         return child_bare(args.bare)
     results = [run_size(int(r), args.months, Path(args.work), args.reuse) for r in args.rows.split(",")]
-    write_report(results)
+    write_report(results, args.section)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from finops_dagster.settings import DEMO_BUCKET, DEMO_EXPORT, DEMO_PREFIX, Setti
 SLOW_FILES = ("test_cli_sync.py", "test_backfill.py",  # whole CLI runs, the UI in Chromium
               "test_forecast_calibration.py",  # ~150 ETS fits
               # the insights' accuracy on planted data: a full dbt parse and build each
-              "test_anomaly_shapes.py", "test_schedule_safety.py", "test_billing_audit_causes.py")
+              "test_anomaly_shapes.py", "test_schedule_safety.py", "test_billing_audit_causes.py",
+              "test_duckdb_limits.py")  # dbt twice, and a 3M-line-item build that spills to disk
 
 
 def pytest_sessionstart(session) -> None:
