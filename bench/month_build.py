@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from finops_dagster.sources.cur_layout import period_bounds
+
 ROOT = Path(__file__).resolve().parents[1]
 ROWS_PER_SCALE = 14_137  # CUR rows per fleet copy in a 31-day month of the demo generator
 FIRST_PERIOD = "2026-08"
@@ -40,8 +42,7 @@ def _periods(months: int) -> tuple[str, ...]:
 
 
 def _env(data: Path, export: str, periods: tuple[str, ...]) -> dict[str, str]:
-    last = dt.date.fromisoformat(f"{periods[-1]}-01")
-    end = (last.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    end = period_bounds(periods[-1])[1]
     return {**os.environ, "FINOPS_DATA_DIR": str(data), "FINOPS_CUR_EXPORT_URL": export,
             "FINOPS_HISTORY_START": periods[0], "FINOPS_AS_OF": (end + dt.timedelta(days=3)).isoformat(),
             "FINOPS_COST_EXPLORER": "off", "FINOPS_CLOUDWATCH": "off",
@@ -132,8 +133,8 @@ def run_size(rows: int, months: int, work: Path, reuse: bool) -> dict:
     write_csv(data / "demo" / "business")  # the demo's requests, customers, budgets
     env = _env(data, str(cfg.export_root), periods)
     first = f"{periods[0]}-01"
-    last_start = dt.date.fromisoformat(f"{periods[-1]}-01")
-    last = ((last_start.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1))
+    last_start, next_start = period_bounds(periods[-1])
+    last = next_start - dt.timedelta(days=1)
     steps = []
     for job in JOBS:
         steps.append(_measure(["--child", job, first, last.isoformat()], env))

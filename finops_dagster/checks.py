@@ -9,6 +9,7 @@ log's unique key when the same partition is checked again.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -52,6 +53,14 @@ def evaluate_range(
             metadata=result.metadata, severity=severity, partition=pk,
             target_materialization_data=targets.get(pk)))
     return summarize(asset_key, check_name, results, severity)
+
+
+def over_days(evaluate: Callable[[list[dt.date]], Mapping[dt.date, DayResult]]
+              ) -> Callable[[list[str]], dict[str, DayResult]]:
+    """A range check written over dates, for ``evaluate_range`` (day partition keys are ISO dates)."""
+    def run(keys: list[str]) -> dict[str, DayResult]:
+        return {d.isoformat(): r for d, r in evaluate([dt.date.fromisoformat(k) for k in keys]).items()}
+    return run
 
 
 def latest_materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey,

@@ -14,7 +14,6 @@ until written, so the truth sums are exact. ``scale`` multiplies the EC2 fleet: 
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import gzip
 import json
@@ -30,6 +29,7 @@ import polars as pl
 from finops_dagster.demo import catalog as C
 from finops_dagster.demo.lines import daily_services, monthly_lines, planted_lines
 from finops_dagster.settings import DEMO_BUCKET, DEMO_EXPORT, DEMO_PREFIX
+from finops_dagster.sources.cur_layout import period_bounds
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,6 @@ class DemoConfig:
     @property
     def export_root(self) -> Path:
         return self.out_dir / "s3" / DEMO_BUCKET / DEMO_PREFIX / self.export_name
-
-
-def period_bounds(period: str) -> tuple[dt.date, dt.date]:
-    """First day of the billing period and first day of the next (exclusive end)."""
-    y, m = map(int, period.split("-"))
-    start = dt.date(y, m, 1)
-    return start, start + dt.timedelta(days=calendar.monthrange(y, m)[1])
 
 
 def _fleet(scale: int) -> pl.DataFrame:

@@ -30,6 +30,7 @@ from finops_dagster.lake.ledger import AccountTotals, DayEntry, Ledger
 from finops_dagster.lake.raw_lake import BATCH_ROWS, RawLake, schema_hash
 from finops_dagster.sources.cur import CurError, CurExport, delivery_schema, iter_delivery
 from finops_dagster.sources.cur_formats import CurFormatError
+from finops_dagster.sources.cur_layout import period_bounds
 from finops_dagster.sources.cur_rules import MONEY, cost_sums
 
 SOURCE = "cur"
@@ -64,10 +65,10 @@ def usage_window(period: str, days: list[dt.date]) -> tuple[dt.datetime | None, 
     mine = [d for d in days if _period(d) == period]
     if not mine:
         return None, None
-    first = dt.date.fromisoformat(f"{period}-01")
-    last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    first, end = period_bounds(period)
     low = None if min(mine) <= first else dt.datetime.combine(min(mine), dt.time())
-    high = None if max(mine) >= last else dt.datetime.combine(max(mine) + dt.timedelta(days=1), dt.time())
+    high = None if max(mine) >= end - dt.timedelta(days=1) else dt.datetime.combine(
+        max(mine) + dt.timedelta(days=1), dt.time())
     return low, high
 
 
@@ -77,10 +78,14 @@ class _SummingBatches:
     ledger / restatement sums (a separate pass to sum cost decoded everything twice)."""
 
     def __init__(self, export: CurExport, deliveries: dict, progress: Callable[[str], None],
-                 days: list[dt.date] | None = None) -> None:
+                 days: list[dt.date]) -> None:
         self.export, self.deliveries, self.progress, self.parts = export, deliveries, progress, []
         self.outside = OutsidePeriod()
-        self.windows = {p: usage_window(p, days) for p in deliveries} if days else {}
+        self.windows = {p: usage_window(p, days) for p in deliveries}
+        self.skipped = 0  # rows of row groups left out since the last batch (keeps row numbers true)
+
+    def _skip(self, rows: int) -> None:
+        self.skipped += rows
 
     def __iter__(self):
         for period, (manifest, paths) in self.deliveries.items():
@@ -88,13 +93,11 @@ class _SummingBatches:
             done = rows = 0
             schema = delivery_schema(paths)  # the union of the period's files' columns
             for i, (key, path) in enumerate(zip(manifest.data_files, paths, strict=True), start=1):
-                where, first_row, skipped = self.export.describe(key), 1, [0]
+                where, first_row, self.skipped = self.export.describe(key), 1, 0
                 try:
                     for batch in iter_delivery([path], BATCH_ROWS, self.progress, schema,
-                                               self.windows.get(period, (None, None)),
-                                               lambda n, skipped=skipped: skipped.append(n)):
-                        first_row += sum(skipped)  # row groups left out before this one
-                        skipped[:] = [0]
+                                               self.windows[period], self._skip):
+                        first_row, self.skipped = first_row + self.skipped, 0
                         outside = check_batch(batch, first_row)
                         if outside:
                             self.outside.rows[where] = self.outside.rows.get(where, 0) + outside

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -287,7 +287,7 @@ def usage_starts(pf: pq.ParquetFile, group: int) -> tuple[dt.datetime, dt.dateti
 def iter_delivery(paths: list[Path], batch_rows: int, progress: Any = log.info,
                   schema: pl.Schema | None = None,
                   usage_window: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
-                  skipped: Any = None) -> Iterator[pl.DataFrame]:
+                  skipped: Callable[[int], None] | None = None) -> Iterator[pl.DataFrame]:
     """The delivery's line items in bounded batches, file after file: Parquet row group after
     row group (at most ``2 * batch_rows`` rows), csv.gz ``batch_rows / 2`` rows at a time (the
     streaming CSV reader holds more batches in flight than a row group read: measured peak

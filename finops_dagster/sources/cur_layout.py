@@ -19,6 +19,8 @@ names the files, never "missing".
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import hashlib
 import json
 import re
@@ -86,6 +88,13 @@ class Discovery:
 
 def _period(year: str, month: str) -> str:
     return f"{int(year):04d}-{int(month):02d}"
+
+
+def period_bounds(period: str) -> tuple[dt.date, dt.date]:
+    """First day of the billing period (``YYYY-MM``) and first day of the next (exclusive end)."""
+    y, m = map(int, period.split("-"))
+    start = dt.date(y, m, 1)
+    return start, start + dt.timedelta(days=calendar.monthrange(y, m)[1])
 
 
 def discover(objects: list[StoredObject], read_text: Callable[[str], str],

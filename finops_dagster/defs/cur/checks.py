@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from finops_dagster.checks import evaluate_days, evaluate_range
+from finops_dagster.checks import evaluate_days, evaluate_range, over_days
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.quality import cur_days
 from finops_dagster.quality.results import DayResult
@@ -27,21 +27,20 @@ def cur_day_gap(context: dg.AssetCheckExecutionContext, lake: LakeResource,
     return evaluate_days(context, RAW, "cur_day_gap", lambda pk: cur_days.gap(ledger, _day(pk), as_of))
 
 
-def _holding(ledger, check_name: str,
-             evaluate: Callable[[list[dt.date]], dict[dt.date, DayResult]]) -> Callable[[list[str]], dict]:
+def _holding(ledger, check_name: str, evaluate: Callable[[list[dt.date]], dict[dt.date, DayResult]]
+             ) -> Callable[[list[str]], dict[str, DayResult]]:
     """A blocking check's failure holds the day (no later run builds it into the marts, see
     defs/warehouse/assets.py) until the check passes on it again."""
-    def run(keys: list[str]) -> dict[str, DayResult]:
-        results = {}
-        for day, result in evaluate([_day(pk) for pk in keys]).items():
+    def run(days: list[dt.date]) -> dict[dt.date, DayResult]:
+        results = evaluate(days)
+        for day, result in results.items():
             if result.passed:
                 ledger.release("cur", day, check_name)
             else:
                 reason = "; ".join(f"{k}: {v}" for k, v in result.metadata.items())
                 ledger.hold("cur", day, check_name, reason or "failed")
-            results[day.isoformat()] = result
         return results
-    return run
+    return over_days(run)
 
 
 @dg.asset_check(asset=RAW, partitions_def=daily_partitions, blocking=True)
@@ -71,8 +70,8 @@ def cur_column_expectations(context: dg.AssetCheckExecutionContext,
     from finops_dagster.quality.cur_expectations import column_expectations_days
 
     raw = lake.raw_lake()
-    return evaluate_range(context, RAW, "cur_column_expectations", lambda keys: {
-        d.isoformat(): r for d, r in column_expectations_days(raw, [_day(pk) for pk in keys]).items()})
+    return evaluate_range(context, RAW, "cur_column_expectations",
+                          over_days(lambda days: column_expectations_days(raw, days)))
 
 
 @dg.asset_check(asset=RAW, partitions_def=daily_partitions)

@@ -1,6 +1,7 @@
 """dbt models as assets: incremental models on the day partitions, the rest unpartitioned."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -47,8 +48,14 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
     with temporary_environ(window):  # the window as env vars: see macros/partition_window.sql
         invocation = dbt.cli(["build"], context=context)
     yield from _counted(context, invocation)
-    keep_partial_parse(invocation.target_path, dbt_project.project_dir / "target")
-    rotate_target_dirs(dbt_project.project_dir / "target")
+    _tidy_target(invocation.target_path)
+
+
+def _tidy_target(invocation_target: Path) -> None:
+    """After a build: its partial parse serves the next one, old invocation folders go."""
+    target = dbt_project.project_dir / "target"
+    keep_partial_parse(invocation_target, target)
+    rotate_target_dirs(target)
 
 
 def _counted(context: dg.AssetExecutionContext, invocation):
@@ -107,5 +114,4 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lak
     crash_point("warehouse:dbt")
     invocation = dbt.cli(["build"], context=context)
     yield from _counted(context, invocation)
-    keep_partial_parse(invocation.target_path, dbt_project.project_dir / "target")
-    rotate_target_dirs(dbt_project.project_dir / "target")
+    _tidy_target(invocation.target_path)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from finops_dagster.checks import evaluate_days, evaluate_range
+from finops_dagster.checks import evaluate_days, evaluate_range, over_days
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.quality import cur_days, marts
 from finops_dagster.quality.results import DayResult
@@ -35,9 +35,8 @@ def fct_daily_cost_conservation(context: dg.AssetCheckExecutionContext,
     query for the run's range)."""
     ledger = lake.ledger()
     with lake.warehouse_reader() as con:
-        return evaluate_range(context, FCT, "fct_daily_cost_conservation", lambda keys: {
-            d.isoformat(): r for d, r in cur_days.mart_conservation_days(
-                con, ledger, [dt.date.fromisoformat(k) for k in keys]).items()})
+        return evaluate_range(context, FCT, "fct_daily_cost_conservation",
+                              over_days(lambda days: cur_days.mart_conservation_days(con, ledger, days)))
 
 
 @dg.asset_check(asset=FCT, partitions_def=daily_partitions, pool="warehouse")
