@@ -17,7 +17,8 @@ from finops_dagster.defs.warehouse.project import GUARDED_DBT, dbt_project
 
 MARTS = {"fct_daily_cost": "billed_cost", "fct_daily_cost_tags": "billed_cost",
          "fct_cost_reconciliation": "cur_unblended_cost", "fct_cost_allocation": "billed_cost",
-         "fct_other_currency_cost": "billed_cost"}
+         "fct_other_currency_cost": "billed_cost", "fct_cost_trend": "billed_cost",
+         "int_cur__usage_and_credits_daily": "effective_cost"}
 WINDOW = json.dumps({"min_date": "2026-08-01", "max_date": "2026-11-01", "cost_explorer_available": True})
 
 
