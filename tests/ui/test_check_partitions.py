@@ -66,6 +66,8 @@ def test_each_check_shows_the_planted_days_failed_and_every_other_day_passed(pip
 
         page.goto(f"{url}/assets/raw_cur_line_items?view=partitions&partition=2026-09-17")
         page.get_by_text("range_run").wait_for(timeout=60_000)
+        # the markdown entries (source files) render after the plain ones: wait for them too
+        page.get_by_text(re.compile(r"BILLING_PERIOD=2026-09")).first.wait_for(timeout=60_000)
         body = page.locator("body").inner_text()
         page.screenshot(path=str(shots / "partition_2026-09-17.png"), full_page=True)
         browser.close()
