@@ -7,7 +7,7 @@
   {%- if pinned -%}
     '{{ pinned | upper }}'
   {%- else -%}
-    (select billing_currency from {{ ref('stg_cur__line_items') }}
-     group by billing_currency order by count(*) desc, billing_currency limit 1)
+    (select billing_currency from {{ ref('int_cur__line_items_daily') }}
+     group by billing_currency order by sum(line_item_count) desc, billing_currency limit 1)
   {%- endif -%}
 {%- endmacro %}

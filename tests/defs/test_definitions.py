@@ -39,7 +39,7 @@ ASSET_KEYS = [
     "int_cloudwatch__ec2_hourly",
     "int_cost__usage_daily",
     "int_cur__line_items_costed",
-    "int_cur__line_items_reported",
+    "int_cur__line_items_daily",
     "int_cur__on_demand_compute_daily",
     "int_cur__usage_and_credits_daily",
     "mart_exports",

@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from tests.dbt_run import build_model
+from tests.dbt_run import build_model, create_costed_lines
 
 RATE = 0.5  # public $/unit
 
@@ -64,16 +64,14 @@ def build(root) -> dict:
     path = root / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
         con.register("f", frame.to_arrow())
-        con.execute("create table int_cur__line_items_reported as select * replace ("
-                    "cast(effective_cost as decimal(38, 10)) as effective_cost, "
-                    "cast(public_on_demand_rate as decimal(38, 10)) as public_on_demand_rate), "
-                    "cast(effective_cost as decimal(38, 10)) as unblended_cost, "
-                    "'i-' || sub_account_id as resource_id, null::varchar as tag_team, "
-                    "null::varchar as cost_category_team, null::varchar as tag_customer, "
-                    "null::varchar as tag_service from f")
+        create_costed_lines(con, "select * replace ("
+                            "cast(effective_cost as decimal(38, 10)) as effective_cost, "
+                            "cast(public_on_demand_rate as decimal(38, 10)) as public_on_demand_rate), "
+                            "cast(effective_cost as decimal(38, 10)) as unblended_cost, "
+                            "'i-' || sub_account_id as resource_id from f")
         con.execute("create table fct_cur_restatements (usage_date date, sub_account_id varchar, "
                     "service_code varchar, effective_cost_change decimal(38, 10))")
-    build_model(root, "int_cur__usage_and_credits_daily fct_billing_audit")
+    build_model(root, "int_cur__line_items_daily int_cur__usage_and_credits_daily fct_billing_audit")
     with duckdb.connect(str(path), read_only=True) as con:
         rows = con.sql("select * from fct_billing_audit").pl()
     return {(f"{r['billing_period_start']:%Y-%m}", r["sub_account_id"], r["service_code"]): r

@@ -66,11 +66,11 @@ def test_a_dbt_build_that_spills_to_disk_goes_on(tmp_path):
     a 20M-line-item month failed its daily build. (Checked: with that line back, this fails.)"""
     import duckdb
 
-    from tests.dbt_run import build_model
+    from tests.dbt_run import build_model, create_costed_lines
 
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        con.execute("""
-            create table int_cur__line_items_reported as select
+        create_costed_lines(con, """
+            select
                 date '2026-09-01' + cast(i % 30 as integer) as usage_date,
                 date '2026-09-01' as billing_period_start,
                 timestamp '2026-09-01 00:00:00' as charge_period_start,
@@ -84,7 +84,7 @@ def test_a_dbt_build_that_spills_to_disk_goes_on(tmp_path):
                 cast(0.096 as decimal(38, 10)) as effective_cost,
                 cast(0.096 as decimal(38, 10)) as unblended_cost
             from range(3000000) t(i)""")
-    build_model(tmp_path, "int_cur__usage_and_credits_daily int_cost__usage_daily "
+    build_model(tmp_path, "int_cur__line_items_daily int_cur__usage_and_credits_daily int_cost__usage_daily "
                 "int_cur__on_demand_compute_daily", {"FINOPS_DUCKDB_MEMORY_LIMIT": "150MB"})
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         rows, cost = con.execute("select sum(line_item_count), sum(effective_cost) "

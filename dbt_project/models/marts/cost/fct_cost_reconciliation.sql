@@ -15,8 +15,9 @@ with cur_lines as (  -- the window's line items at the grain the naming rules re
         coalesce(usage_type, '')    as usage_type,
         sum(unblended_cost)         as unblended_cost,
         sum(effective_cost)         as effective_cost
-    from {{ ref('int_cur__line_items_reported') }}
+    from {{ ref('int_cur__line_items_daily') }}
     where {{ partition_window('usage_date') }}
+        and billing_currency = {{ reporting_currency() }}
     group by usage_date, sub_account_id, service_code, service_name, line_item_type, coalesce(usage_type, '')
 ),
 

@@ -9,9 +9,10 @@
 -- One row per day x account x service x resource x charge category. Incremental by day: Dagster
 -- passes the partition window, and delete+insert replaces exactly those days, so a re-run or a
 -- restated delivery never double-counts.
-with costed as (
-    select * from {{ ref('int_cur__line_items_reported') }}
+with costed as (  -- the day aggregates in the reporting currency (other currencies: fct_other_currency_cost)
+    select * from {{ ref('int_cur__line_items_daily') }}
     where {{ partition_window('usage_date') }}
+        and billing_currency = {{ reporting_currency() }}
 )
 
 select
@@ -42,7 +43,7 @@ select
     sum(amortization_true_up)           as amortization_true_up,
     sum(upfront_fee)                    as upfront_fee,
     sum(usage_quantity)                 as usage_quantity,
-    count(*)                            as line_item_count
+    cast(sum(line_item_count) as {{ dbt.type_bigint() }}) as line_item_count
 from costed
 group by usage_date, billing_period_start, billing_account_id, sub_account_id, service_code,
     resource_id, charge_category

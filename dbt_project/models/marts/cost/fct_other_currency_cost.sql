@@ -18,8 +18,8 @@ select
     billing_currency,
     sum(unblended_cost)     as billed_cost,
     sum(effective_cost)     as effective_cost,
-    count(*)                as line_item_count
-from {{ ref('int_cur__line_items_costed') }}
+    cast(sum(line_item_count) as {{ dbt.type_bigint() }}) as line_item_count
+from {{ ref('int_cur__line_items_daily') }}
 where {{ partition_window('usage_date') }}
     and billing_currency <> {{ reporting_currency() }}
 group by usage_date, billing_period_start, sub_account_id, service_code, billing_currency
