@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from finops_dagster import partitions
 from finops_dagster.resources import (
@@ -23,6 +22,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings.export_to_environ()  # dbt, a subprocess, reads its paths from these
     partitions.configure(settings.history_start)  # before the domain folders build their partitions
     from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, GUARDED_DBT, dbt_project
+    from finops_dagster.defs.warehouse.resources import FinopsDbtResource
 
     resources = {
         "lake": LakeResource(data_dir=str(settings.data_dir),
@@ -41,8 +41,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         # a database URL may hold a password: an EnvVar, so the UI and run storage show its name
         "business": BusinessDataResource(url=dg.EnvVar(BUSINESS_ENV) if settings.business_url
                                          else settings.business_source),
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(GUARDED_DBT)
-                              if GUARDED_DBT.exists() else DBT_EXECUTABLE),
+        "dbt": FinopsDbtResource(project_dir=dbt_project, dbt_executable=str(GUARDED_DBT)
+                                 if GUARDED_DBT.exists() else DBT_EXECUTABLE),
         # the webhook URL is a secret: an EnvVar, so the UI shows its name, never its value
         "alerts": AlertResource(webhook_url=dg.EnvVar(WEBHOOK_ENV) if settings.alert_webhook_url else "",
                                 outbox_path=str(settings.data_dir / "alerts.sqlite")),

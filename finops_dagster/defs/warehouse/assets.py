@@ -22,6 +22,9 @@ from finops_dagster.settings import temporary_environ
 from finops_dagster.warehouse.lake_paths import rebuild_views, stale_lake_paths
 
 INCREMENTAL = "config.materialized:incremental"
+# dbt unit tests check the SQL, not the data: they run in the test suite
+# (tests/warehouse/test_dbt_unit_tests.py), not in every production build (0.3 s each)
+BUILD = ["build", "--exclude-resource-type", "unit_test"]
 MANIFEST = ensure_manifest()
 
 
@@ -46,7 +49,7 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
     _readable(context, lake)
     crash_point("warehouse:dbt")
     with temporary_environ(window):  # the window as env vars: see macros/partition_window.sql
-        invocation = dbt.cli(["build"], context=context)
+        invocation = dbt.cli(BUILD, context=context)
     yield from _counted(context, invocation)
     _tidy_target(invocation.target_path)
 
@@ -112,6 +115,6 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lak
     _refuse_held_days(lake)
     _readable(context, lake)
     crash_point("warehouse:dbt")
-    invocation = dbt.cli(["build"], context=context)
+    invocation = dbt.cli(BUILD, context=context)
     yield from _counted(context, invocation)
     _tidy_target(invocation.target_path)
