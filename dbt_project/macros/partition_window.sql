@@ -19,3 +19,13 @@
   {%- set value = var(var_name, '__from_env__') -%}
   {{- return(env_var(env_name, '') if value == '__from_env__' else value) -}}
 {%- endmacro %}
+
+{#- Pre-hook of every incremental model: the window's days are deleted before they are inserted
+    again. delete+insert alone deletes only the days its new rows hold, so a day that a
+    re-delivered billing period no longer holds (or one left with only other-currency lines)
+    kept its old rows and its old cost. -#}
+{% macro clear_window(column='usage_date') -%}
+  {%- if is_incremental() -%}
+    delete from {{ this }} where {{ partition_window(column) }}
+  {%- endif -%}
+{%- endmacro %}

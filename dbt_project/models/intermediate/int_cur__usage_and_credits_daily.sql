@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='usage_date',
         on_schema_change='fail',
+        pre_hook="{{ clear_window() }}",
     )
 }}
 -- The usage (without the Savings Plan negation lines, which repeat the covered quantity at zero

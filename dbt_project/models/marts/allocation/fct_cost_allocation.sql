@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='usage_date',
         on_schema_change='fail',
+        pre_hook="{{ clear_window() }}",
     )
 }}
 -- Every dollar of the day assigned to team / application service / customer / environment:

@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='usage_date',
         on_schema_change='fail',
+        pre_hook="{{ clear_window() }}",
     )
 }}
 -- fct_daily_cost without its resources: daily cost per account x team tag x service, the grain

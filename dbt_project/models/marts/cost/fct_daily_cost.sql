@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='usage_date',
         on_schema_change='fail',
+        pre_hook="{{ clear_window() }}",
     )
 }}
 -- One row per day x account x service x resource x charge category. Incremental by day: Dagster

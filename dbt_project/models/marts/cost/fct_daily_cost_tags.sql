@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='usage_date',
         on_schema_change='fail',
+        pre_hook="{{ clear_window() }}",
     )
 }}
 -- Every user tag downstream: one row per fct_daily_cost row (cost_key) x tag key x tag value,

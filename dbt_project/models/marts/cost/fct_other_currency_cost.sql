@@ -4,7 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='usage_date',
         on_schema_change='fail',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ partition_window('usage_date') }}{% endif %}",
+        pre_hook="{{ clear_window() }}",
     )
 }}
 -- Line items billed in a currency other than the reporting one, per day x account x service x
