@@ -29,3 +29,11 @@
     delete from {{ this }} where {{ partition_window(column) }}
   {%- endif -%}
 {%- endmacro %}
+
+{#- The configuration every day-partitioned model shares: incremental on usage_date, the window's
+    days cleared and inserted again (delete+insert; clear_window first), and a changed schema is
+    an error, not a silent drop. `{{ day_partitioned() }}` at the top of a model. -#}
+{% macro day_partitioned() -%}
+  {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='usage_date',
+            on_schema_change='fail', pre_hook="{{ clear_window() }}") }}
+{%- endmacro %}

@@ -84,6 +84,12 @@ def test_a_range_run_across_months_unions_columns_and_reports_drift(tmp_path):
     dec = cur_days.schema_drift(lake, dt.date(2018, 12, 1))
     assert dec.metadata["missing_tag_keys"] == "user_name" and dec.metadata["new_columns"] == "none"
     assert cur_days.schema_drift(lake, dt.date(2018, 11, 2)).passed
+    # the check over the whole range (each day read once) says the same, day for day
+    days = [dt.date(2018, 10, 1) + dt.timedelta(days=i) for i in range(92)]
+    ranged = cur_days.schema_drift_days(lake, days)
+    assert ranged == {d: cur_days.schema_drift(lake, d) for d in days}
+    drifted = sorted(d for d, r in ranged.items() if not r.passed)
+    assert drifted == [dt.date(2018, 11, 1), dt.date(2018, 12, 1)]
 
 
 def test_data_that_stops_in_a_closed_period_is_a_gap_on_each_missing_day(tmp_path):

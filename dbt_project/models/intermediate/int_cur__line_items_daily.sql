@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='usage_date',
-        on_schema_change='fail',
-        pre_hook="{{ clear_window() }}",
-    )
-}}
+{{ day_partitioned() }}
 -- The window's costed line items, every currency, summed once per day at the finest grain any
 -- daily model reads: fct_daily_cost, its tags, the reconciliation, other currencies and the usage
 -- aggregates all roll up from here instead of each scanning (and casting, and costing) the raw

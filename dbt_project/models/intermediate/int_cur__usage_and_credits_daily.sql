@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='usage_date',
-        on_schema_change='fail',
-        pre_hook="{{ clear_window() }}",
-    )
-}}
+{{ day_partitioned() }}
 -- The usage (without the Savings Plan negation lines, which repeat the covered quantity at zero
 -- effective cost) and credits the insight and efficiency marts read, per day at the finest grain
 -- anomaly root causes, the billing auditor and the commitment opportunities need. Incremental by

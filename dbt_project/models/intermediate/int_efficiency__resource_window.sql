@@ -11,7 +11,7 @@ daily as (
     select u.*
     from {{ ref('fct_resource_utilization') }} as u
     cross join bounds
-    where u.usage_date > {{ dbt.dateadd('day', -var('efficiency_lookback_days', 30), 'bounds.as_of_date') }}
+    where u.usage_date > {{ dbt.dateadd('day', -var('efficiency_lookback_days'), 'bounds.as_of_date') }}
 ),
 
 hourly as (
@@ -21,7 +21,7 @@ hourly as (
         max(h.cpu_max_pct)                          as max_cpu_pct
     from {{ ref('int_cloudwatch__ec2_hourly') }} as h
     cross join bounds
-    where h.usage_date > {{ dbt.dateadd('day', -var('efficiency_lookback_days', 30), 'bounds.as_of_date') }}
+    where h.usage_date > {{ dbt.dateadd('day', -var('efficiency_lookback_days'), 'bounds.as_of_date') }}
         and h.cpu_avg_pct is not null
     group by h.resource_id
 ),
@@ -41,7 +41,7 @@ cost as (
         sum(c.effective_cost)                       as window_effective_cost
     from {{ ref('int_cost__resource_daily') }} as c
     cross join bounds
-    where c.usage_date > {{ dbt.dateadd('day', -var('efficiency_lookback_days', 30), 'bounds.as_of_date') }}
+    where c.usage_date > {{ dbt.dateadd('day', -var('efficiency_lookback_days'), 'bounds.as_of_date') }}
         and c.usage_date <= bounds.as_of_date
     group by c.resource_id
 )

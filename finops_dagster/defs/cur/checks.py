@@ -79,6 +79,6 @@ def cur_schema_drift(context: dg.AssetCheckExecutionContext, lake: LakeResource)
     """Columns that appeared or vanished since the previous ingested day (a warning, not a
     crash: CUR column sets change from month to month)."""
     raw = lake.raw_lake()
-    return evaluate_days(context, RAW, "cur_schema_drift",
-                         lambda pk: cur_days.schema_drift(raw, _day(pk)),
-                         severity=dg.AssetCheckSeverity.WARN)
+    return evaluate_range(context, RAW, "cur_schema_drift",
+                          over_days(lambda days: cur_days.schema_drift_days(raw, days)),
+                          severity=dg.AssetCheckSeverity.WARN)

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='usage_date',
-        on_schema_change='fail',
-        pre_hook="{{ clear_window() }}",
-    )
-}}
+{{ day_partitioned() }}
 -- Every dollar of the day assigned to team / application service / customer / environment:
 -- customer-tagged cost goes to that customer; cost of the shared services (shared rules of the
 -- business data) is split by each customer's share of that service's requests that day; cost

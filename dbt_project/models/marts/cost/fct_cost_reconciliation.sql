@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='usage_date',
-        on_schema_change='fail',
-        pre_hook="{{ clear_window() }}",
-    )
-}}
+{{ day_partitioned() }}
 -- CUR against Cost Explorer per day x account x service, for unblended and amortized cost, with
 -- services named as Cost Explorer names them (the cost_explorer_services seed: EC2 split into
 -- Compute and "EC2 - Other", tax as "Tax", ...). Both describe the same bill, so any difference
@@ -113,8 +105,8 @@ select
         when is_estimated then 'estimated'
         when not in_cur then 'missing_in_cur'
         when not in_cost_explorer then 'missing_in_cost_explorer'
-        when max_abs_difference <= {{ var('reconciliation_tolerance_usd', 0.05) }}
-            or max_abs_difference <= abs(cur_unblended_cost) * {{ var('reconciliation_tolerance_pct', 0.1) }} / 100
+        when max_abs_difference <= {{ var('reconciliation_tolerance_usd') }}
+            or max_abs_difference <= abs(cur_unblended_cost) * {{ var('reconciliation_tolerance_pct') }} / 100
             then 'within_tolerance'
         else 'mismatch'
     end as status

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='usage_date',
-        on_schema_change='fail',
-        pre_hook="{{ clear_window() }}",
-    )
-}}
+{{ day_partitioned() }}
 -- fct_daily_cost without its resources: daily cost per account x team tag x service, the grain
 -- of the API's cost trend and its filters. Thousands of rows a month where fct_daily_cost holds
 -- one per resource (millions at 20M line items), so the trend is answered from a small export

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='usage_date',
-        on_schema_change='fail',
-        pre_hook="{{ clear_window() }}",
-    )
-}}
+{{ day_partitioned() }}
 -- One row per day x account x service x resource x charge category. Incremental by day: Dagster
 -- passes the partition window, and delete+insert replaces exactly those days, so a re-run or a
 -- restated delivery never double-counts.

@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='usage_date',
-        on_schema_change='fail',
-        pre_hook="{{ clear_window() }}",
-    )
-}}
+{{ day_partitioned() }}
 -- Every user tag downstream: one row per fct_daily_cost row (cost_key) x tag key x tag value,
 -- whatever the keys (cost_center, department, workload, name ...). Join on cost_key for any
 -- fct_daily_cost column. A row of fct_daily_cost whose line items carry no tag has no row here;

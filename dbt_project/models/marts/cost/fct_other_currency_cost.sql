@@ -1,12 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='usage_date',
-        on_schema_change='fail',
-        pre_hook="{{ clear_window() }}",
-    )
-}}
+{{ day_partitioned() }}
 -- Line items billed in a currency other than the reporting one, per day x account x service x
 -- currency: reported here, never added into the cost marts. Each window is cleared first, so a
 -- restated delivery that drops them leaves nothing behind.

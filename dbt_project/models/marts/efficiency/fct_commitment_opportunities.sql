@@ -19,7 +19,7 @@ daily as (
     select s.usage_date, s.sub_account_id, sum(s.on_demand_cost) as on_demand_cost
     from {{ ref('int_cur__on_demand_compute_daily') }} as s
     cross join bounds
-    where s.usage_date > {{ dbt.dateadd('day', -var('commitment_lookback_days', 90), 'bounds.as_of_date') }}
+    where s.usage_date > {{ dbt.dateadd('day', -var('commitment_lookback_days'), 'bounds.as_of_date') }}
         and s.resource_id not in (select resource_id from pending)
     group by s.usage_date, s.sub_account_id
 ),
@@ -39,17 +39,17 @@ select
     'Compute Savings Plan, 1 year, no upfront'                  as commitment_type,
     baseline.days_observed,
     cast(baseline.daily_cost_cv as double)                      as daily_cost_cv,
-    baseline.daily_cost_cv <= {{ var('commitment_max_cv', 0.15) }} as is_stable,
+    baseline.daily_cost_cv <= {{ var('commitment_max_cv') }} as is_stable,
     cast(baseline.baseline_daily_cost / 24 as {{ money_type() }}) as baseline_on_demand_hourly_cost,
-    cast(baseline.baseline_daily_cost / 24 * (100 - {{ var('savings_plan_discount_pct', 28) }}) / 100
+    cast(baseline.baseline_daily_cost / 24 * (100 - {{ var('savings_plan_discount_pct') }}) / 100
          as {{ money_type() }})                                 as recommended_hourly_commitment,
-    cast(baseline.baseline_daily_cost / 24 * {{ var('savings_plan_discount_pct', 28) }} / 100 * {{ hours_per_month() }}
+    cast(baseline.baseline_daily_cost / 24 * {{ var('savings_plan_discount_pct') }} / 100 * {{ hours_per_month() }}
          as {{ money_type() }})                                 as monthly_savings,
-    cast(baseline.baseline_daily_cost / 24 * {{ var('savings_plan_discount_pct', 28) }} / 100 * 8760
+    cast(baseline.baseline_daily_cost / 24 * {{ var('savings_plan_discount_pct') }} / 100 * 8760
          as {{ money_type() }})                                 as annual_savings,
-    100 - {{ var('savings_plan_discount_pct', 28) }}            as break_even_utilization_pct,
-    round(12 * (100 - {{ var('savings_plan_discount_pct', 28) }}) / 100.0, 2) as all_upfront_break_even_months
+    100 - {{ var('savings_plan_discount_pct') }}            as break_even_utilization_pct,
+    round(12 * (100 - {{ var('savings_plan_discount_pct') }}) / 100.0, 2) as all_upfront_break_even_months
 from baseline
 cross join bounds
 where baseline.baseline_daily_cost > 0
-    and baseline.daily_cost_cv <= {{ var('commitment_max_cv', 0.15) }}
+    and baseline.daily_cost_cv <= {{ var('commitment_max_cv') }}

@@ -15,7 +15,7 @@ select
     u.avg_cpu_pct / 100 * t.vcpu * 24                                       as cpu_hours_used,
     cast(c.effective_cost / nullif(cast(u.avg_cpu_pct / 100 * t.vcpu * 24 as {{ money_type() }}), 0)
          as {{ money_type() }})                                             as cost_per_cpu_hour,
-    least(100, round(100 * u.p95_cpu_pct / {{ var('target_cpu_pct', 70) }}, 1)) as utilization_score
+    least(100, round(100 * u.p95_cpu_pct / {{ var('target_cpu_pct') }}, 1)) as utilization_score
 from {{ ref('fct_resource_utilization') }} as u
 inner join {{ ref('int_cost__resource_daily') }} as c
     on u.resource_id = c.resource_id and u.usage_date = c.usage_date

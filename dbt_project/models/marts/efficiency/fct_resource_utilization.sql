@@ -12,6 +12,6 @@ select
     round({{ stable_avg('network_in_avg_bytes') }}, 3)       as avg_network_in_bytes,
     count(cpu_avg_pct)                                      as hours_observed,
     cast(count(cpu_avg_pct) as double) / 24                 as data_completeness,
-    cast(sum(case when cpu_avg_pct >= {{ var('active_cpu_pct', 5) }} then 1 else 0 end) as bigint) as active_hours
+    cast(sum(case when cpu_avg_pct >= {{ var('active_cpu_pct') }} then 1 else 0 end) as bigint) as active_hours
 from {{ ref('int_cloudwatch__ec2_hourly') }}
 group by resource_id, usage_date

@@ -3,9 +3,9 @@
 -- vCPUs than today: memory-bound downsizes need memory metrics. Waste is excluded (stop it instead).
 with eligible as (
     select w.*,
-        w.p95_cpu_pct / 100 * w.vcpu * (1 + {{ var('rightsizing_headroom_pct', 30) }} / 100.0) as required_vcpu
+        w.p95_cpu_pct / 100 * w.vcpu * (1 + {{ var('rightsizing_headroom_pct') }} / 100.0) as required_vcpu
     from {{ ref('int_efficiency__resource_window') }} as w
-    where w.avg_cpu_pct >= {{ var('waste_cpu_threshold_pct', 5) }} and w.family is not null
+    where w.avg_cpu_pct >= {{ var('waste_cpu_threshold_pct') }} and w.family is not null
 ),
 
 options as (
@@ -39,7 +39,7 @@ select
     cast(monthly_effective_cost * (1 - target_hourly_usd / on_demand_hourly_usd) as {{ money_type() }})
                                         as monthly_savings,
     round(100 * (0.4 * avg_data_completeness
-                 + 0.3 * least(1.0, days_observed / {{ var('efficiency_lookback_days', 30) }}.0)
+                 + 0.3 * least(1.0, days_observed / {{ var('efficiency_lookback_days') }}.0)
                  + 0.3 * (1 - least(1.0, daily_cpu_cv))), 1) as confidence_score
 from options
 where rank_by_price = 1

@@ -16,4 +16,4 @@ select
     monthly_effective_cost                          as monthly_savings,
     'stop or terminate'                             as recommendation
 from {{ ref('int_efficiency__resource_window') }}
-where avg_cpu_pct < {{ var('waste_cpu_threshold_pct', 5) }}
+where avg_cpu_pct < {{ var('waste_cpu_threshold_pct') }}
