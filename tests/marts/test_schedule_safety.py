@@ -77,11 +77,12 @@ def build(root, seed: int = 3) -> pl.DataFrame:
         con.execute("create table int_cloudwatch__ec2_hourly as select * replace (cast(hour_of_day as "
                     "integer) as hour_of_day, cast(iso_weekday as integer) as iso_weekday) from h")
         con.execute("create table fct_resource_utilization as select *, 1.0 as data_completeness from d")
-        con.execute("create table fct_daily_cost as select resource_id, usage_date, '222222222222' as "
-                    "sub_account_id, 'm5.large' as instance_type, 'Usage' as charge_category, "
+        con.execute("create table int_cur__line_items_daily as select resource_id, usage_date, "
+                    "'222222222222' as sub_account_id, 'm5.large' as instance_type, "
+                    "'Usage' as charge_category, 'USD' as billing_currency, 24 as line_item_count, "
                     "cast(70.08 * 24 / 730 as decimal(38, 10)) as effective_cost, "
-                    "cast(70.08 * 24 / 730 as decimal(38, 10)) as billed_cost, "
-                    "cast(70.08 * 24 / 730 as decimal(38, 10)) as list_cost from d")
+                    "cast(70.08 * 24 / 730 as decimal(38, 10)) as unblended_cost, "
+                    "cast(70.08 * 24 / 730 as decimal(38, 10)) as public_on_demand_cost from d")
         con.execute("create table dim_resource as select * from r")
         con.execute("create table instance_types as select 'm5.large' as instance_type, 'm5' as family, "
                     "2 as vcpu, 8.0 as memory_gib, cast(0.096 as decimal(38, 10)) as on_demand_hourly_usd")
