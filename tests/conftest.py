@@ -18,7 +18,8 @@ SLOW_FILES = ("test_cli_sync.py", "test_backfill.py",  # whole CLI runs, the UI 
               "test_forecast_calibration.py",  # ~150 ETS fits
               # the insights' accuracy on planted data: a full dbt parse and build each
               "test_anomaly_shapes.py", "test_schedule_safety.py", "test_billing_audit_causes.py",
-              "test_duckdb_limits.py")  # dbt twice, and a 3M-line-item build that spills to disk
+              "test_duckdb_limits.py",  # dbt twice, and a 3M-line-item build that spills to disk
+              "test_vanished_day.py")  # two dbt builds of four models
 
 
 def pytest_sessionstart(session) -> None:
