@@ -182,13 +182,12 @@ def schema_drift_days(lake: RawLake, days: list[dt.date], lookback_days: int = 4
     (CUR column sets change from month to month; a warning, not a crash). Over a range each
     day's tag keys are read once, though a day is compared twice (with the day before and the
     day after): reading them per comparison was 4 s of a 20M-line-item month's checks."""
-    columns, tags = {}, {}
+    profiles: dict[dt.date, tuple[set[str], set[str]]] = {}
 
-    def profile(d: dt.date) -> tuple[set[str], set[str]]:
-        if d not in columns:
-            columns[d] = set(lake.scan_day(SOURCE, d).collect_schema().names())
-            tags[d] = tag_keys(lake, d)
-        return columns[d], tags[d]
+    def profile(d: dt.date) -> tuple[set[str], set[str]]:  # (columns, tag keys), read once a day
+        if d not in profiles:
+            profiles[d] = set(lake.scan_day(SOURCE, d).collect_schema().names()), tag_keys(lake, d)
+        return profiles[d]
 
     results = {}
     for day in days:
