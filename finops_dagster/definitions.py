@@ -1,5 +1,6 @@
 """The Dagster code location: domain folders under defs/ plus resources built from Settings."""
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -19,7 +20,6 @@ from finops_dagster.settings import BUSINESS_ENV, WEBHOOK_ENV, Settings
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """The whole code location; the demo and the tests call this with their own Settings."""
     settings = settings or Settings.from_env()
-    settings.export_to_environ()  # dbt, a subprocess, reads its paths from these
     partitions.configure(settings.history_start)  # before the domain folders build their partitions
     from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, GUARDED_DBT, dbt_project
     from finops_dagster.defs.warehouse.resources import FinopsDbtResource
@@ -39,18 +39,27 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         "cloudwatch": CloudWatchResource(enabled=settings.cloudwatch,
                                          role_arns=list(settings.cloudwatch_role_arns)),
         # a database URL may hold a password: an EnvVar, so the UI and run storage show its name
-        "business": BusinessDataResource(url=dg.EnvVar(BUSINESS_ENV) if settings.business_url
-                                         else settings.business_source),
+        "business": BusinessDataResource(url=_secret(BUSINESS_ENV, settings.business_url)
+                                         if settings.business_url else settings.business_source),
         "dbt": FinopsDbtResource(project_dir=dbt_project, dbt_executable=str(GUARDED_DBT)
-                                 if GUARDED_DBT.exists() else DBT_EXECUTABLE),
+                                 if GUARDED_DBT.exists() else DBT_EXECUTABLE,
+                                 environment=settings.dbt_environment()),
         # the webhook URL is a secret: an EnvVar, so the UI shows its name, never its value
-        "alerts": AlertResource(webhook_url=dg.EnvVar(WEBHOOK_ENV) if settings.alert_webhook_url else "",
+        "alerts": AlertResource(webhook_url=_secret(WEBHOOK_ENV, settings.alert_webhook_url)
+                                if settings.alert_webhook_url else "",
                                 outbox_path=str(settings.data_dir / "alerts.sqlite")),
     }
     return dg.Definitions.merge(
         dg.load_from_defs_folder(path_within_project=Path(__file__).parent),
         dg.Definitions(resources=resources, executor=dg.in_process_executor),
     )
+
+
+def _secret(name: str, value: str) -> dg.EnvVar | str:
+    """A secret the environment holds reaches the resources as an EnvVar (the UI and the run
+    storage show its name, never its value); one given in code (a test's or the demo's Settings)
+    as itself, since nothing writes it into the environment for an EnvVar to find."""
+    return dg.EnvVar(name) if os.environ.get(name) == value else value
 
 
 @dg.definitions

@@ -8,6 +8,7 @@ from typing import Any
 
 import dagster as dg
 
+from finops_dagster.lake.contract import LakeContract
 from finops_dagster.lake.ledger import Ledger
 from finops_dagster.lake.raw_lake import RawLake
 from finops_dagster.settings import DUCKDB_MEMORY_LIMIT, DUCKDB_THREADS, duckdb_config
@@ -25,15 +26,21 @@ class LakeResource(dg.ConfigurableResource):
     def root(self) -> Path:
         return Path(self.data_dir)
 
+    @property
+    def contract(self) -> LakeContract:
+        """Where every raw dataset lies (lake/contract.py): the one place paths into the lake
+        are spelled."""
+        return LakeContract(self.root / "raw")
+
     def raw_lake(self) -> RawLake:
-        return RawLake(self.root / "raw")
+        return RawLake(self.contract.root)
 
     def ledger(self) -> Ledger:
         return Ledger(self.root / "ledger.sqlite")
 
     def raw_file(self, name: str) -> Path:
         """An unpartitioned raw dataset (a forecast, a definitions list): one file, replaced whole."""
-        return self.root / "raw" / name / "data.parquet"
+        return self.contract.file(name)
 
     @property
     def exports_dir(self) -> Path:
@@ -48,7 +55,7 @@ class LakeResource(dg.ConfigurableResource):
         """What the last run of an optional source found (ok / not_configured / no_access / ...)."""
         from finops_dagster.lake import optional_sources
 
-        return optional_sources.status(self.root / "raw", source)
+        return optional_sources.status(self.contract.root, source)
 
     def skip_source(self, source: str, state: str, reason: str, context: Any = None,
                     **metadata: Any) -> dg.MaterializeResult:
@@ -56,7 +63,7 @@ class LakeResource(dg.ConfigurableResource):
         says so in the UI: an absent enrichment never fails a run."""
         from finops_dagster.lake import optional_sources
 
-        status = optional_sources.record(self.root / "raw", source, state, reason)
+        status = optional_sources.record(self.contract.root, source, state, reason)
         if context is not None:
             context.log.warning(status.line())
         return dg.MaterializeResult(metadata={"status": f"skipped: {state}", "reason": reason,
@@ -65,13 +72,13 @@ class LakeResource(dg.ConfigurableResource):
     def source_ok(self, source: str) -> None:
         from finops_dagster.lake import optional_sources
 
-        optional_sources.record(self.root / "raw", source, "ok")
+        optional_sources.record(self.contract.root, source, "ok")
 
     def ensure_readable(self) -> list[str]:
         """Empty files of their schema for optional sources with no data yet (dbt reads them)."""
         from finops_dagster.lake import optional_sources
 
-        return optional_sources.ensure_readable(self.root / "raw")
+        return optional_sources.ensure_readable(self.contract.root)
 
     def warehouse_reader(self):
         """A read-only DuckDB connection: only dbt writes the warehouse."""

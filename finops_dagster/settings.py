@@ -118,8 +118,19 @@ class Settings:
                                   (env.get("FINOPS_ALLOW_SHRINK") or "").split(",") if p.strip()),
         )
 
+    def dbt_environment(self) -> dict[str, str]:
+        """What a dbt process needs to find the lake (the lake contract's root) and the warehouse,
+        and DuckDB's limits (profiles.yml, dbt_project.yml)."""
+        from finops_dagster.lake.contract import LakeContract
+
+        return {**LakeContract(self.raw_lake_dir).dbt_environment(),
+                "FINOPS_WAREHOUSE_PATH": str(self.warehouse_path),
+                "FINOPS_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+                "FINOPS_DUCKDB_THREADS": str(self.duckdb_threads)}
+
     def export_to_environ(self) -> None:
-        """dbt runs as a subprocess and reads its paths from these variables (profiles.yml)."""
+        """For the processes the CLI starts (dagster dev, run workers): they read the same
+        settings back with ``from_env``. The code location itself never writes the environment."""
         os.environ["FINOPS_DATA_DIR"] = str(self.data_dir)
         os.environ["FINOPS_RAW_LAKE_DIR"] = str(self.raw_lake_dir)
         os.environ["FINOPS_WAREHOUSE_PATH"] = str(self.warehouse_path)

@@ -23,17 +23,43 @@
 {#- Pre-hook of every incremental model: the window's days are deleted before they are inserted
     again. delete+insert alone deletes only the days its new rows hold, so a day that a
     re-delivered billing period no longer holds (or one left with only other-currency lines)
-    kept its old rows and its old cost. -#}
+    kept its old rows and its old cost. Spark's insert_overwrite has the same blind spot (it
+    overwrites the partitions its new rows hold), so there the window's partitions are dropped
+    first; a build without a window empties the table. -#}
 {% macro clear_window(column='usage_date') -%}
   {%- if is_incremental() -%}
-    delete from {{ this }} where {{ partition_window(column) }}
+    {{ adapter.dispatch('clear_window', 'finops')(column) }}
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro default__clear_window(column) -%}
+  delete from {{ this }} where {{ partition_window(column) }}
+{%- endmacro %}
+
+{% macro spark__clear_window(column) -%}
+  {%- set min_date = window_setting('min_date', 'FINOPS_DBT_MIN_DATE') -%}
+  {%- set max_date = window_setting('max_date', 'FINOPS_DBT_MAX_DATE') -%}
+  {%- if min_date -%}
+    {%- set first = modules.datetime.date.fromisoformat(min_date) -%}
+    {%- set days = (modules.datetime.date.fromisoformat(max_date) - first).days -%}
+    alter table {{ this }} drop if exists
+    {%- for i in range(days) %} partition ({{ column }} = date'{{ first + modules.datetime.timedelta(days=i) }}'){{ ',' if not loop.last }}{% endfor %}
+  {%- else -%}
+    truncate table {{ this }}
   {%- endif -%}
 {%- endmacro %}
 
 {#- The configuration every day-partitioned model shares: incremental on usage_date, the window's
-    days cleared and inserted again (delete+insert; clear_window first), and a changed schema is
-    an error, not a silent drop. `{{ day_partitioned() }}` at the top of a model. -#}
+    days cleared and inserted again (clear_window first), and a changed schema is an error, not a
+    silent drop. DuckDB: delete+insert. Spark: a Parquet table partitioned by usage_date whose
+    window's partitions are overwritten (insert_overwrite). `{{ day_partitioned() }}` at the top
+    of a model. -#}
 {% macro day_partitioned() -%}
-  {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='usage_date',
-            on_schema_change='fail', pre_hook="{{ clear_window() }}") }}
+  {%- if target.type == 'spark' -%}
+    {{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by=['usage_date'],
+              file_format='parquet', on_schema_change='fail', pre_hook="{{ clear_window() }}") }}
+  {%- else -%}
+    {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='usage_date',
+              on_schema_change='fail', pre_hook="{{ clear_window() }}") }}
+  {%- endif -%}
 {%- endmacro %}

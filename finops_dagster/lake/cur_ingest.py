@@ -233,7 +233,7 @@ def _restatements(lake: RawLake, ledger: Ledger, days: list[dt.date], deliveries
                   progress: Callable[[str], None]) -> list[Restatement]:
     """Diff each re-delivered period against the days it replaces, before they are replaced; the
     diff is staged and committed with the days."""
-    root = lake.root / RESTATEMENTS
+    root = lake.contract.folder(RESTATEMENTS)
     restatements.ensure_table(root)
     found = []
     for period, (m, _) in deliveries.items():

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
+from finops_dagster.lake.contract import dataset
 from finops_dagster.lake.raw_lake import atomic_write_parquet
 
 SOURCES = {"cost_explorer": "Cost Explorer", "cloudwatch": "CloudWatch", "business": "business data"}
@@ -102,13 +103,19 @@ def _schemas() -> dict[str, dict[str, pl.DataType]]:
     from finops_dagster.sources.cost_explorer import COLUMNS, DAILY_SCHEMA
     from finops_dagster.sources.cur_rules import MONEY
 
+    def daily(name: str) -> str:
+        return f"{dataset(name).folder}/_schema/empty.parquet"
+
+    def single(name: str) -> str:
+        return f"{dataset(name).folder}/data.parquet"
+
     return {
-        "cost_explorer/_schema/empty.parquet": {**DAILY_SCHEMA, **dict.fromkeys(COLUMNS.values(), MONEY)},
-        "cloudwatch/_schema/empty.parquet": CLOUDWATCH,
-        "business_requests/_schema/empty.parquet": DATASETS["requests"],
-        "business/customers/data.parquet": DATASETS["customers"],
-        "business/budgets/data.parquet": DATASETS["budgets"],
-        "business/shared_rules/data.parquet": DATASETS["shared_rules"],
+        daily("cost_explorer"): {**DAILY_SCHEMA, **dict.fromkeys(COLUMNS.values(), MONEY)},
+        daily("cloudwatch"): CLOUDWATCH,
+        daily("business_requests"): DATASETS["requests"],
+        single("customers"): DATASETS["customers"],
+        single("budgets"): DATASETS["budgets"],
+        single("shared_rules"): DATASETS["shared_rules"],
     }
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pyarrow as pa
 
+from finops_dagster.lake.contract import LakeContract
 from finops_dagster.lake.journal import StagedDays
 
 if TYPE_CHECKING:
@@ -29,11 +30,14 @@ STATS_COLUMNS = ("usage_date", "line_item_usage_account_id", "line_item_product_
 
 
 class RawLake:
+    """Day files by dataset name; where each lies is the lake contract's (lake/contract.py)."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.contract = LakeContract(root)
 
     def day_path(self, source: str, day: dt.date) -> Path:
-        return self.root / source / f"usage_date={day.isoformat()}" / "data.parquet"
+        return self.contract.day_file(source, day)
 
     def has_day(self, source: str, day: dt.date) -> bool:
         return self.day_path(source, day).exists()

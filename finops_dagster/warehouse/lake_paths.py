@@ -5,6 +5,7 @@ lake's current place, and views that point elsewhere are rebuilt first."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -24,11 +25,12 @@ def stale_lake_paths(warehouse: Path, raw_dir: Path) -> list[str]:
     return sorted({p for sql in sqls for p in _READ.findall(sql or "") if not p.startswith(here)})
 
 
-def rebuild_views(dbt_executable: str, project_dir: Path) -> None:
-    """dbt run of the views alone (staging / intermediate), with the current lake path."""
+def rebuild_views(dbt_executable: str, project_dir: Path, environment: dict[str, str]) -> None:
+    """dbt run of the views alone (staging / intermediate), with the current lake path
+    (``environment``: the dbt resource's, Settings.dbt_environment)."""
     proc = subprocess.run(
         [dbt_executable, "run", "--quiet", "--select", "config.materialized:view", "--project-dir",
          str(project_dir), "--profiles-dir", str(project_dir), "--target-path", "target/views-refresh"],
-        capture_output=True, text=True, check=False)
+        capture_output=True, text=True, check=False, env={**os.environ, **environment})
     if proc.returncode:
         raise RuntimeError(f"rebuilding the warehouse views failed:\n{(proc.stdout + proc.stderr)[-2000:]}")

@@ -31,3 +31,26 @@ def test_invocations_run_without_the_in_process_adapter():
     lines = list(invocation.stream_raw_events())
     assert invocation.is_successful() and invocation.adapter is None
     assert any("fct_daily_cost" in str(e.raw_event) for e in lines)
+
+
+def test_dbt_gets_the_lake_from_the_resource_not_the_environment(tmp_path, monkeypatch):
+    """Issue 18: the code location writes nothing into its environment; each dbt process gets
+    the settings' lake and warehouse from the resource, so dbt reads the data folder the code
+    location was built for, wherever it moved."""
+    import os
+
+    from finops_dagster.definitions import build_definitions
+    from finops_dagster.settings import Settings
+
+    monkeypatch.delenv("FINOPS_RAW_LAKE_DIR", raising=False)
+    before = dict(os.environ)
+    settings = Settings(data_dir=tmp_path / "elsewhere", cur_export_url=str(tmp_path / "export"))
+    defs = build_definitions(settings)
+    assert dict(os.environ) == before
+    dbt = defs.resources["dbt"]
+    assert dbt.environment["FINOPS_RAW_LAKE_DIR"] == str(tmp_path / "elsewhere" / "raw")
+    invocation = dbt.cli(["ls", "--select", "source:raw_cur.line_items", "--output", "json",
+                          "--output-keys", "name"], manifest=ensure_manifest(), raise_on_error=True)
+    list(invocation.stream_raw_events())
+    assert invocation.process.args and invocation.is_successful()
+    assert "FINOPS_RAW_LAKE_DIR" not in os.environ  # restored after the process started

@@ -4,6 +4,7 @@ dbt views read the old folder's lake and only the conservation check notices")."
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import duckdb
@@ -25,10 +26,12 @@ def test_views_of_a_moved_data_folder_are_found_and_rebuilt(pipeline, tmp_path, 
     stale = stale_lake_paths(moved / "warehouse.duckdb", moved / "raw")
     assert stale and all(p.startswith(str(settings.raw_lake_dir)) for p in stale)
 
-    monkeypatch.setenv("FINOPS_RAW_LAKE_DIR", str(moved / "raw"))
-    monkeypatch.setenv("FINOPS_WAREHOUSE_PATH", str(moved / "warehouse.duckdb"))
-    monkeypatch.setenv("FINOPS_DATA_DIR", str(moved))
-    rebuild_views(DBT_EXECUTABLE, dbt_project.project_dir)
+    # nothing in the environment says where the lake is: the moved folder's settings do
+    for name in ("FINOPS_RAW_LAKE_DIR", "FINOPS_WAREHOUSE_PATH", "FINOPS_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    environment = dataclasses.replace(settings, data_dir=moved).dbt_environment()
+    assert environment["FINOPS_RAW_LAKE_DIR"] == str(moved / "raw")
+    rebuild_views(DBT_EXECUTABLE, dbt_project.project_dir, environment)
     assert stale_lake_paths(moved / "warehouse.duckdb", moved / "raw") == []
     with duckdb.connect(str(moved / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute("select count(*) from stg_cur__line_items").fetchone()[0]

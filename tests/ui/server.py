@@ -14,6 +14,7 @@ from pathlib import Path
 from finops_dagster.demo.aws import free_port, wait_for_http
 from finops_dagster.instance import prepare_home
 from finops_dagster.settings import PROJECT_ROOT
+from tests.debian import apt_install
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -21,12 +22,7 @@ CHROMIUM = "/usr/bin/chromium"
 def ensure_chromium() -> str:
     """Debian's chromium (Playwright never downloads a browser here); installed when missing."""
     if not Path(CHROMIUM).exists():
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        if subprocess.run(["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], env=env,
-                          capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], env=env, check=True, capture_output=True)
-            subprocess.run(["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"], env=env,
-                           check=True, capture_output=True)
+        apt_install("chromium", "chromium-driver")
     return CHROMIUM
 
 

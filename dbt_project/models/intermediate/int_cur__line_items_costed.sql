@@ -6,7 +6,8 @@ with line_items as (
 
 select
     line_items.*,
-    case
+    -- cast: Spark narrows the scale of a CASE over differences of decimals (38,9); money stays (38,10)
+    cast(case
         when line_item_type = 'SavingsPlanCoveredUsage' then sp_effective_cost
         when line_item_type = 'SavingsPlanRecurringFee' then sp_total_commitment_to_date - sp_used_commitment
         when line_item_type in ('SavingsPlanNegation', 'SavingsPlanUpfrontFee') then cast(0 as {{ money_type() }})
@@ -15,7 +16,7 @@ select
         when line_item_type = 'Fee' and reservation_arn is not null then cast(0 as {{ money_type() }})
         when line_item_type = 'Refund' and service_code = 'ComputeSavingsPlans' then cast(0 as {{ money_type() }})
         else unblended_cost
-    end as effective_cost,
+    end as {{ money_type() }}) as effective_cost,
     case
         when line_item_type = 'SavingsPlanRecurringFee' then -sp_amortized_upfront_commitment
         when line_item_type = 'RIFee' then -ri_amortized_upfront_fee

@@ -82,5 +82,5 @@ def raw_business_reference(business: BusinessDataResource, lake: LakeResource):
             df: pl.DataFrame = src.read(name)
         except BusinessDataError as exc:
             raise dg.Failure(description=str(exc)) from exc
-        target = atomic_write_parquet(df, lake.raw_file(f"business/{name}"))
+        target = atomic_write_parquet(df, lake.raw_file(name))
         yield dg.MaterializeResult(asset_key=key, metadata={"rows": df.height, "path": str(target)})

@@ -46,7 +46,7 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
               "FINOPS_DBT_COST_EXPLORER_AVAILABLE": str(ce.available).lower()}
     context.log.info(f"dbt window {window}; {ce.line()}")
     _refuse_held_days(lake, context.partition_keys)
-    _readable(context, lake)
+    _readable(context, lake, dbt)
     crash_point("warehouse:dbt")
     with temporary_environ(window):  # the window as env vars: see macros/partition_window.sql
         invocation = dbt.cli(BUILD, context=context)
@@ -86,20 +86,20 @@ def _refuse_held_days(lake: LakeResource, partition_keys: list[str] | None = Non
             metadata={"held_days": ", ".join(str(d) for d in held)})
 
 
-def _readable(context: dg.AssetExecutionContext, lake: LakeResource) -> None:
+def _readable(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliResource) -> None:
     """Sources without data yet (CUR alone) get empty files of their schema, so views build;
     views still reading a lake the data folder moved away from are rebuilt first."""
     for rel in lake.ensure_readable():
         context.log.info(f"no data yet for raw/{rel}: an empty file of its schema stands in")
-    stale = stale_lake_paths(lake.warehouse_path, lake.root / "raw")
+    stale = stale_lake_paths(lake.warehouse_path, lake.contract.root)
     if stale:
         context.log.warning(f"the warehouse views read {', '.join(stale)}, not the lake at "
-                            f"{lake.root / 'raw'} (the data folder moved): rebuilding the views")
-        rebuild_views(DBT_EXECUTABLE, dbt_project.project_dir)
-        still = stale_lake_paths(lake.warehouse_path, lake.root / "raw")
+                            f"{lake.contract.root} (the data folder moved): rebuilding the views")
+        rebuild_views(DBT_EXECUTABLE, dbt_project.project_dir, getattr(dbt, "environment", {}))
+        still = stale_lake_paths(lake.warehouse_path, lake.contract.root)
         if still:
             raise dg.Failure(f"the warehouse views still read {', '.join(still)} after a rebuild: "
-                             f"is FINOPS_DATA_DIR ({lake.root}) the folder dbt sees?")
+                             f"is the dbt resource's FINOPS_RAW_LAKE_DIR the lake at {lake.contract.root}?")
 
 
 @dbt_assets(
@@ -113,7 +113,7 @@ def _readable(context: dg.AssetExecutionContext, lake: LakeResource) -> None:
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource):
     """Views and full-refresh tables: cheap to rebuild, not tied to a day."""
     _refuse_held_days(lake)
-    _readable(context, lake)
+    _readable(context, lake, dbt)
     crash_point("warehouse:dbt")
     invocation = dbt.cli(BUILD, context=context)
     yield from _counted(context, invocation)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from dagster_dbt import DbtCliResource
+from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+
+from finops_dagster.settings import temporary_environ
 
 
 class FinopsDbtResource(DbtCliResource):
@@ -18,5 +22,15 @@ class FinopsDbtResource(DbtCliResource):
     tests/defs/test_dbt_resource.py fails if dagster-dbt renames the hook this overrides.
     """
 
+    # Where dbt finds the raw lake and the warehouse (Settings.dbt_environment): handed to each
+    # dbt process, not written into the code location's environment, so a code location built
+    # for one data folder never points dbt at another.
+    environment: dict[str, str] = {}
+
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # noqa: ARG002
         return None
+
+    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
+        # dagster-dbt copies os.environ into the dbt process when it starts it, inside cli()
+        with temporary_environ(self.environment):
+            return super().cli(args, **kwargs)

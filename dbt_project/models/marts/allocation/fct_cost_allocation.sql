@@ -52,12 +52,13 @@ split as (
 split_exact as (
     select cost_key, usage_date, sub_account_id, service_code, tag_team, tag_service, customer_id,
         tag_environment, allocation_method,
-        case when reverse_rank = 1
+        -- cast: Spark narrows the scale of decimal differences; money stays decimal(38, 10)
+        cast(case when reverse_rank = 1
             then billed_cost - (sum(billed_part) over (partition by cost_key) - billed_part)
-            else billed_part end        as billed_cost,
-        case when reverse_rank = 1
+            else billed_part end as {{ money_type() }})     as billed_cost,
+        cast(case when reverse_rank = 1
             then effective_cost - (sum(effective_part) over (partition by cost_key) - effective_part)
-            else effective_part end     as effective_cost
+            else effective_part end as {{ money_type() }})  as effective_cost
     from split
 ),
 
@@ -87,8 +88,8 @@ select
     coalesce(tag_environment, 'unallocated') as environment,
     allocation_method,
     allocation_method like 'unallocated%'   as is_unallocated,
-    sum(billed_cost)                        as billed_cost,
-    sum(effective_cost)                     as effective_cost
+    cast(sum(billed_cost) as {{ money_type() }})    as billed_cost,
+    cast(sum(effective_cost) as {{ money_type() }}) as effective_cost
 from allocated
 group by usage_date, sub_account_id, service_code, tag_team, tag_service, customer_id,
     tag_environment, allocation_method

@@ -23,7 +23,7 @@ select
     coalesce(cost.direct_cost, 0)                               as direct_cost,
     coalesce(cost.shared_cost, 0)                               as shared_cost,
     coalesce(cost.allocated_cost, 0)                            as allocated_cost,
-    customers.mrr - coalesce(cost.allocated_cost, 0)            as gross_margin,
+    cast(customers.mrr - coalesce(cost.allocated_cost, 0) as {{ money_type() }}) as gross_margin,
     round(cast(100 * (customers.mrr - coalesce(cost.allocated_cost, 0)) / nullif(customers.mrr, 0)
                as double), 2)                                   as gross_margin_pct,
     customers.mrr - coalesce(cost.allocated_cost, 0) < 0        as is_negative_margin

@@ -25,7 +25,7 @@ select
     total_cost,
     taggable_cost,
     tagged_cost,
-    total_cost - tagged_cost                                    as untagged_cost,
+    cast(total_cost - tagged_cost as {{ money_type() }})        as untagged_cost,
     round(cast(100 * tagged_cost / nullif(total_cost, 0) as double), 2)     as coverage_pct,
     round(cast(100 * tagged_cost / nullif(taggable_cost, 0) as double), 2)  as taggable_coverage_pct
 from per_tag

@@ -69,11 +69,11 @@ joined as (
 diffed as (
     select
         joined.*,
-        ce_unblended_cost - cur_unblended_cost                     as unblended_difference,
-        ce_amortized_cost - cur_amortized_cost                     as amortized_difference,
-        case when abs(ce_unblended_cost - cur_unblended_cost) > abs(ce_amortized_cost - cur_amortized_cost)
+        cast(ce_unblended_cost - cur_unblended_cost as {{ money_type() }}) as unblended_difference,
+        cast(ce_amortized_cost - cur_amortized_cost as {{ money_type() }}) as amortized_difference,
+        cast(case when abs(ce_unblended_cost - cur_unblended_cost) > abs(ce_amortized_cost - cur_amortized_cost)
             then abs(ce_unblended_cost - cur_unblended_cost)
-            else abs(ce_amortized_cost - cur_amortized_cost) end   as max_abs_difference
+            else abs(ce_amortized_cost - cur_amortized_cost) end as {{ money_type() }}) as max_abs_difference
     from joined
 )
 

@@ -14,5 +14,5 @@ select
     cast(old_effective_cost as {{ money_type() }})        as old_effective_cost,
     cast(new_effective_cost as {{ money_type() }})        as new_effective_cost,
     cast(new_effective_cost - old_effective_cost as {{ money_type() }}) as effective_cost_change,
-    detected_at
+    cast(detected_at as {{ dbt.type_timestamp() }})     as detected_at
 from {{ source('raw_cur', 'restatements') }}

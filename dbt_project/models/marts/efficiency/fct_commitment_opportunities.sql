@@ -48,7 +48,7 @@ select
     cast(baseline.baseline_daily_cost / 24 * {{ var('savings_plan_discount_pct') }} / 100 * 8760
          as {{ money_type() }})                                 as annual_savings,
     100 - {{ var('savings_plan_discount_pct') }}            as break_even_utilization_pct,
-    round(12 * (100 - {{ var('savings_plan_discount_pct') }}) / 100.0, 2) as all_upfront_break_even_months
+    cast(round(12 * (100 - {{ var('savings_plan_discount_pct') }}) / 100.0, 2) as double) as all_upfront_break_even_months
 from baseline
 cross join bounds
 where baseline.baseline_daily_cost > 0

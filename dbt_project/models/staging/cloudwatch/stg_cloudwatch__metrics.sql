@@ -9,7 +9,7 @@ select
     resource_id,
     dimensions,
     stat,
-    "timestamp"                     as metric_timestamp,
+    {{ adapter.quote("timestamp") }}  as metric_timestamp,
     cast(value as double)           as metric_value,
     period_seconds
 from {{ source('raw_cloudwatch', 'metrics') }}

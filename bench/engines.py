@@ -1,0 +1,127 @@
+"""The dbt project on DuckDB and on Spark (local mode) over the same raw lake (issue 18).
+
+    uv run python bench/engines.py [--rows 2000000] [--work DIR] [--reuse]
+
+For each size: the month generated and ingested as bench/month_build.py does it (cur_ingest_job
+and sources_job, Cost Explorer and CloudWatch off), then `dbt build` of the whole project (models,
+seeds and data tests; the dbt unit tests excluded, as in production) from an empty warehouse,
+once with the duckdb target and once with the spark target (session method, `local[2]`, the
+profile's defaults: 1 GB driver heap). Each build runs in a fresh process; peak RSS is the largest
+process of its tree (dbt's, or Spark's JVM). Results go to docs/benchmarks.md; run on demand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import month_build  # noqa: E402 - the month's generation and ingest, shared
+
+ROOT = month_build.ROOT
+
+
+def child_dbt(target: str, raw: str, work: str) -> None:
+    """One `dbt build` of the whole project; prints wall time and the tree's peak RSS."""
+    work_dir = Path(work)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    project = ROOT / "dbt_project"
+    env = {**os.environ, "FINOPS_RAW_LAKE_DIR": raw,
+           "FINOPS_WAREHOUSE_PATH": str(work_dir / "warehouse.duckdb"),
+           "FINOPS_SPARK_WAREHOUSE_DIR": str(work_dir / "warehouse")}
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "build", "--target", target,
+         "--exclude-resource-type", "unit_test", "--project-dir", str(project), "--profiles-dir",
+         str(project), "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs")],
+        cwd=work_dir, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    done = next((ln for ln in proc.stdout.splitlines()[::-1] if "Done. PASS=" in ln), proc.stdout[-300:])
+    print(json.dumps({"target": target, "ok": proc.returncode == 0, "seconds": seconds,
+                      "summary": done.split("Done. ")[-1].strip(),
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+
+
+def run_size(rows: int, work: Path, reuse: bool) -> dict:
+    from finops_dagster.demo.business_data import write_csv
+    from finops_dagster.demo.generator import DemoConfig, generate
+
+    periods = month_build._periods(1)
+    base = work / f"{rows // 1_000_000}M"
+    cfg = DemoConfig(out_dir=base / "demo", scale=max(1, round(rows / month_build.ROWS_PER_SCALE)),
+                     rows_per_file=2_000_000, periods=periods)
+    if not (reuse and (cfg.out_dir / "truth.json").exists()):
+        generate(cfg)
+    truth = json.loads((cfg.out_dir / "truth.json").read_text())
+    data = base / "data"
+    env = month_build._env(data, str(cfg.export_root), periods)
+    if not (reuse and (data / "raw" / "cur").is_dir()):
+        shutil.rmtree(data, ignore_errors=True)
+        data.mkdir(parents=True)
+        write_csv(data / "demo" / "business")
+        first, end = month_build.period_bounds(periods[0])
+        for job in ("cur_ingest_job", "sources_job"):
+            month_build._measure(["--child", job, first.isoformat(),
+                                  (end - dt.timedelta(days=1)).isoformat()], env)
+    builds = []
+    for target in ("duckdb", "spark"):
+        os.sync()
+        proc = subprocess.run([sys.executable, __file__, "--child-dbt", target, str(data / "raw"),
+                               str(base / f"build-{target}")], env=env, capture_output=True, text=True)
+        if proc.returncode:
+            raise SystemExit(f"{target} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        builds.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        print(f"  {truth['total_rows']:,}: {json.dumps(builds[-1])}", flush=True)
+    return {"rows": truth["total_rows"], "requested": rows, "builds": builds}
+
+
+def write_report(results: list[dict]) -> None:
+    load = os.getloadavg()
+    out = ["## DuckDB and Spark (bench/engines.py)", "",
+           f"Measured {dt.date.today()} on {platform.machine()} ({os.cpu_count()} cores), Python "
+           f"{platform.python_version()}, load average {load[0]:.1f} when the report was written: "
+           "`dbt build` of the whole project (models, seeds, data tests) from an empty warehouse over "
+           "the same raw lake of one month, DuckDB (`memory_limit` 1 GB, 2 threads) against Spark "
+           "local mode (`local[2]`, session method, 1 GB driver heap). Reproduce: `uv run python "
+           "bench/engines.py --rows " + ",".join(str(r["requested"]) for r in results) + "`.", "",
+           "| line items | engine | wall | peak RSS | dbt result |", "|---|---|---|---|---|"]
+    for r in results:
+        for b in r["builds"]:
+            result = b["summary"] if b["ok"] else f"FAILED: {b['summary']}"
+            out.append(f"| {r['rows']:,} | {b['target']} | {b['seconds']:.0f} s | "
+                       f"{b['peak_rss_mb']:,.0f} MB | {result} |")
+    section = "\n".join(out) + "\n"
+    doc = ROOT / "docs" / "benchmarks.md"
+    text = doc.read_text()
+    begin, end = "<!-- engines:start -->", "<!-- engines:end -->"
+    block = f"{begin}\n{section}{end}"
+    text = (text[:text.index(begin)] + block + text[text.index(end) + len(end):]) if begin in text \
+        else text.rstrip("\n") + "\n\n" + block + "\n"
+    doc.write_text(text)
+    print(section)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", default="2000000", help="line items of the month, comma separated")
+    parser.add_argument("--work", default="/tmp/finops-engines")
+    parser.add_argument("--reuse", action="store_true", help="keep the lake built earlier")
+    parser.add_argument("--child-dbt", nargs=3, metavar=("TARGET", "RAW", "WORK"))
+    args = parser.parse_args()
+    if args.child_dbt:
+        return child_dbt(*args.child_dbt)
+    write_report([run_size(int(r), Path(args.work), args.reuse) for r in args.rows.split(",")])
+
+
+if __name__ == "__main__":
+    main()

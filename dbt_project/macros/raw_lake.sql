@@ -1,0 +1,52 @@
+{#- The raw lake as relations the models can read. DuckDB reads the Parquet files where they
+    lie (each source's external_location). On Spark each source becomes a view in the schema
+    finops_raw over its lake folder, recreated at the start of every dbt invocation so it
+    follows the lake wherever FINOPS_RAW_LAKE_DIR points (a moved data folder, an s3a:// URL):
+    Spark discovers the usage_date=YYYY-MM-DD partitions itself and merges the day files'
+    columns (a CUR column that comes and goes). A metastore table would need MSCK REPAIR after
+    every ingest, and Spark will not infer partitions for a table whose files also hold the
+    partition column. -#}
+{% macro register_raw_lake() -%}
+  {{ return(adapter.dispatch('register_raw_lake', 'finops')()) }}
+{%- endmacro %}
+
+{% macro default__register_raw_lake() -%}
+  select 1
+{%- endmacro %}
+
+{% macro spark__register_raw_lake() -%}
+  {%- if execute -%}
+    {%- set lake = env_var('FINOPS_RAW_LAKE_DIR', '../data/raw') -%}
+    {%- do run_query('create database if not exists finops_raw') -%}
+    {%- for source in graph.sources.values() if source.meta.get('lake_folder') -%}
+      {%- do run_query('create or replace view finops_raw.' ~ source.name ~ ' as select * from parquet.`'
+                       ~ lake ~ '/' ~ source.meta['lake_folder'] ~ '`') -%}
+    {%- endfor -%}
+  {%- endif -%}
+  select 1
+{%- endmacro %}
+
+{#- Seeds on Spark: dbt-spark's session method hands the values to Python's % formatting, so an
+    empty CSV cell arrives as the string 'None' and an apostrophe breaks the statement. The rows
+    are written as SQL literals instead (NULL for an empty cell, quotes escaped). -#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+  {%- set column_override = model['config'].get('column_types', {}) -%}
+  {%- set statements = [] -%}
+  {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+    {%- set sql -%}
+      insert into {{ this.render() }} values
+      {%- for row in chunk %}
+        ({%- for value in row -%}
+          {%- set col_name = agate_table.column_names[loop.index0] -%}
+          {%- set type = column_override.get(col_name, adapter.convert_type(agate_table, loop.index0)) -%}
+          {%- if value is none -%} cast(null as {{ type }})
+          {%- else -%} cast('{{ (value | string).replace("\\", "\\\\").replace("'", "\\'") }}' as {{ type }})
+          {%- endif -%}{{ ',' if not loop.last }}
+        {%- endfor -%}){{ ',' if not loop.last }}
+      {%- endfor %}
+    {%- endset -%}
+    {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+    {%- if loop.first -%}{%- do statements.append(sql) -%}{%- endif -%}
+  {%- endfor -%}
+  {{ return(statements[0]) }}
+{% endmacro %}
