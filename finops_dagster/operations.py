@@ -15,6 +15,11 @@ def range_tags(first: str, last: str) -> dict[str, str]:
             "dagster/asset_partition_range_end": last}
 
 
+def range_request(first: str, last: str, reason: str = "") -> dg.RunRequest:
+    """A schedule's run of a single-run range of day partitions."""
+    return dg.RunRequest(tags={**range_tags(first, last), **({"finops/reason": reason} if reason else {})})
+
+
 def run_job(defs: dg.Definitions, instance: dg.DagsterInstance, job: str,
             tags: dict[str, str] | None = None,
             progress: Callable[[str], None] | None = None) -> dg.ExecuteInProcessResult:

@@ -168,3 +168,34 @@ def test_role_arns_per_linked_account_reach_the_resources(tmp_path):
     assert resources["cost_explorer"].role_arns == ["arn:aws:iam::444455556666:role/finops-read"]
     with pytest.raises(ValueError, match="FINOPS_CLOUDWATCH_ROLE_ARNS: '444455556666' is not an IAM role"):
         Settings.from_env({"FINOPS_CLOUDWATCH_ROLE_ARNS": "444455556666"})
+
+
+def test_jobs_select_other_domains_by_tag_and_keep_their_assets(tmp_path):
+    """Issue 18 (house cleaning): jobs and schedules live beside the assets of their domain, and a
+    job reaches into another domain by the raw tag its assets carry (finops_dagster/selections.py),
+    never by an asset-key string that a rename would silently break."""
+    import re
+    from pathlib import Path
+
+    defs_dir = Path(__file__).resolve().parents[2] / "finops_dagster" / "defs"
+    by_string = [str(p.relative_to(defs_dir)) for p in defs_dir.rglob("*.py")
+                 if re.search(r"AssetSelection\.assets\(\s*['\"]", p.read_text())]
+    assert by_string == []
+    repo = build_definitions(Settings(data_dir=tmp_path, cur_export_url=str(tmp_path))).get_repository_def()
+
+    def keys(job: str) -> set[str]:
+        return {k.to_user_string() for k in repo.get_job(job).asset_layer.selected_asset_keys}
+    assert keys("cur_ingest_job") == {"raw_cur_line_items", "raw_cur_restatements"}
+    assert keys("sources_job") == {"raw_cost_explorer_daily", "raw_cloudwatch_metrics",
+                                   "raw_business_requests"}
+    assert keys("reference_job") == {"raw_cost_explorer_forecast", "raw_cost_categories", "raw_customers",
+                                     "raw_budgets", "raw_shared_resource_rules"}
+    refresh = keys("cur_refresh_job")
+    assert {"raw_cur_line_items", "raw_cost_explorer_daily", "fct_daily_cost", "mart_exports"} <= refresh
+    assert "raw_cloudwatch_metrics" not in refresh
+    assert keys("month_refresh_job") >= refresh | keys("sources_job")
+    assert {s.name: s.job_name for s in repo.schedule_defs} == {
+        "cloudwatch_recent_hours_schedule": "cloudwatch_job",
+        "cost_explorer_daily_schedule": "cost_explorer_job",
+        "current_month_schedule": "month_refresh_job",
+        "previous_month_finalization_schedule": "month_refresh_job"}

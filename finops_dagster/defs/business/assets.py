@@ -12,15 +12,17 @@ from finops_dagster.partitions import daily_partitions
 from finops_dagster.quality.results import DayResult
 from finops_dagster.redact import redact
 from finops_dagster.resources import BusinessDataResource, LakeResource
+from finops_dagster.selections import DAILY, REFERENCE, raw_tags
 from finops_dagster.sources.business import BusinessDataError
 
 SOURCE = "business_requests"
 _COMMON = dict(group_name="ingestion", kinds={"python", "polars", "parquet"},
-               owners=["team:finops-platform"], tags={"source": "business"})
+               owners=["team:finops-platform"])
+_REFERENCE = dict(tags={"source": "business", **raw_tags(REFERENCE)}, **_COMMON)
 
 
 @dg.asset(partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(),
-          **_COMMON)
+          tags={"source": "business", **raw_tags(DAILY)}, **_COMMON)
 def raw_business_requests(context: dg.AssetExecutionContext, business: BusinessDataResource,
                           lake: LakeResource) -> dg.MaterializeResult:
     """Requests per customer per service per day (the basis of the shared-cost split)."""
@@ -62,10 +64,10 @@ def business_requests_day_present(context: dg.AssetCheckExecutionContext, busine
 
 
 @dg.multi_asset(specs=[
-    dg.AssetSpec("raw_customers", description="Customers and their MRR.", **_COMMON),
-    dg.AssetSpec("raw_budgets", description="Monthly budgets per account, team or service.", **_COMMON),
+    dg.AssetSpec("raw_customers", description="Customers and their MRR.", **_REFERENCE),
+    dg.AssetSpec("raw_budgets", description="Monthly budgets per account, team or service.", **_REFERENCE),
     dg.AssetSpec("raw_shared_resource_rules", description="Service tags whose cost is shared "
-                 "across customers, and what it is split by.", **_COMMON),
+                 "across customers, and what it is split by.", **_REFERENCE),
 ])
 def raw_business_reference(business: BusinessDataResource, lake: LakeResource):
     """Reference tables, validated and written whole (small, not partitioned)."""

@@ -7,16 +7,15 @@ import dagster as dg
 from finops_dagster.console import reporter
 from finops_dagster.lake.cloudwatch_ingest import ingest_cloudwatch_days
 from finops_dagster.lake.optional_sources import unavailable
-from finops_dagster.operations import range_tags
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import CloudWatchResource, CurExportResource, LakeResource
-from finops_dagster.schedule_windows import recent_hours
+from finops_dagster.selections import DAILY, raw_tags
 from finops_dagster.sources.aws_calls import AwsCallError
 
 
 @dg.asset(partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(),
           group_name="ingestion", kinds={"python", "polars", "parquet"},
-          owners=["team:finops-platform"], tags={"source": "cloudwatch"})
+          owners=["team:finops-platform"], tags={"source": "cloudwatch", **raw_tags(DAILY)})
 def raw_cloudwatch_metrics(context: dg.AssetExecutionContext, cloudwatch: CloudWatchResource,
                            cur: CurExportResource, lake: LakeResource) -> dg.MaterializeResult:
     """Average, Maximum and Minimum of the key metrics of EC2, RDS, Lambda, S3, DynamoDB,
@@ -42,16 +41,3 @@ def raw_cloudwatch_metrics(context: dg.AssetExecutionContext, cloudwatch: CloudW
     return dg.MaterializeResult(metadata={
         "datapoints": sum(e.row_count for e in entries), "days": len(entries),
         "days_beyond_retention": ", ".join(beyond) or "none"})
-
-
-cloudwatch_job = dg.define_asset_job(
-    "cloudwatch_job", selection=dg.AssetSelection.assets(raw_cloudwatch_metrics),
-    partitions_def=daily_partitions, description="Ingest CloudWatch metrics for day partitions.")
-
-
-@dg.schedule(job=cloudwatch_job, cron_schedule="10 * * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
-def cloudwatch_recent_hours_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Every hour: re-sync yesterday and today, whose recent hours CloudWatch is still filling."""
-    first, last = recent_hours(context.scheduled_execution_time)
-    return dg.RunRequest(tags=range_tags(first.isoformat(), last.isoformat()))

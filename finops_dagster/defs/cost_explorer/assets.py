@@ -10,14 +10,16 @@ from finops_dagster.lake.optional_sources import unavailable
 from finops_dagster.lake.raw_lake import atomic_write_parquet
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import CostExplorerResource, CurExportResource, LakeResource
+from finops_dagster.selections import DAILY, REFERENCE, raw_tags
 from finops_dagster.sources.cost_explorer import CostExplorerError, cost_categories, forecast
 
 _COMMON = dict(group_name="ingestion", kinds={"python", "polars", "parquet"},
-               owners=["team:finops-platform"], tags={"source": "cost_explorer"})
+               owners=["team:finops-platform"])
+_TAGS = {"source": "cost_explorer"}
 
 
 @dg.asset(partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(),
-          **_COMMON)
+          tags={**_TAGS, **raw_tags(DAILY, follows_cur=True)}, **_COMMON)
 def raw_cost_explorer_daily(context: dg.AssetExecutionContext, cost_explorer: CostExplorerResource,
                             lake: LakeResource) -> dg.MaterializeResult:
     """GetCostAndUsage at DAILY granularity (unblended, amortized, net, blended, usage) for each
@@ -62,7 +64,7 @@ def _write(lake: LakeResource, name: str, frame) -> str:
     return str(atomic_write_parquet(frame, lake.raw_file(name)))
 
 
-@dg.asset(**_COMMON)
+@dg.asset(tags={**_TAGS, **raw_tags(REFERENCE)}, **_COMMON)
 def raw_cost_explorer_forecast(cost_explorer: CostExplorerResource, cur: CurExportResource,
                                lake: LakeResource) -> dg.MaterializeResult:
     """Cost Explorer's own month-end forecast (GetCostForecast, 80 % interval) from the day
@@ -82,7 +84,7 @@ def raw_cost_explorer_forecast(cost_explorer: CostExplorerResource, cur: CurExpo
         "window": f"{start}..{end - dt.timedelta(days=1)}"})
 
 
-@dg.asset(**_COMMON)
+@dg.asset(tags={**_TAGS, **raw_tags(REFERENCE)}, **_COMMON)
 def raw_cost_categories(cost_explorer: CostExplorerResource, cur: CurExportResource,
                         lake: LakeResource) -> dg.MaterializeResult:
     """Cost category definitions (ListCostCategoryDefinitions) and their values over the last

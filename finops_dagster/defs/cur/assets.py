@@ -9,6 +9,7 @@ from finops_dagster.console import reporter
 from finops_dagster.lake.cur_ingest import ingest_cur_days
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import CurExportResource, LakeResource
+from finops_dagster.selections import CUR, raw_tags
 from finops_dagster.sources.cur import CurError
 
 
@@ -17,7 +18,7 @@ def window_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContex
 
 
 _COMMON = dict(group_name="ingestion", kinds={"polars", "parquet", "s3"},
-               owners=["team:finops-platform"], tags={"source": "cur"})
+               owners=["team:finops-platform"], tags={"source": "cur", **raw_tags(CUR)})
 
 
 @dg.multi_asset(

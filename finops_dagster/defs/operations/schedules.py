@@ -5,31 +5,22 @@ import datetime as dt
 
 import dagster as dg
 
-from finops_dagster.operations import range_tags
+from finops_dagster.operations import range_request
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import CurExportResource
-from finops_dagster.schedule_windows import cost_explorer_days, current_month, previous_month_if_finalizing
-
-RAW_DAILY = ("raw_cur_line_items", "raw_cur_restatements", "raw_cost_explorer_daily",
-             "raw_cloudwatch_metrics", "raw_business_requests")
+from finops_dagster.schedule_windows import current_month, previous_month_if_finalizing
+from finops_dagster.selections import CUR, DAILY, raw_assets
 
 month_refresh_job = dg.define_asset_job(
-    "month_refresh_job", selection=dg.AssetSelection.assets(*RAW_DAILY).downstream(),
+    "month_refresh_job", selection=raw_assets(CUR, DAILY).downstream(),
     partitions_def=daily_partitions,
     description="Every source for a range of days, then everything downstream: the daily marts for "
                 "those days, the unpartitioned marts and the Parquet exports.",
 )
 
-cost_explorer_job = dg.define_asset_job(
-    "cost_explorer_job", selection=dg.AssetSelection.assets("raw_cost_explorer_daily").downstream(),
-    partitions_def=daily_partitions,
-    description="Cost Explorer for a range of days, then the reconciliation against CUR.",
-)
-
-
 def _request(window: tuple[dt.date, dt.date], reason: str) -> dg.RunRequest:
     first, last = window
-    return dg.RunRequest(tags={**range_tags(first.isoformat(), last.isoformat()), "finops/reason": reason})
+    return range_request(first.isoformat(), last.isoformat(), reason)
 
 
 @dg.schedule(job=month_refresh_job, cron_schedule="0 */6 * * *", execution_timezone="UTC",
@@ -50,10 +41,3 @@ def previous_month_finalization_schedule(context: dg.ScheduleEvaluationContext,
         return dg.SkipReason(f"past the first {cur.finalization_days} days of the month: "
                              "the previous month is final")
     return _request(window, "previous month finalization")
-
-
-@dg.schedule(job=cost_explorer_job, cron_schedule="17 4 * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
-def cost_explorer_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Daily at 04:17 UTC (off-peak; Cost Explorer bills per request): month to date."""
-    return _request(cost_explorer_days(context.scheduled_execution_time), "cost explorer daily")

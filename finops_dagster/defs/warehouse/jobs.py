@@ -3,18 +3,13 @@
 import dagster as dg
 
 from finops_dagster.defs.warehouse.assets import dbt_daily_models, dbt_models
+from finops_dagster.defs.warehouse.exports import mart_exports
 from finops_dagster.partitions import daily_partitions
 
 MARTS = dg.AssetSelection.tag("layer", "marts")
 # views over the day aggregates (int_cur__usage_and_credits_daily) exist once the daily models
 # have run: they are built with the marts, not with the staging views the daily models read
 AFTER_DAILY = dg.AssetSelection.assets(dbt_models) & dg.AssetSelection.assets(dbt_daily_models).downstream()
-
-cur_ingest_job = dg.define_asset_job(
-    "cur_ingest_job", selection=dg.AssetSelection.assets("raw_cur_line_items", "raw_cur_restatements"),
-    partitions_def=daily_partitions,
-    description="Ingest CUR day partitions into the raw lake (with their per-day checks).",
-)
 
 warehouse_views_job = dg.define_asset_job(
     "warehouse_views_job", selection=dg.AssetSelection.assets(dbt_models) - MARTS - AFTER_DAILY,
@@ -31,13 +26,8 @@ daily_cost_job = dg.define_asset_job(
 
 marts_job = dg.define_asset_job(
     "marts_job", selection=(dg.AssetSelection.assets(dbt_models) & MARTS) | AFTER_DAILY
-    | dg.AssetSelection.assets("mart_exports") | dg.AssetSelection.groups("insights"),
+    | dg.AssetSelection.assets(mart_exports) | dg.AssetSelection.groups("insights"),
     description="Rebuild the unpartitioned marts (dimensions, efficiency, allocation reports, "
                 "anomalies, billing audit) from the daily marts, run their tests, export every mart "
                 "to Parquet, then forecast, backtest, budgets and the insight alerts.",
-)
-
-cur_sync_status_job = dg.define_asset_job(
-    "cur_sync_status_job", selection=dg.AssetSelection.assets("cur_sync_status"),
-    description="Report every billing period's sync status (missing deliveries, days to ingest).",
 )
