@@ -22,7 +22,7 @@ demo: sync
 ## make test: lint, then the whole test suite
 test: sync
 	$(RUN) ruff check finops_dagster tests
-	$(RUN) pytest
+	$(RUN) pytest --durations=20
 
 ## make test-fast: the inner loop, without the tests that need the whole demo pipeline, a CLI run or the UI
 test-fast: sync
