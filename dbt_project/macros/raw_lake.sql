@@ -1,11 +1,13 @@
 {#- The raw lake as relations the models can read. DuckDB reads the Parquet files where they
     lie (each source's external_location). On Spark each source becomes a view in the schema
-    finops_raw over its lake folder, recreated at the start of every dbt invocation so it
-    follows the lake wherever FINOPS_RAW_LAKE_DIR points (a moved data folder, an s3a:// URL):
-    Spark discovers the usage_date=YYYY-MM-DD partitions itself and merges the day files'
-    columns (a CUR column that comes and goes). A metastore table would need MSCK REPAIR after
-    every ingest, and Spark will not infer partitions for a table whose files also hold the
-    partition column. -#}
+    finops_raw over its lake folder's files, recreated at the start of every dbt invocation so
+    it follows the lake wherever FINOPS_RAW_LAKE_DIR points (a moved data folder, an s3a://
+    URL), merging the files' columns (a CUR column that comes and goes). The day files hold
+    usage_date themselves, so the view globs <folder>/*/*.parquet (one file per day folder, and
+    the empty schema file in _schema/ an optional source keeps until its first day: Spark's
+    partition discovery would skip that hidden folder and find nothing to read). A metastore
+    table would need MSCK REPAIR after every ingest, and Spark will not infer partitions for a
+    table whose files also hold the partition column. -#}
 {% macro register_raw_lake() -%}
   {{ return(adapter.dispatch('register_raw_lake', 'finops')()) }}
 {%- endmacro %}
@@ -19,8 +21,9 @@
     {%- set lake = env_var('FINOPS_RAW_LAKE_DIR', '../data/raw') -%}
     {%- do run_query('create database if not exists finops_raw') -%}
     {%- for source in graph.sources.values() if source.meta.get('lake_folder') -%}
+      {%- set files = '*.parquet' if source.meta.get('lake_layout') == 'single' else '*/*.parquet' -%}
       {%- do run_query('create or replace view finops_raw.' ~ source.name ~ ' as select * from parquet.`'
-                       ~ lake ~ '/' ~ source.meta['lake_folder'] ~ '`') -%}
+                       ~ lake ~ '/' ~ source.meta['lake_folder'] ~ '/' ~ files ~ '`') -%}
     {%- endfor -%}
   {%- endif -%}
   select 1
