@@ -135,15 +135,7 @@ def write_report(results: list[dict], section_name: str = "engines") -> None:
             result = b["summary"] if b["ok"] else f"FAILED: {b['summary']}"
             out.append(f"| {r['rows']:,} | {b['target']} | {b['seconds']:.0f} s | "
                        f"{b['peak_rss_mb']:,.0f} MB | {result} |")
-    section = "\n".join(out) + "\n"
-    doc = ROOT / "docs" / "benchmarks.md"
-    text = doc.read_text()
-    begin, end = f"<!-- {section_name}:start -->", f"<!-- {section_name}:end -->"
-    block = f"{begin}\n{section}{end}"
-    text = (text[:text.index(begin)] + block + text[text.index(end) + len(end):]) if begin in text \
-        else text.rstrip("\n") + "\n\n" + block + "\n"
-    doc.write_text(text)
-    print(section)
+    month_build.write_section(section_name, "\n".join(out) + "\n")
 
 
 def main() -> None:

@@ -195,7 +195,11 @@ def write_report(results: list[dict], section_name: str = "month-build") -> None
                    f"{total(r['refresh']) - total(r['refresh'], 'load_seconds'):.0f} s | "
                    f"{r['refresh_run']['seconds']:.0f} s | "
                    f"{peak:,.0f} MB | {r['bare']['seconds']:.1f} s, {r['bare']['rss_mb']:,.0f} MB |")
-    section = "\n".join(out) + "\n"
+    write_section(section_name, "\n".join(out) + "\n")
+
+
+def write_section(section_name: str, section: str) -> None:
+    """Replace (or append) the section between its markers in docs/benchmarks.md."""
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text()
     begin, end = f"<!-- {section_name}:start -->", f"<!-- {section_name}:end -->"
