@@ -103,8 +103,9 @@ def run_size(rows: int, work: Path, reuse: bool) -> dict:
     # what the dbt assets do before every build: optional sources with no data (Cost Explorer and
     # CloudWatch are off here) get an empty file of their schema
     from finops_dagster.lake.optional_sources import ensure_readable
+    from finops_dagster.lake.raw_lake import RawLake
 
-    ensure_readable(data / "raw")
+    ensure_readable(RawLake(data / "raw"))
     builds = []
     for target in ("duckdb", "spark"):
         os.sync()

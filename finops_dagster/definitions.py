@@ -25,7 +25,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     from finops_dagster.defs.warehouse.resources import FinopsDbtResource
 
     resources = {
-        "lake": LakeResource(data_dir=str(settings.data_dir),
+        "lake": LakeResource(data_dir=str(settings.data_dir), raw_lake_url=settings.raw_lake_url,
                              duckdb_memory_limit=settings.duckdb_memory_limit,
                              duckdb_threads=settings.duckdb_threads),
         "cur": CurExportResource(export_url=settings.cur_export_url,

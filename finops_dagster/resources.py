@@ -19,6 +19,7 @@ class LakeResource(dg.ConfigurableResource):
     """The data folder: raw Parquet lake, ingestion ledger and DuckDB warehouse file."""
 
     data_dir: str
+    raw_lake_url: str = ""  # FINOPS_RAW_LAKE_URL: s3://bucket/prefix; empty: <data_dir>/raw
     duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT  # FINOPS_DUCKDB_MEMORY_LIMIT
     duckdb_threads: int = DUCKDB_THREADS  # FINOPS_DUCKDB_THREADS
 
@@ -30,17 +31,21 @@ class LakeResource(dg.ConfigurableResource):
     def contract(self) -> LakeContract:
         """Where every raw dataset lies (lake/contract.py): the one place paths into the lake
         are spelled."""
-        return LakeContract(self.root / "raw")
+        return LakeContract(self.root / "raw", self.raw_lake_url)
 
     def raw_lake(self) -> RawLake:
-        return RawLake(self.contract.root)
+        return RawLake(self.contract.root, self.raw_lake_url)
 
     def ledger(self) -> Ledger:
         return Ledger(self.root / "ledger.sqlite")
 
-    def raw_file(self, name: str) -> Path:
+    def write_raw_file(self, name: str, frame: Any) -> str:
         """An unpartitioned raw dataset (a forecast, a definitions list): one file, replaced whole."""
-        return self.contract.file(name)
+        return self.raw_lake().write_file(name, frame)
+
+    def read_raw_file(self, name: str) -> Any:
+        """The one-file dataset as a Polars frame, None when it was never written."""
+        return self.raw_lake().read_file(name)
 
     @property
     def exports_dir(self) -> Path:
@@ -78,7 +83,7 @@ class LakeResource(dg.ConfigurableResource):
         """Empty files of their schema for optional sources with no data yet (dbt reads them)."""
         from finops_dagster.lake import optional_sources
 
-        return optional_sources.ensure_readable(self.contract.root)
+        return optional_sources.ensure_readable(self.raw_lake())
 
     def warehouse_reader(self):
         """A read-only DuckDB connection: only dbt writes the warehouse."""

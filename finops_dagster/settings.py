@@ -44,6 +44,7 @@ class Settings:
     api_cache_mb: int = 64  # FINOPS_API_CACHE_MB: cached answers per API worker, in MB
     duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT  # FINOPS_DUCKDB_MEMORY_LIMIT: spill to disk past it
     duckdb_threads: int = DUCKDB_THREADS  # FINOPS_DUCKDB_THREADS: DuckDB worker threads per process
+    raw_lake_url: str = ""  # FINOPS_RAW_LAKE_URL: s3://bucket/prefix; empty = <data_dir>/raw
 
     @property
     def business_source(self) -> str:
@@ -114,6 +115,7 @@ class Settings:
             api_cache_mb=int(env.get("FINOPS_API_CACHE_MB") or 64),
             duckdb_memory_limit=_memory_limit(env.get("FINOPS_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT),
             duckdb_threads=_positive_int(env, "FINOPS_DUCKDB_THREADS", DUCKDB_THREADS),
+            raw_lake_url=_lake_url(env.get("FINOPS_RAW_LAKE_URL") or ""),
             allow_shrink=",".join(parse_history_start(p) for p in
                                   (env.get("FINOPS_ALLOW_SHRINK") or "").split(",") if p.strip()),
         )
@@ -123,7 +125,7 @@ class Settings:
         and DuckDB's limits (profiles.yml, dbt_project.yml)."""
         from finops_dagster.lake.contract import LakeContract
 
-        return {**LakeContract(self.raw_lake_dir).dbt_environment(),
+        return {**LakeContract(self.raw_lake_dir, self.raw_lake_url).dbt_environment(),
                 "FINOPS_WAREHOUSE_PATH": str(self.warehouse_path),
                 "FINOPS_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
                 "FINOPS_DUCKDB_THREADS": str(self.duckdb_threads)}
@@ -133,6 +135,8 @@ class Settings:
         settings back with ``from_env``. The code location itself never writes the environment."""
         os.environ["FINOPS_DATA_DIR"] = str(self.data_dir)
         os.environ["FINOPS_RAW_LAKE_DIR"] = str(self.raw_lake_dir)
+        if self.raw_lake_url:
+            os.environ["FINOPS_RAW_LAKE_URL"] = self.raw_lake_url
         os.environ["FINOPS_WAREHOUSE_PATH"] = str(self.warehouse_path)
         os.environ["FINOPS_CUR_EXPORT_URL"] = self.cur_export_url
         os.environ["FINOPS_HISTORY_START"] = self.history_start
@@ -227,3 +231,12 @@ def parse_history_start(text: str) -> str:
 DEMO_BUCKET = "finops-demo-billing"
 DEMO_PREFIX = "cur"
 DEMO_EXPORT = "finops-demo-export"
+
+
+def _lake_url(value: str) -> str:
+    """FINOPS_RAW_LAKE_URL: an ``s3://bucket[/prefix]`` URL, or empty for the local folder."""
+    value = value.strip().rstrip("/")
+    if value and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\s]*)?", value):
+        raise ValueError(f"FINOPS_RAW_LAKE_URL={value!r}: expected s3://bucket/prefix (or unset for "
+                         "the local raw folder)")
+    return value

@@ -153,7 +153,8 @@ def mart_names() -> set[str]:
 
     manifest = json.loads(ensure_manifest().read_text())
     return {n["name"] for n in manifest["nodes"].values()
-            if n["resource_type"] == "model" and n["fqn"][1] == "marts"}
+            if n["resource_type"] == "model" and n["fqn"][1] == "marts"
+            and n["config"]["materialized"] != "ephemeral"}  # a mart's helper is not a mart
 
 
 def mart_snapshot(settings: Settings) -> dict[str, list[tuple]]:
@@ -193,3 +194,13 @@ def live_instance_context():
 
     with dg.DagsterInstance.ephemeral() as instance:
         yield instance
+
+
+@pytest.fixture
+def restatable(demo, tmp_path) -> DemoConfig:
+    """A private copy of the demo's files, so a test can re-deliver (restate) a period."""
+    out = tmp_path / "demo"
+    shutil.copytree(Path(demo["export_root"]).parents[3], out)
+    cfg = DemoConfig(out_dir=out)
+    assert cfg.export_root.exists(), cfg.export_root
+    return cfg

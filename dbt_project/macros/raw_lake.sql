@@ -16,6 +16,46 @@
   select 1
 {%- endmacro %}
 
+{#- DuckDB over a raw lake on S3 (FINOPS_RAW_LAKE_URL; lake/object_store.py). A day's file there
+    is an immutable object and a pointer names the current one, so a folder listing would show a
+    replaced day twice while its old object waits for vacuum. Each source becomes a view in
+    finops_raw over exactly the objects its pointers name when this invocation starts (plus the
+    empty schema file an optional source keeps, and the restatement diffs, which are never
+    replaced): every model of the invocation reads the same snapshot of the lake, each day old
+    or new, never half. -#}
+{% macro duckdb__register_raw_lake() -%}
+  {%- set lake = env_var('FINOPS_RAW_LAKE_URL', '') -%}
+  {%- if execute and lake -%}
+    {%- do run_query('create schema if not exists finops_raw') -%}
+    {%- for source in graph.sources.values() if source.meta.get('lake_folder') -%}
+      {%- set folder = lake ~ '/' ~ source.meta['lake_folder'] -%}
+      {%- set layout = source.meta.get('lake_layout', 'daily') -%}
+      {%- set files = [] -%}
+      {%- if layout == 'periods' -%}
+        {%- set listed = run_query("select file from glob('" ~ folder ~ "/*/*.parquet') order by file") -%}
+        {%- do files.extend(listed.columns[0].values()) -%}
+      {%- else -%}
+        {%- set pointers = folder ~ ('/_current.json' if layout == 'single' else '/_current/*.json') -%}
+        {%- if run_query("select count(*) from glob('" ~ pointers ~ "')").columns[0].values()[0] > 0 -%}
+          {%- set named = run_query("select object from read_json('" ~ pointers ~ "', columns = {object: 'varchar', published_at: 'varchar'}) order by object") -%}
+          {%- do files.extend(named.columns[0].values()) -%}
+        {%- endif -%}
+        {%- if layout != 'single' -%}
+          {%- set schema_files = run_query("select file from glob('" ~ folder ~ "/_schema/*.parquet')") -%}
+          {%- do files.extend(schema_files.columns[0].values()) -%}
+        {%- endif -%}
+      {%- endif -%}
+      {%- if files -%}
+        {%- do run_query('create or replace view finops_raw.' ~ source.name ~ ' as select * from read_parquet(['
+                         ~ ("'" ~ files | join("', '") ~ "'") ~ '], union_by_name = true, hive_partitioning = false)') -%}
+      {%- else -%}
+        {%- do exceptions.warn('raw lake ' ~ folder ~ ': no objects yet, so finops_raw.' ~ source.name ~ ' is not defined') -%}
+      {%- endif -%}
+    {%- endfor -%}
+  {%- endif -%}
+  select 1
+{%- endmacro %}
+
 {% macro spark__register_raw_lake() -%}
   {%- if execute -%}
     {%- set lake = env_var('FINOPS_RAW_LAKE_DIR', '../data/raw') -%}

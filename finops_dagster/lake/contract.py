@@ -13,6 +13,11 @@ file of their schema in ``<folder>/_schema/``); a *period* dataset is one file p
 and delivery, ``<root>/<folder>/billing_period=YYYY-MM/<delivery id>.parquet`` (the restatement
 diffs); a *single* dataset is one file replaced whole, ``<root>/<folder>/data.parquet``. All are
 what DuckDB globs (``<folder>/**/*.parquet``) and Spark discovers as partitions.
+
+On S3 (``url``: ``FINOPS_RAW_LAKE_URL=s3://bucket/prefix``) the folders are the same under the
+URL, but a day or a one-file dataset is an immutable object named by its commit, and a pointer
+says which is current (lake/object_store.py); the local root then holds only what is being
+staged and the commit journal.
 """
 
 from __future__ import annotations
@@ -55,9 +60,22 @@ def dataset(name: str) -> Dataset:
 
 @dataclass(frozen=True)
 class LakeContract:
-    """Where the raw lake is: the root every dataset's folder hangs from."""
+    """Where the raw lake is: the root every dataset's folder hangs from (``url`` on S3)."""
 
     root: Path
+    url: str = ""
+
+    @property
+    def remote(self):
+        """The S3 lake (an ``ObjectLake``), or None when the lake is the local folder."""
+        from finops_dagster.lake.object_store import ObjectLake
+
+        return ObjectLake(self.url) if self.url else None
+
+    @property
+    def location(self) -> str:
+        """Where readers find the data: the S3 URL, else the local root."""
+        return self.url or str(self.root)
 
     def folder(self, name: str) -> Path:
         return self.root / dataset(name).folder
@@ -73,5 +91,10 @@ class LakeContract:
         return self.folder(name) / "data.parquet"
 
     def dbt_environment(self) -> dict[str, str]:
-        """What every dbt invocation needs to find the lake (profiles.yml, dbt_project.yml)."""
-        return {"FINOPS_RAW_LAKE_DIR": str(self.root)}
+        """What every dbt invocation needs to find the lake (profiles.yml, dbt_project.yml); on
+        S3 also the target that reads it. The credentials are added by each dbt process's start
+        (object_store.dbt_process_environment), so they never sit in a resource's config."""
+        env = {"FINOPS_RAW_LAKE_DIR": str(self.root)}
+        if self.url:
+            env |= {"FINOPS_RAW_LAKE_URL": self.url, "FINOPS_DBT_TARGET": "duckdb_s3"}
+        return env

@@ -233,8 +233,7 @@ def _restatements(lake: RawLake, ledger: Ledger, days: list[dt.date], deliveries
                   progress: Callable[[str], None]) -> list[Restatement]:
     """Diff each re-delivered period against the days it replaces, before they are replaced; the
     diff is staged and committed with the days."""
-    root = lake.contract.folder(RESTATEMENTS)
-    restatements.ensure_table(root)
+    restatements.ensure_table(lake)
     found = []
     for period, (m, _) in deliveries.items():
         replaced = {d: e for d in days if _period(d) == period and (e := ledger.day(SOURCE, d))
@@ -247,7 +246,7 @@ def _restatements(lake: RawLake, ledger: Ledger, days: list[dt.date], deliveries
                                   how="diagonal_relaxed"), restatements.KEYS).collect()
         new = new_sums.filter(pl.col("usage_date").is_in(old_days))
         changes = restatements.diff(old, new, period, ",".join(old_ids), m.delivery_id)
-        path = restatements.target(root, period, m.delivery_id)
+        path = restatements.target(lake, period, m.delivery_id)
         changes.write_parquet(staged.stage_extra(path))
         progress(f"CUR {period}: restated by delivery {m.delivery_id} (was {', '.join(old_ids)}): "
                  f"{changes.height} day x account x service cell(s) changed")

@@ -4,7 +4,9 @@ A delivery is staged in ``raw/_staging/<id>/`` (day files, extra files such as t
 diff); nothing there is visible to a reader. Committing writes ``journal.json`` (the day files'
 targets, the extra files' targets and the ledger entries) with one atomic rename: that rename is
 the commit point. The journal is then applied (files renamed into place, ledger rows replaced in
-one SQLite transaction) and the staging folder removed.
+one SQLite transaction) and the staging folder removed. On an S3 lake (lake/object_store.py)
+applying uploads each day as a new immutable object and then flips the day's pointer; both are
+idempotent, so rolling a journal forward again is safe there too.
 
 A process killed at any moment leaves one of two states, and ``recover`` (run before every
 ingest) finishes the job: no journal yet, the staging folder is dropped (the lake, ledger and
@@ -24,11 +26,13 @@ import os
 import shutil
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from finops_dagster.faults import crash_point
+from finops_dagster.lake.object_store import ObjectLake, is_s3
 
 if TYPE_CHECKING:
     from finops_dagster.lake.ledger import DayEntry, Ledger
@@ -90,23 +94,24 @@ class StagedDays:
     def staged_path(self, day: dt.date) -> Path:
         return self.staging / f"{day.isoformat()}.parquet"
 
-    def target(self, day: dt.date) -> Path:
-        return self.lake.day_path(self.source, day)
+    def target(self, day: dt.date) -> str:
+        """Where the day goes: its file, or on S3 a new object named by this commit."""
+        return self.lake.day_target(self.source, day, self.staging.name)
 
-    def stage_extra(self, target: Path) -> Path:
+    def stage_extra(self, target: str) -> Path:
         """A path to write a file that becomes ``target`` at the commit (the restatement diff)."""
-        name = f"extra-{len(self.extras)}{target.suffix}"
+        name = f"extra-{len(self.extras)}{Path(target).suffix}"
         self.extras.append((name, target))
         return self.staging / name
 
-    def commit(self, ledger: Ledger | None = None, entries: Sequence[DayEntry] = ()) -> dict[dt.date, Path]:
+    def commit(self, ledger: Ledger | None = None, entries: Sequence[DayEntry] = ()) -> dict[dt.date, str]:
         """Write the journal (the commit point), then apply it."""
         from finops_dagster.lake.ledger import entry_to_json
 
         journal = {
             "source": self.source,
-            "days": {d.isoformat(): str(self.target(d)) for d in self.days},
-            "extras": [[name, str(target)] for name, target in self.extras],
+            "days": {d.isoformat(): self.target(d) for d in self.days},
+            "extras": [[name, target] for name, target in self.extras],
             "ledger": [entry_to_json(e) for e in entries],
         }
         try:
@@ -121,6 +126,11 @@ class StagedDays:
                 _apply(self.staging, journal, ledger)
         finally:
             self._release()
+        try:  # housekeeping after the commit: a failure (say, no delete permission) loses nothing
+            self.lake.vacuum(self.source)
+        except Exception as exc:  # noqa: BLE001
+            warnings.warn(f"vacuuming {self.source} in {self.lake.contract.location} failed: {exc}",
+                          stacklevel=2)
         return {d: self.target(d) for d in self.days}
 
     def discard(self) -> None:
@@ -136,11 +146,16 @@ def _apply(staging: Path, journal: dict, ledger: Ledger | None) -> None:
     """Idempotent: every step can run again after a crash in the middle of it."""
     from finops_dagster.lake.ledger import entry_from_json
 
-    moves = [(staging / f"{day}.parquet", Path(target)) for day, target in journal["days"].items()]
-    moves += [(staging / name, Path(target)) for name, target in journal["extras"]]
-    for i, (src, target) in enumerate(moves):
-        if src.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
+    moves = [(staging / f"{day}.parquet", target, True) for day, target in journal["days"].items()]
+    moves += [(staging / name, target, False) for name, target in journal["extras"]]
+    for i, (src, target, is_day) in enumerate(moves):
+        if is_s3(target):  # upload the immutable object, then (a day) flip its pointer
+            if is_day:
+                ObjectLake(target).publish(src, target)
+            else:
+                ObjectLake(target).upload(src, target)
+        elif src.exists():
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
             src.replace(target)
         if i == 0:
             crash_point("commit:mid_swap")

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from finops_dagster.lake.contract import dataset
-from finops_dagster.lake.raw_lake import atomic_write_parquet
+from finops_dagster.lake.raw_lake import RawLake
 
 SOURCES = {"cost_explorer": "Cost Explorer", "cloudwatch": "CloudWatch", "business": "business data"}
 NO_ACCESS_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
@@ -103,33 +102,18 @@ def _schemas() -> dict[str, dict[str, pl.DataType]]:
     from finops_dagster.sources.cost_explorer import COLUMNS, DAILY_SCHEMA
     from finops_dagster.sources.cur_rules import MONEY
 
-    def daily(name: str) -> str:
-        return f"{dataset(name).folder}/_schema/empty.parquet"
-
-    def single(name: str) -> str:
-        return f"{dataset(name).folder}/data.parquet"
-
     return {
-        daily("cost_explorer"): {**DAILY_SCHEMA, **dict.fromkeys(COLUMNS.values(), MONEY)},
-        daily("cloudwatch"): CLOUDWATCH,
-        daily("business_requests"): DATASETS["requests"],
-        single("customers"): DATASETS["customers"],
-        single("budgets"): DATASETS["budgets"],
-        single("shared_rules"): DATASETS["shared_rules"],
+        "cost_explorer": {**DAILY_SCHEMA, **dict.fromkeys(COLUMNS.values(), MONEY)},
+        "cloudwatch": CLOUDWATCH,
+        "business_requests": DATASETS["requests"],
+        "customers": DATASETS["customers"],
+        "budgets": DATASETS["budgets"],
+        "shared_rules": DATASETS["shared_rules"],
     }
 
 
-def ensure_readable(raw_root: Path) -> list[str]:
+def ensure_readable(lake: RawLake) -> list[str]:
     """Write an empty file of its schema for every optional source dbt reads that has none yet
-    (partitioned sources keep theirs in ``_schema/``, beside the day folders). Returns what it
-    wrote, for the run's log."""
-    written = []
-    for rel, schema in _schemas().items():
-        target = raw_root / rel
-        folder = target.parent if "_schema" not in rel else target.parents[1]
-        has_data = target.exists() or (
-            "_schema" in rel and folder.exists() and any(folder.glob("usage_date=*/*.parquet")))
-        if not has_data:
-            atomic_write_parquet(pl.DataFrame(schema=schema), target)
-            written.append(rel)
-    return written
+    (partitioned sources keep theirs in ``_schema/``, beside the day folders). Returns the
+    datasets it wrote one for, for the run's log."""
+    return [name for name, schema in _schemas().items() if lake.ensure_schema(name, schema)]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pyarrow as pa
 
-from finops_dagster.lake.contract import LakeContract
+from finops_dagster.lake.contract import SINGLE, LakeContract, dataset
 from finops_dagster.lake.journal import StagedDays
 
 if TYPE_CHECKING:
@@ -30,20 +30,108 @@ STATS_COLUMNS = ("usage_date", "line_item_usage_account_id", "line_item_product_
 
 
 class RawLake:
-    """Day files by dataset name; where each lies is the lake contract's (lake/contract.py)."""
+    """Day files by dataset name; where each lies is the lake contract's (lake/contract.py):
+    a local folder, or S3 with a pointer per day (lake/object_store.py). ``root`` is always
+    local: staging, the commit journal and its lock live there."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, url: str = "") -> None:
         self.root = root
-        self.contract = LakeContract(root)
+        self.contract = LakeContract(root, url)
+        self.remote = self.contract.remote
+
+    def day_target(self, source: str, day: dt.date, commit_id: str) -> str:
+        """Where a commit puts a day: the day file (replaced by a rename), or on S3 a new
+        immutable object its pointer will name."""
+        if self.remote is None:
+            return str(self.contract.day_file(source, day))
+        return self.remote.day_object(dataset(source).folder, day, commit_id)
 
     def day_path(self, source: str, day: dt.date) -> Path:
+        """The day's file in a local lake (for tools and tests that read the file itself)."""
+        if self.remote is not None:
+            raise ValueError(f"the raw lake is on S3 ({self.contract.url}): use day_location")
         return self.contract.day_file(source, day)
 
+    def day_location(self, source: str, day: dt.date) -> str | None:
+        """The day's current file or object, None when the lake holds no such day."""
+        if self.remote is None:
+            path = self.contract.day_file(source, day)
+            return str(path) if path.exists() else None
+        return self.remote.current_day(dataset(source).folder, day)
+
     def has_day(self, source: str, day: dt.date) -> bool:
-        return self.day_path(source, day).exists()
+        return self.day_location(source, day) is not None
 
     def scan_day(self, source: str, day: dt.date) -> pl.LazyFrame:
-        return pl.scan_parquet(self.day_path(source, day))
+        where = self.day_location(source, day)
+        if where is None:
+            raise FileNotFoundError(f"the raw lake holds no {source} day {day} ({self.contract.location})")
+        return self._scan(where)
+
+    def _scan(self, where: str) -> pl.LazyFrame:
+        if self.remote is None:
+            return pl.scan_parquet(where)
+        return pl.scan_parquet(where, storage_options=self.remote.polars_options())
+
+    def write_file(self, name: str, frame: pl.DataFrame) -> str:
+        """Replace a one-file dataset whole (readers see the old file or the new one)."""
+        if self.remote is None:
+            return str(atomic_write_parquet(frame, self.contract.file(name)))
+        import tempfile
+
+        url = self.remote.file_object(dataset(name).folder, uuid.uuid4().hex)
+        with tempfile.TemporaryDirectory() as tmp:
+            frame.write_parquet(Path(tmp) / "data.parquet")
+            self.remote.publish(Path(tmp) / "data.parquet", url)
+        return url
+
+    def vacuum(self, source: str) -> list[str]:
+        """On S3, delete the day objects superseded more than a day ago (object_store.vacuum);
+        a local lake replaces files in place and has nothing to vacuum."""
+        if self.remote is None:
+            return []
+        return self.remote.vacuum(dataset(source).folder)
+
+    def folder_location(self, name: str) -> str:
+        """A dataset's folder: a local path, or its URL on S3."""
+        if self.remote is None:
+            return str(self.contract.folder(name))
+        return self.remote.folder_url(dataset(name).folder)
+
+    def ensure_schema(self, name: str, schema: dict) -> bool:
+        """Give a dataset with no data yet an empty file of its schema, so the dbt source that
+        globs it reads no rows instead of failing: a one-file dataset gets its file, a daily or
+        period dataset ``<folder>/_schema/empty.parquet`` beside the day folders. True if it
+        wrote one."""
+        empty = pl.DataFrame(schema=schema)
+        if dataset(name).layout == SINGLE:
+            if self.read_file(name) is not None:
+                return False
+            self.write_file(name, empty)
+            return True
+        placeholder = f"{self.folder_location(name)}/_schema/empty.parquet"
+        if self.remote is None:
+            folder = self.contract.folder(name)
+            if Path(placeholder).exists() or any(folder.glob("usage_date=*/*.parquet")):
+                return False
+            atomic_write_parquet(empty, Path(placeholder))
+            return True
+        if self.remote.exists(placeholder):
+            return False
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            empty.write_parquet(Path(tmp) / "empty.parquet")
+            self.remote.upload(Path(tmp) / "empty.parquet", placeholder)
+        return True
+
+    def read_file(self, name: str) -> pl.DataFrame | None:
+        """A one-file dataset, None when it was never written."""
+        if self.remote is None:
+            path = self.contract.file(name)
+            return pl.read_parquet(path) if path.exists() else None
+        url = self.remote.current_file(dataset(name).folder)
+        return None if url is None else self._scan(url).collect()
 
     def write_days(self, source: str, data: pl.LazyFrame | Iterable[pl.DataFrame],
                    days: list[dt.date], ledger: Ledger | None = None,

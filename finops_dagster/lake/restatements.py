@@ -8,11 +8,10 @@ swapped in, and kept as its own small Parquet table for analysts (fct_cur_restat
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import polars as pl
 
-from finops_dagster.lake.raw_lake import atomic_write_parquet
+from finops_dagster.lake.raw_lake import RawLake
 from finops_dagster.sources.cur_rules import MONEY
 
 KEYS = ["usage_date", "line_item_usage_account_id", "line_item_product_code"]
@@ -24,11 +23,9 @@ SCHEMA = {
 }
 
 
-def ensure_table(root: Path) -> None:
+def ensure_table(lake: RawLake) -> None:
     """dbt reads restatements/*/*.parquet: an empty file keeps the glob valid before any diff."""
-    empty = root / "_schema" / "empty.parquet"
-    if not empty.exists():
-        atomic_write_parquet(pl.DataFrame(schema=SCHEMA), empty)
+    lake.ensure_schema("cur_restatements", SCHEMA)
 
 
 def diff(old: pl.DataFrame, new: pl.DataFrame, period: str, old_delivery: str,
@@ -51,6 +48,7 @@ def diff(old: pl.DataFrame, new: pl.DataFrame, period: str, old_delivery: str,
              ).sort("usage_date", "sub_account_id", "service_code")
 
 
-def target(root: Path, period: str, new_delivery: str) -> Path:
-    """Where a period's restatement by ``new_delivery`` lives (written by the delivery's commit)."""
-    return root / f"billing_period={period}" / f"{new_delivery}.parquet"
+def target(lake: RawLake, period: str, new_delivery: str) -> str:
+    """Where a period's restatement by ``new_delivery`` lives (written by the delivery's commit;
+    one file per delivery, never replaced, so S3 needs no pointer for it)."""
+    return f"{lake.folder_location('cur_restatements')}/billing_period={period}/{new_delivery}.parquet"

@@ -10,18 +10,21 @@ import re
 import subprocess
 from pathlib import Path
 
+from finops_dagster.lake.object_store import dbt_process_environment
+
 _READ = re.compile(r"read_parquet\(\s*\[?\s*'([^']+)'")
 
 
-def stale_lake_paths(warehouse: Path, raw_dir: Path) -> list[str]:
-    """Paths the warehouse's views read that are not under ``raw_dir`` (empty: all current)."""
+def stale_lake_paths(warehouse: Path, raw_dir: Path | str) -> list[str]:
+    """Paths the warehouse's views read that are not under ``raw_dir`` (the lake's location: a
+    folder or an s3:// URL; empty: all current)."""
     import duckdb
 
     if not warehouse.exists():
         return []
     with duckdb.connect(str(warehouse), read_only=True) as con:
         sqls = [r[0] for r in con.execute("select sql from duckdb_views() where not internal").fetchall()]
-    here = str(raw_dir.resolve())
+    here = str(raw_dir) if str(raw_dir).startswith("s3://") else str(Path(raw_dir).resolve())
     return sorted({p for sql in sqls for p in _READ.findall(sql or "") if not p.startswith(here)})
 
 
@@ -31,6 +34,7 @@ def rebuild_views(dbt_executable: str, project_dir: Path, environment: dict[str,
     proc = subprocess.run(
         [dbt_executable, "run", "--quiet", "--select", "config.materialized:view", "--project-dir",
          str(project_dir), "--profiles-dir", str(project_dir), "--target-path", "target/views-refresh"],
-        capture_output=True, text=True, check=False, env={**os.environ, **environment})
+        capture_output=True, text=True, check=False,
+        env={**os.environ, **dbt_process_environment(environment)})
     if proc.returncode:
         raise RuntimeError(f"rebuilding the warehouse views failed:\n{(proc.stdout + proc.stderr)[-2000:]}")

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import polars as pl
-import pytest
 
-from finops_dagster.demo.generator import DemoConfig
 from finops_dagster.lake.ledger import Ledger
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -51,11 +48,3 @@ def staging_left(data: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir()) if root.exists() else []
 
 
-@pytest.fixture
-def restatable(demo, tmp_path) -> DemoConfig:
-    """A private copy of the demo's files, so a test can re-deliver (restate) a period."""
-    out = tmp_path / "demo"
-    shutil.copytree(Path(demo["export_root"]).parents[3], out)
-    cfg = DemoConfig(out_dir=out)
-    assert cfg.export_root.exists(), cfg.export_root
-    return cfg

@@ -50,7 +50,7 @@ def test_a_second_currency_is_reported_never_added(restatable, tmp_path):
     raw, ledger = RawLake(data / "raw"), Ledger(data / "ledger.sqlite")
     ingest_cur_days(CurExport(str(restatable.export_root), data / "cache"), raw, ledger, SEPTEMBER,
                     progress=lambda m: None)
-    optional_sources.ensure_readable(data / "raw")
+    optional_sources.ensure_readable(RawLake(data / "raw"))
     lake = pl.scan_parquet(str(data / "raw" / "cur" / "*" / "*.parquet")).group_by(
         "line_item_currency_code").agg(pl.len(), pl.col("line_item_unblended_cost").sum()).collect()
     truth = {r["line_item_currency_code"]: (r["len"], r["line_item_unblended_cost"])

@@ -12,16 +12,17 @@ import pytest
 from finops_dagster.defs.business.assets import SOURCE as BUSINESS_REQUESTS
 from finops_dagster.defs.warehouse.project import ensure_manifest
 from finops_dagster.lake import cloudwatch_ingest, cost_explorer_ingest, cur_ingest
-from finops_dagster.lake.contract import DATASETS, SINGLE, LakeContract
+from finops_dagster.lake.contract import DAILY, DATASETS, LakeContract
 from finops_dagster.lake.raw_lake import RawLake
 
 
 def test_every_dbt_source_reads_a_folder_the_contract_names():
     manifest = json.loads(ensure_manifest().read_text())
+    # the layout decides how dbt reads a folder on S3: pointers per day, one pointer, or a listing
     sources = {f"{s['source_name']}.{s['name']}": (s["meta"].get("lake_folder"),
-                                                   s["meta"].get("lake_layout") == "single")
+                                                   s["meta"].get("lake_layout", DAILY))
                for s in manifest["sources"].values()}
-    named = {d.dbt_source: (d.folder, d.layout == SINGLE) for d in DATASETS.values() if d.dbt_source}
+    named = {d.dbt_source: (d.folder, d.layout) for d in DATASETS.values() if d.dbt_source}
     assert sources == named
 
 

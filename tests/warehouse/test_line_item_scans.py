@@ -23,14 +23,13 @@ def test_only_the_day_aggregates_read_the_line_items():
     assert "partition_window" in daily["raw_code"]  # scans its window only
 
 
-def test_intermediate_models_read_no_mart_but_the_known_one():
-    """dbt's layering (staging -> intermediate -> marts): int_cost__resource_daily read
-    fct_daily_cost (issue 18's house cleaning); it reads the day aggregates now. The efficiency
-    window still reads fct_resource_utilization and dim_resource, listed here until it is split."""
+def test_intermediate_models_read_no_mart():
+    """dbt's layering (staging -> intermediate -> marts; issue 18's house cleaning):
+    int_cost__resource_daily read fct_daily_cost (it reads the day aggregates now), and the
+    efficiency window, built on two efficiency marts, moved to marts/efficiency/."""
     nodes = json.loads(ensure_manifest().read_text())["nodes"]
     marts = {n for n, node in nodes.items() if node["resource_type"] == "model" and node["fqn"][1] == "marts"}
     reading = {node["name"]: sorted(nodes[m]["name"] for m in set(node["depends_on"]["nodes"]) & marts)
                for node in nodes.values()
                if node["resource_type"] == "model" and node["fqn"][1] in ("staging", "intermediate")}
-    assert {k: v for k, v in reading.items() if v} == {
-        "int_efficiency__resource_window": ["dim_resource", "fct_resource_utilization"]}
+    assert {k: v for k, v in reading.items() if v} == {}

@@ -7,7 +7,6 @@ import polars as pl
 
 from finops_dagster.checks import evaluate_days
 from finops_dagster.lake.ledger import day_entries
-from finops_dagster.lake.raw_lake import atomic_write_parquet
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.quality.results import DayResult
 from finops_dagster.redact import redact
@@ -84,5 +83,5 @@ def raw_business_reference(business: BusinessDataResource, lake: LakeResource):
             df: pl.DataFrame = src.read(name)
         except BusinessDataError as exc:
             raise dg.Failure(description=str(exc)) from exc
-        target = atomic_write_parquet(df, lake.raw_file(name))
+        target = lake.write_raw_file(name, df)
         yield dg.MaterializeResult(asset_key=key, metadata={"rows": df.height, "path": str(target)})

@@ -7,7 +7,6 @@ import dagster as dg
 from finops_dagster.console import reporter
 from finops_dagster.lake.cost_explorer_ingest import SOURCE, ingest_cost_explorer_days
 from finops_dagster.lake.optional_sources import unavailable
-from finops_dagster.lake.raw_lake import atomic_write_parquet
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import CostExplorerResource, CurExportResource, LakeResource
 from finops_dagster.selections import DAILY, REFERENCE, raw_tags
@@ -61,7 +60,7 @@ def _optional(cost_explorer: CostExplorerResource, read):
 
 
 def _write(lake: LakeResource, name: str, frame) -> str:
-    return str(atomic_write_parquet(frame, lake.raw_file(name)))
+    return lake.write_raw_file(name, frame)
 
 
 @dg.asset(tags={**_TAGS, **raw_tags(REFERENCE)}, **_COMMON)

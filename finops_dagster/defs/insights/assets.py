@@ -62,10 +62,9 @@ def cost_forecast(context: dg.AssetExecutionContext, config: ForecastConfig, lak
     window = Window(min(wanted, daily["usage_date"].max()))
     context.log.info(f"forecasting {window.month_start:%Y-%m} as of {window.as_of} "
                      f"({window.remaining_days} days to go)")
-    ce_path = lake.raw_file("cost_explorer_forecast")
     factors = _calibration_factors(lake)
     frame = with_cost_explorer(calibrate(forecast_month(daily, window), factors),
-                               pl.read_parquet(ce_path) if ce_path.exists() else None)
+                               lake.read_raw_file("cost_explorer_forecast"))
     total = frame.filter(pl.col("scope_type") == "total").row(0, named=True)
     return dg.MaterializeResult(metadata={
         "path": _export(lake, "cost_forecast", frame), "as_of": str(window.as_of),

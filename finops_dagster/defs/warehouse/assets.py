@@ -89,14 +89,15 @@ def _refuse_held_days(lake: LakeResource, partition_keys: list[str] | None = Non
 def _readable(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliResource) -> None:
     """Sources without data yet (CUR alone) get empty files of their schema, so views build;
     views still reading a lake the data folder moved away from are rebuilt first."""
-    for rel in lake.ensure_readable():
-        context.log.info(f"no data yet for raw/{rel}: an empty file of its schema stands in")
-    stale = stale_lake_paths(lake.warehouse_path, lake.contract.root)
+    for name in lake.ensure_readable():
+        context.log.info(f"no data yet for the raw dataset {name}: an empty file of its schema "
+                         "stands in")
+    stale = stale_lake_paths(lake.warehouse_path, lake.contract.location)
     if stale:
         context.log.warning(f"the warehouse views read {', '.join(stale)}, not the lake at "
                             f"{lake.contract.root} (the data folder moved): rebuilding the views")
         rebuild_views(DBT_EXECUTABLE, dbt_project.project_dir, getattr(dbt, "environment", {}))
-        still = stale_lake_paths(lake.warehouse_path, lake.contract.root)
+        still = stale_lake_paths(lake.warehouse_path, lake.contract.location)
         if still:
             raise dg.Failure(f"the warehouse views still read {', '.join(still)} after a rebuild: "
                              f"is the dbt resource's FINOPS_RAW_LAKE_DIR the lake at {lake.contract.root}?")

@@ -8,6 +8,7 @@ from typing import Any
 from dagster_dbt import DbtCliResource
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
 
+from finops_dagster.lake.object_store import dbt_process_environment
 from finops_dagster.settings import temporary_environ
 
 
@@ -32,5 +33,5 @@ class FinopsDbtResource(DbtCliResource):
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
         # dagster-dbt copies os.environ into the dbt process when it starts it, inside cli()
-        with temporary_environ(self.environment):
+        with temporary_environ(dbt_process_environment(self.environment)):
             return super().cli(args, **kwargs)

@@ -4,7 +4,7 @@
 with eligible as (
     select w.*,
         w.p95_cpu_pct / 100 * w.vcpu * (1 + {{ var('rightsizing_headroom_pct') }} / 100.0) as required_vcpu
-    from {{ ref('int_efficiency__resource_window') }} as w
+    from {{ ref('efficiency_resource_window') }} as w
     where w.avg_cpu_pct >= {{ var('waste_cpu_threshold_pct') }} and w.family is not null
 ),
 

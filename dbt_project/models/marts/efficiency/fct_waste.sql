@@ -15,5 +15,5 @@ select
     monthly_effective_cost                          as monthly_cost,
     monthly_effective_cost                          as monthly_savings,
     'stop or terminate'                             as recommendation
-from {{ ref('int_efficiency__resource_window') }}
+from {{ ref('efficiency_resource_window') }}
 where avg_cpu_pct < {{ var('waste_cpu_threshold_pct') }}

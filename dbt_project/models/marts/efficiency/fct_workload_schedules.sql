@@ -15,7 +15,7 @@
 with window_hours as (
     select h.resource_id, h.usage_date, h.iso_weekday, h.hour_of_day, h.cpu_avg_pct
     from {{ ref('int_cloudwatch__ec2_hourly') }} as h
-    inner join {{ ref('int_efficiency__resource_window') }} as w on h.resource_id = w.resource_id
+    inner join {{ ref('efficiency_resource_window') }} as w on h.resource_id = w.resource_id
     where h.usage_date > {{ dbt.dateadd('day', -var('efficiency_lookback_days'), 'w.as_of_date') }}
         and h.cpu_avg_pct is not null
 ),
@@ -75,7 +75,7 @@ resources as (
             and r.end_hour < {{ var('schedule_business_end_hour') }}
             and 24 - (r.end_hour - r.start_hour + 1) >= {{ var('schedule_min_idle_hours') }}
             as on_business_calendar
-    from {{ ref('int_efficiency__resource_window') }} as w
+    from {{ ref('efficiency_resource_window') }} as w
     inner join running_window as r on w.resource_id = r.resource_id
     inner join confidence as c on w.resource_id = c.resource_id
     where w.avg_cpu_pct >= {{ var('waste_cpu_threshold_pct') }}
