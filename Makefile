@@ -19,18 +19,27 @@ RUN := $(UV) run --frozen --no-sync
 demo: sync
 	@$(RUN) finops-dagster demo
 
-## make test: lint, then the whole test suite
+## make test: the Python lint (ruff check, ruff format --check), then the whole test suite
+PY_LINT = $(RUN) ruff check finops_dagster tests bench && $(RUN) ruff format --check finops_dagster tests bench
+# The tests that need no demo pipeline run on both cores; the pipeline tests share one demo
+# pipeline per process, so they run in one. Both halves always run; either failing fails.
 test: sync
-	$(RUN) ruff check finops_dagster tests
-	$(RUN) pytest --durations=20
+	$(PY_LINT)
+	@$(RUN) pytest -m "not pipeline" -n 2 --durations=10; a=$$?; \
+	$(RUN) pytest -m pipeline --durations=20; b=$$?; \
+	test $$a -eq 0 -a $$b -eq 0
 
 ## make test-fast: the inner loop, without the tests that need the whole demo pipeline, a CLI run or the UI
 test-fast: sync
-	$(RUN) ruff check finops_dagster tests
+	$(PY_LINT)
 	$(RUN) pytest -m "not pipeline" -n 2
 
+## make lint: ruff (check and format) on the Python, sqlfluff on the dbt project's SQL as dbt
+## renders it (dbt_project/.sqlfluff: the rules and why some are off). `ruff format` and
+## `sqlfluff fix` (run in dbt_project/) repair most of what they report.
 lint: sync
-	$(RUN) ruff check finops_dagster tests
+	$(PY_LINT)
+	cd dbt_project && FINOPS_WAREHOUSE_PATH="$$(mktemp -d)/lint.duckdb" ../$(UV) run --frozen --no-sync sqlfluff lint models tests --processes 2
 
 ## make docs: dbt's documentation site of every model and column (after `make demo`)
 DBT_ARGS := --project-dir dbt_project --profiles-dir dbt_project

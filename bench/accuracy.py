@@ -53,8 +53,14 @@ def schedules(work: Path, seeds: list[int]) -> list[dict]:
         root.mkdir(parents=True, exist_ok=True)
         offered = set(fleet.build(root, seed).filter(pl.col("is_schedulable"))["resource_id"])
         hit = len(offered & fleet.PLANTED)
-        rows.append({"seed": seed, "offered": len(offered),
-                     "precision": hit / len(offered) if offered else 0.0, "recall": hit / len(fleet.PLANTED)})
+        rows.append(
+            {
+                "seed": seed,
+                "offered": len(offered),
+                "precision": hit / len(offered) if offered else 0.0,
+                "recall": hit / len(fleet.PLANTED),
+            }
+        )
     return rows
 
 
@@ -64,25 +70,41 @@ def auditor(work: Path) -> dict:
     root = work / "audit"
     root.mkdir(parents=True, exist_ok=True)
     got = planted.build(root)
-    want = {("2026-08", "A", "AmazonEC2"): "commitment_discount", ("2026-09", "A", "AmazonEC2"): "credit",
-            ("2026-10", "A", "AmazonEC2"): "commitment_discount", ("2026-09", "A", "AmazonRDS"): "refund",
-            ("2026-09", "B", "AmazonS3"): "price_change", ("2026-09", "B", "AmazonEC2"): "period_boundary",
-            ("2026-10", "B", "AmazonEC2"): "period_boundary", ("2026-09", "C", "AWSLambda"): "unbilled_usage"}
+    want = {
+        ("2026-08", "A", "AmazonEC2"): "commitment_discount",
+        ("2026-09", "A", "AmazonEC2"): "credit",
+        ("2026-10", "A", "AmazonEC2"): "commitment_discount",
+        ("2026-09", "A", "AmazonRDS"): "refund",
+        ("2026-09", "B", "AmazonS3"): "price_change",
+        ("2026-09", "B", "AmazonEC2"): "period_boundary",
+        ("2026-10", "B", "AmazonEC2"): "period_boundary",
+        ("2026-09", "C", "AWSLambda"): "unbilled_usage",
+    }
     labels = {k: r["resolution_reason"] or r["diagnosis"] for k, r in got.items()}
     right = sum(labels.get(k) == v for k, v in want.items())
-    return {"candidates": len(labels), "planted": len(want), "labelled_right": right,
-            "extra_candidates": len(set(labels) - set(want))}
+    return {
+        "candidates": len(labels),
+        "planted": len(want),
+        "labelled_right": right,
+        "extra_candidates": len(set(labels) - set(want)),
+    }
 
 
 def forecast() -> pl.DataFrame:
     from tests.insights import test_forecast_calibration as series
 
     replays = fc.leave_one_month_out(fc.backtest(series._daily(), scope_types=("account",)))
-    return replays.group_by("cutoff_day").agg(
-        pl.len().alias("replays"), pl.col("in_80").mean().round(3).alias("raw_80"),
-        pl.col("in_80_calibrated").mean().round(3).alias("calibrated_80"),
-        pl.col("in_95").mean().round(3).alias("raw_95"),
-        pl.col("in_95_calibrated").mean().round(3).alias("calibrated_95")).sort("cutoff_day")
+    return (
+        replays.group_by("cutoff_day")
+        .agg(
+            pl.len().alias("replays"),
+            pl.col("in_80").mean().round(3).alias("raw_80"),
+            pl.col("in_80_calibrated").mean().round(3).alias("calibrated_80"),
+            pl.col("in_95").mean().round(3).alias("raw_95"),
+            pl.col("in_95_calibrated").mean().round(3).alias("calibrated_95"),
+        )
+        .sort("cutoff_day")
+    )
 
 
 def demo_efficiency(data: Path) -> str:
@@ -94,22 +116,28 @@ def demo_efficiency(data: Path) -> str:
 
     names = dict(_fleet(1).select("resource_id", "name").iter_rows())
     with duckdb.connect(str(path), read_only=True) as con:
-        found = {mart: {names.get(r) for (r,) in con.sql(f"select resource_id from {mart}").fetchall()}
-                 for mart in ("fct_waste", "fct_rightsizing_candidates")}
+        found = {
+            mart: {names.get(r) for (r,) in con.sql(f"select resource_id from {mart}").fetchall()}
+            for mart in ("fct_waste", "fct_rightsizing_candidates")
+        }
     waste, sized = found["fct_waste"], found["fct_rightsizing_candidates"]
 
     def pr(found: set, planted: set) -> str:
         hit = len(found & planted)
         return f"precision {hit / len(found) if found else 0:.2f}, recall {hit / len(planted):.2f}"
 
-    return (f"waste: {pr(waste, set(C.PLANTED_WASTE))}; rightsizing: "
-            f"{pr(sized, set(C.PLANTED_RIGHTSIZING))} (the demo's own plants, not independent)")
+    return (
+        f"waste: {pr(waste, set(C.PLANTED_WASTE))}; rightsizing: "
+        f"{pr(sized, set(C.PLANTED_RIGHTSIZING))} (the demo's own plants, not independent)"
+    )
 
 
 def markdown(frame: pl.DataFrame) -> str:
     head = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
-    return head + "\n".join("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row)
-                            + " |" for row in frame.iter_rows())
+    return head + "\n".join(
+        "| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |"
+        for row in frame.iter_rows()
+    )
 
 
 def main() -> None:
@@ -148,8 +176,8 @@ planted among production and untagged ones on the same hours, night ETL, 24/7 an
 ## Billing auditor (`fct_billing_audit`)
 
 Planted: Savings Plan coverage every month, a credit and a refund beside it, a mid-period price
-change, usage billed a period late, unbilled usage. {audit['labelled_right']} of {audit['planted']}
-candidates labelled by their true cause; {audit['extra_candidates']} candidate(s) beyond the planted.
+change, usage billed a period late, unbilled usage. {audit["labelled_right"]} of {audit["planted"]}
+candidates labelled by their true cause; {audit["extra_candidates"]} candidate(s) beyond the planted.
 
 ## Forecast intervals (`cost_forecast`, backtest replays, leave one month out)
 

@@ -49,8 +49,6 @@ def distinct_path(i: int) -> str:
     return f"{DATED[i % len(DATED)]}?start_date={start}&end_date={end}&limit={1 + i % 97}"
 
 
-
-
 def load(port: int, total: int, concurrency: int, distinct_base: int | None = None) -> list[float]:
     latencies: list[float] = []
     lock = threading.Lock()
@@ -60,8 +58,11 @@ def load(port: int, total: int, concurrency: int, distinct_base: int | None = No
         con = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         mine = []
         for i in range(per_thread):
-            path = (distinct_path(distinct_base + offset * per_thread + i) if distinct_base is not None
-                    else PATHS[(offset + i) % len(PATHS)])
+            path = (
+                distinct_path(distinct_base + offset * per_thread + i)
+                if distinct_base is not None
+                else PATHS[(offset + i) % len(PATHS)]
+            )
             t0 = time.perf_counter()
             con.request("GET", path)
             resp = con.getresponse()
@@ -94,12 +95,26 @@ def main() -> None:
     if not (Path(args.data) / "exports" / "fct_waste.parquet").exists():
         raise SystemExit(f"no mart exports under {args.data}/exports: run `make demo` first")
     env = {**os.environ, "FINOPS_DATA_DIR": str(Path(args.data).resolve())}
-    server = subprocess.Popen([sys.executable, "-m", "finops_dagster.cli", "serve", "--port", str(args.port),
-                               "--workers", str(args.workers)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "finops_dagster.cli",
+            "serve",
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.workers),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
     results = []
     try:
-        wait_for_http(f"http://127.0.0.1:{args.port}/healthz", server, 60,
-                      f"the API did not start on port {args.port}")
+        wait_for_http(
+            f"http://127.0.0.1:{args.port}/healthz", server, 60, f"the API did not start on port {args.port}"
+        )
         cold = []  # the first request of each path: its mart loaded from the export
         for path in PATHS[-2:-1] + PATHS[5:6]:
             t0 = time.perf_counter()
@@ -116,9 +131,17 @@ def main() -> None:
                 lat = load(args.port, args.requests, concurrency, base)
                 wall = time.perf_counter() - t0
                 q = statistics.quantiles(lat, n=100)
-                results.append({"queries": "distinct" if distinct else "repeated",
-                                "concurrency": concurrency, "requests": len(lat), "p50_ms": q[49],
-                                "p95_ms": q[94], "p99_ms": q[98], "rps": len(lat) / wall})
+                results.append(
+                    {
+                        "queries": "distinct" if distinct else "repeated",
+                        "concurrency": concurrency,
+                        "requests": len(lat),
+                        "p50_ms": q[49],
+                        "p95_ms": q[94],
+                        "p99_ms": q[98],
+                        "rps": len(lat) / wall,
+                    }
+                )
                 print(results[-1])
     finally:
         server.terminate()
@@ -126,7 +149,9 @@ def main() -> None:
     rows = "".join(
         f"| {r['queries']} | {r['concurrency']} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | "
         f"{r['p99_ms']:.1f} ms | "
-        f"{r['rps']:.0f} req/s | {'met' if r['p95_ms'] <= 20 else 'MISSED'} |\n" for r in results)
+        f"{r['rps']:.0f} req/s | {'met' if r['p95_ms'] <= 20 else 'MISSED'} |\n"
+        for r in results
+    )
     title = "API latency" + ("" if args.section == "api-bench" else f" ({args.section})")
     section = (
         f"{mark_start}\n## {title} (bench/api_bench.py)\n\n"
@@ -144,12 +169,14 @@ def main() -> None:
         "the same cores. With one worker (`--workers 1`, measured 2026-11-30) the distinct rows "
         "were p95 5.4 / 19.5 / 38.8 ms at 1 / 4 / 8 clients (370 req/s at most). Cold first "
         "request after start (the mart loaded from its export): "
-        + ", ".join(f"`{p}` {ms:.0f} ms" for p, ms in cold) + ".\n"
-        f"{mark_end}")
+        + ", ".join(f"`{p}` {ms:.0f} ms" for p, ms in cold)
+        + ".\n"
+        f"{mark_end}"
+    )
     doc = ROOT / "docs" / "benchmarks.md"
     text = doc.read_text()
     if mark_start in text:
-        text = text[:text.index(mark_start)] + section + text[text.index(mark_end) + len(mark_end):]
+        text = text[: text.index(mark_start)] + section + text[text.index(mark_end) + len(mark_end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     doc.write_text(text)

@@ -56,16 +56,37 @@ def child_dbt(target: str, raw: str, work: str) -> None:
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True)
     project = ROOT / "dbt_project"
-    env = {**os.environ, "FINOPS_RAW_LAKE_DIR": raw,
-           "FINOPS_WAREHOUSE_PATH": str(work_dir / "warehouse.duckdb"),
-           "FINOPS_SPARK_WAREHOUSE_DIR": str(work_dir / "warehouse")}
+    env = {
+        **os.environ,
+        "FINOPS_RAW_LAKE_DIR": raw,
+        "FINOPS_WAREHOUSE_PATH": str(work_dir / "warehouse.duckdb"),
+        "FINOPS_SPARK_WAREHOUSE_DIR": str(work_dir / "warehouse"),
+    }
     start = time.perf_counter()
     log = open(work_dir / "dbt.out", "w+")  # noqa: SIM115 - read back below
     proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dbt")), "build", "--target", target,
-         "--exclude-resource-type", "unit_test", "--project-dir", str(project), "--profiles-dir",
-         str(project), "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs")],
-        cwd=work_dir, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "build",
+            "--target",
+            target,
+            "--exclude-resource-type",
+            "unit_test",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(work_dir / "target"),
+            "--log-path",
+            str(work_dir / "logs"),
+        ],
+        cwd=work_dir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     peak = 0.0
     while proc.poll() is None:
         peak = max(peak, _tree_rss_mb(proc.pid))
@@ -75,8 +96,17 @@ def child_dbt(target: str, raw: str, work: str) -> None:
     out = log.read()
     done = next((ln for ln in out.splitlines()[::-1] if "Done. PASS=" in ln), out[-300:])
     waited = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"target": target, "ok": proc.returncode == 0, "seconds": seconds,
-                      "summary": done.split("Done. ")[-1].strip(), "peak_rss_mb": max(peak, waited)}))
+    print(
+        json.dumps(
+            {
+                "target": target,
+                "ok": proc.returncode == 0,
+                "seconds": seconds,
+                "summary": done.split("Done. ")[-1].strip(),
+                "peak_rss_mb": max(peak, waited),
+            }
+        )
+    )
 
 
 def run_size(rows: int, work: Path, reuse: bool) -> dict:
@@ -85,8 +115,12 @@ def run_size(rows: int, work: Path, reuse: bool) -> dict:
 
     periods = month_build._periods(1)
     base = work / f"{rows // 1_000_000}M"
-    cfg = DemoConfig(out_dir=base / "demo", scale=max(1, round(rows / month_build.ROWS_PER_SCALE)),
-                     rows_per_file=2_000_000, periods=periods)
+    cfg = DemoConfig(
+        out_dir=base / "demo",
+        scale=max(1, round(rows / month_build.ROWS_PER_SCALE)),
+        rows_per_file=2_000_000,
+        periods=periods,
+    )
     if not (reuse and (cfg.out_dir / "truth.json").exists()):
         generate(cfg)
     truth = json.loads((cfg.out_dir / "truth.json").read_text())
@@ -98,8 +132,9 @@ def run_size(rows: int, work: Path, reuse: bool) -> dict:
         write_csv(data / "demo" / "business")
         first, end = month_build.period_bounds(periods[0])
         for job in ("cur_ingest_job", "sources_job"):
-            month_build._measure(["--child", job, first.isoformat(),
-                                  (end - dt.timedelta(days=1)).isoformat()], env)
+            month_build._measure(
+                ["--child", job, first.isoformat(), (end - dt.timedelta(days=1)).isoformat()], env
+            )
     # what the dbt assets do before every build: optional sources with no data (Cost Explorer and
     # CloudWatch are off here) get an empty file of their schema
     from finops_dagster.lake.optional_sources import ensure_readable
@@ -109,8 +144,19 @@ def run_size(rows: int, work: Path, reuse: bool) -> dict:
     builds = []
     for target in ("duckdb", "spark"):
         os.sync()
-        proc = subprocess.run([sys.executable, __file__, "--child-dbt", target, str(data / "raw"),
-                               str(base / f"build-{target}")], env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child-dbt",
+                target,
+                str(data / "raw"),
+                str(base / f"build-{target}"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode:
             raise SystemExit(f"{target} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
         builds.append(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -121,21 +167,30 @@ def run_size(rows: int, work: Path, reuse: bool) -> dict:
 def write_report(results: list[dict], section_name: str = "engines") -> None:
     load = os.getloadavg()
     title = "DuckDB and Spark" + ("" if section_name == "engines" else f" ({section_name})")
-    out = [f"## {title} (bench/engines.py)", "",
-           f"Measured {dt.date.today()} on {platform.machine()} ({os.cpu_count()} cores), Python "
-           f"{platform.python_version()}, load average {load[0]:.1f} when the report was written: "
-           "`dbt build` of the whole project (models, seeds, data tests) from an empty warehouse over "
-           "the same raw lake of one month, DuckDB (`memory_limit` 1 GB, 2 threads) against Spark "
-           "local mode (`local[2]`, session method, 1 GB driver heap). Peak RSS: the highest sum over "
-           "the build's process tree (dbt, and Spark's JVM), sampled every 0.25 s. Reproduce: `uv run python "
-           "bench/engines.py --rows " + ",".join(str(r["requested"]) for r in results)
-           + (f" --section {section_name}" if section_name != "engines" else "") + "`.", "",
-           "| line items | engine | wall | peak RSS | dbt result |", "|---|---|---|---|---|"]
+    out = [
+        f"## {title} (bench/engines.py)",
+        "",
+        f"Measured {dt.date.today()} on {platform.machine()} ({os.cpu_count()} cores), Python "
+        f"{platform.python_version()}, load average {load[0]:.1f} when the report was written: "
+        "`dbt build` of the whole project (models, seeds, data tests) from an empty warehouse over "
+        "the same raw lake of one month, DuckDB (`memory_limit` 1 GB, 2 threads) against Spark "
+        "local mode (`local[2]`, session method, 1 GB driver heap). Peak RSS: the highest sum over "
+        "the build's process tree (dbt, and Spark's JVM), sampled every 0.25 s. Reproduce: `uv run python "
+        "bench/engines.py --rows "
+        + ",".join(str(r["requested"]) for r in results)
+        + (f" --section {section_name}" if section_name != "engines" else "")
+        + "`.",
+        "",
+        "| line items | engine | wall | peak RSS | dbt result |",
+        "|---|---|---|---|---|",
+    ]
     for r in results:
         for b in r["builds"]:
             result = b["summary"] if b["ok"] else f"FAILED: {b['summary']}"
-            out.append(f"| {r['rows']:,} | {b['target']} | {b['seconds']:.0f} s | "
-                       f"{b['peak_rss_mb']:,.0f} MB | {result} |")
+            out.append(
+                f"| {r['rows']:,} | {b['target']} | {b['seconds']:.0f} s | "
+                f"{b['peak_rss_mb']:,.0f} MB | {result} |"
+            )
     month_build.write_section(section_name, "\n".join(out) + "\n")
 
 

@@ -28,8 +28,12 @@ def _child(kind: str, export: str, work: str) -> dict:
     Dirty pages left by the previous step (generation, the last run's day files) are flushed
     first: their write-back competed for the two cores and cost a later run up to 40 %."""
     os.sync()
-    out = subprocess.run([sys.executable, __file__, "--child", kind, "--export", export,
-                          "--work", work], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, "--export", export, "--work", work],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -52,16 +56,30 @@ def child(kind: str, export: str, work: Path) -> None:
         rows = pl.scan_parquet(files).select(pl.len()).collect().item()
     else:
         days = [dt.date(2026, 8, 1) + dt.timedelta(days=i) for i in range(31)]
-        result = ingest_cur_days(CurExport(export, work / kind / "cache"), RawLake(work / kind / "raw"),
-                                 Ledger(work / kind / "ledger.sqlite"), days, progress=lambda m: None)
+        result = ingest_cur_days(
+            CurExport(export, work / kind / "cache"),
+            RawLake(work / kind / "raw"),
+            Ledger(work / kind / "ledger.sqlite"),
+            days,
+            progress=lambda m: None,
+        )
         rows = sum(e.row_count for e in result.entries)
     seconds = time.perf_counter() - start
     # VmHWM, not ru_maxrss: ru_maxrss survives exec and would report the parent's peak
-    hwm = next(ln for ln in Path("/proc/self/status").read_text().splitlines()
-               if ln.startswith("VmHWM"))
+    hwm = next(ln for ln in Path("/proc/self/status").read_text().splitlines() if ln.startswith("VmHWM"))
     rss_mb = int(hwm.split()[1]) / 1024
-    print(json.dumps({"kind": kind, "rows": rows, "seconds": seconds, "rss_mb": rss_mb,
-                      "input_mb": sum(f.stat().st_size for f in files) / 1e6, "files": len(files)}))
+    print(
+        json.dumps(
+            {
+                "kind": kind,
+                "rows": rows,
+                "seconds": seconds,
+                "rss_mb": rss_mb,
+                "input_mb": sum(f.stat().st_size for f in files) / 1e6,
+                "files": len(files),
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -81,21 +99,26 @@ def main() -> None:
     scale = max(1, round(args.rows / ROWS_PER_SCALE))
     exports = {}
     for fmt in ("parquet", "csv.gz"):
-        cfg = DemoConfig(out_dir=work / f"export-{fmt}", scale=scale, rows_per_file=2_000_000,
-                         periods=(PERIOD,))
+        cfg = DemoConfig(
+            out_dir=work / f"export-{fmt}", scale=scale, rows_per_file=2_000_000, periods=(PERIOD,)
+        )
         if not (args.reuse and (cfg.out_dir / "truth.json").exists()):
             t = time.perf_counter()
             truth = generate(cfg, fmt=fmt)
-            print(f"generated {truth['total_rows']} rows as {fmt} in "
-                  f"{time.perf_counter() - t:.0f}s", flush=True)
+            print(
+                f"generated {truth['total_rows']} rows as {fmt} in {time.perf_counter() - t:.0f}s", flush=True
+            )
         exports[fmt] = str(cfg.export_root)
     # the month twice over as one csv.gz file of 1.5 GB: memory must not grow with a file's size
-    exports["csv.gz-one-file"] = one_file_copy(Path(exports["csv.gz"]), work / "export-csv.gz-one-file",
-                                               reuse=args.reuse)
-    results = [_child("bare", exports["parquet"], str(work)),
-               _child("parquet", exports["parquet"], str(work)),
-               _child("csv.gz", exports["csv.gz"], str(work)),
-               _child("csv.gz-one-file", exports["csv.gz-one-file"], str(work))]
+    exports["csv.gz-one-file"] = one_file_copy(
+        Path(exports["csv.gz"]), work / "export-csv.gz-one-file", reuse=args.reuse
+    )
+    results = [
+        _child("bare", exports["parquet"], str(work)),
+        _child("parquet", exports["parquet"], str(work)),
+        _child("csv.gz", exports["csv.gz"], str(work)),
+        _child("csv.gz-one-file", exports["csv.gz-one-file"], str(work)),
+    ]
     for r in results:
         r["rows_per_s"] = r["rows"] / r["seconds"]
         print(json.dumps(r), flush=True)
@@ -130,8 +153,11 @@ def one_file_copy(export: Path, target: Path, reuse: bool, copies: int = 2) -> s
     doc["dataFiles"] = [f"{prefix}/data/BILLING_PERIOD={PERIOD}/{out.name}"]
     (target / manifest_rel).parent.mkdir(parents=True)
     (target / manifest_rel).write_text(json.dumps(doc))
-    print(f"joined {len(sources)} csv.gz files ({copies} copies) into one "
-          f"({out.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.0f}s", flush=True)
+    print(
+        f"joined {len(sources)} csv.gz files ({copies} copies) into one "
+        f"({out.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.0f}s",
+        flush=True,
+    )
     return str(target)
 
 
@@ -214,7 +240,7 @@ def write_report(results: list[dict]) -> None:
     report = "\n".join(lines)
     old = doc.read_text() if doc.exists() else ""
     mark = "<!-- api-bench:start -->"  # keep the API benchmark's section (bench/api_bench.py)
-    doc.write_text(report + (old[old.index(mark):] if mark in old else ""))
+    doc.write_text(report + (old[old.index(mark) :] if mark in old else ""))
     print(doc.read_text())
 
 

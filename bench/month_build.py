@@ -41,16 +41,25 @@ REFRESH = ("cur_ingest_job", "daily_cost_job", "marts_job")  # what a one-day re
 
 def _periods(months: int) -> tuple[str, ...]:
     first = dt.date.fromisoformat(f"{FIRST_PERIOD}-01")
-    return tuple(f"{first.year + (first.month - 1 + i) // 12}-{(first.month - 1 + i) % 12 + 1:02d}"
-                 for i in range(months))
+    return tuple(
+        f"{first.year + (first.month - 1 + i) // 12}-{(first.month - 1 + i) % 12 + 1:02d}"
+        for i in range(months)
+    )
 
 
 def _env(data: Path, export: str, periods: tuple[str, ...]) -> dict[str, str]:
     end = period_bounds(periods[-1])[1]
-    return {**os.environ, "FINOPS_DATA_DIR": str(data), "FINOPS_CUR_EXPORT_URL": export,
-            "FINOPS_HISTORY_START": periods[0], "FINOPS_AS_OF": (end + dt.timedelta(days=3)).isoformat(),
-            "FINOPS_COST_EXPLORER": "off", "FINOPS_CLOUDWATCH": "off",
-            "DAGSTER_HOME": str(data / "dagster_home"), "PYTHONPATH": str(ROOT)}
+    return {
+        **os.environ,
+        "FINOPS_DATA_DIR": str(data),
+        "FINOPS_CUR_EXPORT_URL": export,
+        "FINOPS_HISTORY_START": periods[0],
+        "FINOPS_AS_OF": (end + dt.timedelta(days=3)).isoformat(),
+        "FINOPS_COST_EXPLORER": "off",
+        "FINOPS_CLOUDWATCH": "off",
+        "DAGSTER_HOME": str(data / "dagster_home"),
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def _measure(argv: list[str], env: dict[str, str]) -> dict:
@@ -66,8 +75,10 @@ def _measure(argv: list[str], env: dict[str, str]) -> dict:
 def _peaks() -> dict[str, float]:
     # VmHWM, not ru_maxrss, for this process: ru_maxrss survives exec and reports the parent's
     hwm = next(ln for ln in Path("/proc/self/status").read_text().splitlines() if ln.startswith("VmHWM"))
-    return {"rss_mb": int(hwm.split()[1]) / 1024,
-            "child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    return {
+        "rss_mb": int(hwm.split()[1]) / 1024,
+        "child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
 
 
 def child_job(job: str, first: str, last: str) -> None:
@@ -86,8 +97,17 @@ def child_job(job: str, first: str, last: str) -> None:
     loaded = time.perf_counter()
     result = run_job(defs, instance, job, range_tags(first, last) if job in WINDOWED else None)
     end = time.perf_counter()
-    print(json.dumps({"job": job, "ok": result.success, "seconds": end - start,
-                      "load_seconds": loaded - start, **_peaks()}))
+    print(
+        json.dumps(
+            {
+                "job": job,
+                "ok": result.success,
+                "seconds": end - start,
+                "load_seconds": loaded - start,
+                **_peaks(),
+            }
+        )
+    )
 
 
 def child_bare(raw: str) -> None:
@@ -113,8 +133,18 @@ def child_bare(raw: str) -> None:
                 sum(line_item_usage_amount) as usage_quantity, count(*) as line_items
             from read_parquet('{raw}/**/*.parquet', union_by_name = true)
             group by all)""").fetchone()[0]
-    print(json.dumps({"job": "bare DuckDB fct_daily_cost aggregation", "ok": True, "rows": rows,
-                      "seconds": time.perf_counter() - start, "load_seconds": 0, **_peaks()}))
+    print(
+        json.dumps(
+            {
+                "job": "bare DuckDB fct_daily_cost aggregation",
+                "ok": True,
+                "rows": rows,
+                "seconds": time.perf_counter() - start,
+                "load_seconds": 0,
+                **_peaks(),
+            }
+        )
+    )
 
 
 def run_size(rows: int, months: int, work: Path, reuse: bool) -> dict:
@@ -128,8 +158,11 @@ def run_size(rows: int, months: int, work: Path, reuse: bool) -> dict:
     if not (reuse and (cfg.out_dir / "truth.json").exists()):
         t = time.perf_counter()
         truth = generate(cfg)
-        print(f"generated {truth['total_rows']:,} line items ({months} month(s)) in "
-              f"{time.perf_counter() - t:.0f}s", flush=True)
+        print(
+            f"generated {truth['total_rows']:,} line items ({months} month(s)) in "
+            f"{time.perf_counter() - t:.0f}s",
+            flush=True,
+        )
     truth = json.loads((cfg.out_dir / "truth.json").read_text())
     data = base / "data"
     shutil.rmtree(data, ignore_errors=True)
@@ -150,51 +183,80 @@ def run_size(rows: int, months: int, work: Path, reuse: bool) -> dict:
         print(f"  refresh {day}: {json.dumps(refresh[-1])}", flush=True)
     # what the sync sensor and `finops-dagster sync` run for a re-delivered day: one run of
     # cur_refresh_job (the day's ingest and everything downstream of it) in one process
-    one_run = {**_measure(["--child", "cur_refresh_job", day, day], env),
-               "job": "cur_refresh_job (one run, as the sync sensor runs it)"}
+    one_run = {
+        **_measure(["--child", "cur_refresh_job", day, day], env),
+        "job": "cur_refresh_job (one run, as the sync sensor runs it)",
+    }
     print(f"  refresh {day} as one run: {json.dumps(one_run)}", flush=True)
     bare = _measure(["--bare", str(data / "raw" / "cur")], env)
     print(f"  {json.dumps(bare)}", flush=True)
-    return {"rows": truth["total_rows"], "requested": rows, "months": months, "steps": steps,
-            "refresh": refresh, "refresh_run": one_run, "refresh_day": day, "bare": bare}
+    return {
+        "rows": truth["total_rows"],
+        "requested": rows,
+        "months": months,
+        "steps": steps,
+        "refresh": refresh,
+        "refresh_run": one_run,
+        "refresh_day": day,
+        "bare": bare,
+    }
 
 
 def write_report(results: list[dict], section_name: str = "month-build") -> None:
     load = os.getloadavg()
     title = "Month build" + ("" if section_name == "month-build" else f" ({section_name})")
-    out = [f"## {title} (bench/month_build.py)", "",
-           f"Measured {dt.date.today()} on {platform.machine()} ({os.cpu_count()} cores), Python "
-           f"{platform.python_version()}, load average {load[0]:.1f} when the report was written. "
-           "Each job runs in a fresh process on one persistent Dagster instance (SQLite), as the "
-           "daemon's run workers run them; the refresh also as one run of cur_refresh_job (what the "
-           "sync sensor runs for a re-delivered day). Cost Explorer and CloudWatch off. *load* is the "
-           "code location's start-up inside the job's wall time; peak RSS is the job process's own and its "
-           "largest child's (dbt). Reproduce: `uv run python bench/month_build.py --rows "
-           + ",".join(str(r["requested"]) for r in results)
-           + (f" --months {results[0]['months']}" if results[0]["months"] > 1 else "")
-           + (f" --section {section_name}" if section_name != "month-build" else "") + "`.", ""]
-    out += ["| line items | months | job | wall | load | peak RSS (job / dbt) | ok |",
-            "|---|---|---|---|---|---|---|"]
+    out = [
+        f"## {title} (bench/month_build.py)",
+        "",
+        f"Measured {dt.date.today()} on {platform.machine()} ({os.cpu_count()} cores), Python "
+        f"{platform.python_version()}, load average {load[0]:.1f} when the report was written. "
+        "Each job runs in a fresh process on one persistent Dagster instance (SQLite), as the "
+        "daemon's run workers run them; the refresh also as one run of cur_refresh_job (what the "
+        "sync sensor runs for a re-delivered day). Cost Explorer and CloudWatch off. *load* is the "
+        "code location's start-up inside the job's wall time; peak RSS is the job process's own and its "
+        "largest child's (dbt). Reproduce: `uv run python bench/month_build.py --rows "
+        + ",".join(str(r["requested"]) for r in results)
+        + (f" --months {results[0]['months']}" if results[0]["months"] > 1 else "")
+        + (f" --section {section_name}" if section_name != "month-build" else "")
+        + "`.",
+        "",
+    ]
+    out += [
+        "| line items | months | job | wall | load | peak RSS (job / dbt) | ok |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         refresh = [*r["refresh"], r["refresh_run"]]
-        for s in [*r["steps"], *[{**s, "job": f"one-day refresh {r['refresh_day']}: {s['job']}"}
-                                 for s in refresh], r["bare"]]:
-            out.append(f"| {r['rows']:,} | {r['months']} | {s['job']} | {s['seconds']:.1f} s | "
-                       f"{s['load_seconds']:.1f} s | {s['rss_mb']:,.0f} / {s['child_rss_mb']:,.0f} MB | "
-                       f"{'yes' if s['ok'] else 'FAILED'} |")
-    out += ["", "| line items | months | full build | its work (wall - load) | one-day refresh | "
-            "its work | as one run (cur_refresh_job) | highest peak RSS | bare DuckDB aggregation |",
-            "|---|---|---|---|---|---|---|---|---|"]
+        for s in [
+            *r["steps"],
+            *[{**s, "job": f"one-day refresh {r['refresh_day']}: {s['job']}"} for s in refresh],
+            r["bare"],
+        ]:
+            out.append(
+                f"| {r['rows']:,} | {r['months']} | {s['job']} | {s['seconds']:.1f} s | "
+                f"{s['load_seconds']:.1f} s | {s['rss_mb']:,.0f} / {s['child_rss_mb']:,.0f} MB | "
+                f"{'yes' if s['ok'] else 'FAILED'} |"
+            )
+    out += [
+        "",
+        "| line items | months | full build | its work (wall - load) | one-day refresh | "
+        "its work | as one run (cur_refresh_job) | highest peak RSS | bare DuckDB aggregation |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
+
         def total(steps, key="seconds"):
             return sum(s[key] for s in steps)
+
         peak = max(max(s["rss_mb"], s["child_rss_mb"]) for s in [*r["steps"], *r["refresh"]])
-        out.append(f"| {r['rows']:,} | {r['months']} | {total(r['steps']):.0f} s | "
-                   f"{total(r['steps']) - total(r['steps'], 'load_seconds'):.0f} s | "
-                   f"{total(r['refresh']):.0f} s | "
-                   f"{total(r['refresh']) - total(r['refresh'], 'load_seconds'):.0f} s | "
-                   f"{r['refresh_run']['seconds']:.0f} s | "
-                   f"{peak:,.0f} MB | {r['bare']['seconds']:.1f} s, {r['bare']['rss_mb']:,.0f} MB |")
+        out.append(
+            f"| {r['rows']:,} | {r['months']} | {total(r['steps']):.0f} s | "
+            f"{total(r['steps']) - total(r['steps'], 'load_seconds'):.0f} s | "
+            f"{total(r['refresh']):.0f} s | "
+            f"{total(r['refresh']) - total(r['refresh'], 'load_seconds'):.0f} s | "
+            f"{r['refresh_run']['seconds']:.0f} s | "
+            f"{peak:,.0f} MB | {r['bare']['seconds']:.1f} s, {r['bare']['rss_mb']:,.0f} MB |"
+        )
     write_section(section_name, "\n".join(out) + "\n")
 
 
@@ -205,7 +267,7 @@ def write_section(section_name: str, section: str) -> None:
     begin, end = f"<!-- {section_name}:start -->", f"<!-- {section_name}:end -->"
     block = f"{begin}\n{section}{end}"
     if begin in text:
-        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     doc.write_text(text)

@@ -36,8 +36,14 @@ from finops_dagster.faults import crash_point
 from finops_dagster.redact import redact
 
 log = logging.getLogger(__name__)
-_COLUMNS = {"state": "text not null default 'pending'", "attempts": "integer not null default 0",
-            "next_attempt_at": "real", "lease_owner": "text", "lease_until": "real", "last_error": "text"}
+_COLUMNS = {
+    "state": "text not null default 'pending'",
+    "attempts": "integer not null default 0",
+    "next_attempt_at": "real",
+    "lease_owner": "text",
+    "lease_until": "real",
+    "last_error": "text",
+}
 
 
 class AlertError(Exception):
@@ -61,15 +67,23 @@ _OPENER = urllib.request.build_opener(_NoRedirect)
 
 def check_webhook_url(url: str) -> str:
     if url and not url.startswith(("https://", "http://")):
-        raise AlertError(f"FINOPS_ALERT_WEBHOOK_URL must start with https:// (got {redact(url)!r} "
-                         "without a scheme)")
+        raise AlertError(
+            f"FINOPS_ALERT_WEBHOOK_URL must start with https:// (got {redact(url)!r} without a scheme)"
+        )
     return url
 
 
 class AlertOutbox:
-    def __init__(self, path: Path, webhook_url: str = "", max_attempts: int = 6,
-                 retry_seconds: float = 30.0, timeout: float = 3.0, budget_seconds: float = 5.0,
-                 lease_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        webhook_url: str = "",
+        max_attempts: int = 6,
+        retry_seconds: float = 30.0,
+        timeout: float = 3.0,
+        budget_seconds: float = 5.0,
+        lease_seconds: float = 60.0,
+    ) -> None:
         self.path, self.webhook_url = path, check_webhook_url(webhook_url)
         self.lease = max(lease_seconds, timeout + 1)  # a dead holder's lease expires after this
         self.max_attempts, self.retry_seconds = max_attempts, retry_seconds
@@ -77,8 +91,10 @@ class AlertOutbox:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
-            db.execute("create table if not exists alerts (alert_id text primary key, kind text not null, "
-                       "text text not null, raised_at text not null, sent_at text)")
+            db.execute(
+                "create table if not exists alerts (alert_id text primary key, kind text not null, "
+                "text text not null, raised_at text not null, sent_at text)"
+            )
             have = {r[1] for r in db.execute("pragma table_info(alerts)")}
             for name, decl in _COLUMNS.items():  # outboxes written by an earlier version
                 if name not in have:
@@ -91,9 +107,10 @@ class AlertOutbox:
     def record(self, alert: Alert) -> str:
         """Store the alert once: 'new', or its current state ('sent', 'pending', 'unknown', ...)."""
         with self._db() as db:
-            cur = db.execute("insert or ignore into alerts (alert_id, kind, text, raised_at) "
-                             "values (?, ?, ?, ?)", (alert.alert_id, alert.kind, alert.text,
-                                                    dt.datetime.now(dt.UTC).isoformat()))
+            cur = db.execute(
+                "insert or ignore into alerts (alert_id, kind, text, raised_at) values (?, ?, ?, ?)",
+                (alert.alert_id, alert.kind, alert.text, dt.datetime.now(dt.UTC).isoformat()),
+            )
             if cur.rowcount:
                 return "new"
             return db.execute("select state from alerts where alert_id = ?", (alert.alert_id,)).fetchone()[0]
@@ -109,8 +126,9 @@ class AlertOutbox:
 
     def pending(self) -> list[Alert]:
         with self._db() as db:
-            rows = db.execute("select alert_id, kind, text from alerts where sent_at is null "
-                              "order by raised_at").fetchall()
+            rows = db.execute(
+                "select alert_id, kind, text from alerts where sent_at is null order by raised_at"
+            ).fetchall()
         return [Alert(*r) for r in rows]
 
     def states(self) -> dict[str, str]:
@@ -125,9 +143,14 @@ class AlertOutbox:
             return counts
         deadline = time.monotonic() + (self.budget if budget_seconds is None else budget_seconds)
         with self._db() as db:
-            due = [r[0] for r in db.execute(
-                "select alert_id from alerts where sent_at is null and state != 'failed' and "
-                "(next_attempt_at is null or next_attempt_at <= ?) order by raised_at", (time.time(),))]
+            due = [
+                r[0]
+                for r in db.execute(
+                    "select alert_id from alerts where sent_at is null and state != 'failed' and "
+                    "(next_attempt_at is null or next_attempt_at <= ?) order by raised_at",
+                    (time.time(),),
+                )
+            ]
         for alert_id in due:
             if time.monotonic() >= deadline:
                 counts["deferred"] = counts.get("deferred", 0) + 1
@@ -149,34 +172,43 @@ class AlertOutbox:
                 "update alerts set lease_owner = ?, lease_until = ? where alert_id = ? and sent_at is null "
                 "and state != 'failed' and (lease_until is null or lease_until < ?) "
                 "and (next_attempt_at is null or next_attempt_at <= ?)",
-                (self.owner, now + self.lease, alert_id, now, now)).rowcount
+                (self.owner, now + self.lease, alert_id, now, now),
+            ).rowcount
             if not claimed:
                 return None
-            text, attempts = db.execute("select text, attempts from alerts where alert_id = ?",
-                                        (alert_id,)).fetchone()
+            text, attempts = db.execute(
+                "select text, attempts from alerts where alert_id = ?", (alert_id,)
+            ).fetchone()
         outcome, error = self._post(alert_id, text)
         crash_point("alert:after_post")
         attempts += 1
         with self._db() as db:
             if outcome == "sent":
-                db.execute("update alerts set state = 'sent', sent_at = ?, attempts = ?, lease_owner = null, "
-                           "lease_until = null, last_error = null where alert_id = ?",
-                           (dt.datetime.now(dt.UTC).isoformat(), attempts, alert_id))
+                db.execute(
+                    "update alerts set state = 'sent', sent_at = ?, attempts = ?, lease_owner = null, "
+                    "lease_until = null, last_error = null where alert_id = ?",
+                    (dt.datetime.now(dt.UTC).isoformat(), attempts, alert_id),
+                )
                 return "sent"
             if outcome != "failed" and attempts >= self.max_attempts:
                 outcome, error = "failed", f"gave up after {attempts} attempts; last: {error}"
             wait = self.retry_seconds * 2 ** (attempts - 1)
-            db.execute("update alerts set state = ?, attempts = ?, next_attempt_at = ?, lease_owner = null, "
-                       "lease_until = null, last_error = ? where alert_id = ?",
-                       (outcome, attempts, time.time() + wait, error, alert_id))
+            db.execute(
+                "update alerts set state = ?, attempts = ?, next_attempt_at = ?, lease_owner = null, "
+                "lease_until = null, last_error = ? where alert_id = ?",
+                (outcome, attempts, time.time() + wait, error, alert_id),
+            )
         log.warning("alert %s: %s (%s)", alert_id, outcome, error)
         return outcome
 
     def _post(self, alert_id: str, text: str) -> tuple[str, str]:
         """('sent' | 'unknown' | 'retry' | 'failed', error)."""
         req = urllib.request.Request(
-            self.webhook_url, data=json.dumps({"text": text}).encode(), method="POST",
-            headers={"Content-Type": "application/json", "Idempotency-Key": alert_id})
+            self.webhook_url,
+            data=json.dumps({"text": text}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Idempotency-Key": alert_id},
+        )
         try:
             with _OPENER.open(req, timeout=self.timeout) as resp:
                 resp.read()

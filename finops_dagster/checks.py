@@ -31,8 +31,9 @@ def evaluate_days(
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
 ) -> dg.AssetCheckResult:
     """A check evaluated day by day (memory bounded by a day: e.g. uniqueness of line items)."""
-    return evaluate_range(context, asset_key, check_name,
-                          lambda keys: {pk: evaluate(pk) for pk in keys}, severity)
+    return evaluate_range(
+        context, asset_key, check_name, lambda keys: {pk: evaluate(pk) for pk in keys}, severity
+    )
 
 
 def evaluate_range(
@@ -48,23 +49,34 @@ def evaluate_range(
     results = dict(evaluate(list(context.partition_keys)))
     for pk in context.partition_keys:
         result = results[pk]
-        context.op_execution_context.log_event(dg.AssetCheckEvaluation(
-            asset_key=asset_key, check_name=check_name, passed=result.passed,
-            metadata=result.metadata, severity=severity, partition=pk,
-            target_materialization_data=targets.get(pk)))
+        context.op_execution_context.log_event(
+            dg.AssetCheckEvaluation(
+                asset_key=asset_key,
+                check_name=check_name,
+                passed=result.passed,
+                metadata=result.metadata,
+                severity=severity,
+                partition=pk,
+                target_materialization_data=targets.get(pk),
+            )
+        )
     return summarize(asset_key, check_name, results, severity)
 
 
-def over_days(evaluate: Callable[[list[dt.date]], Mapping[dt.date, DayResult]]
-              ) -> Callable[[list[str]], dict[str, DayResult]]:
+def over_days(
+    evaluate: Callable[[list[dt.date]], Mapping[dt.date, DayResult]],
+) -> Callable[[list[str]], dict[str, DayResult]]:
     """A range check written over dates, for ``evaluate_range`` (day partition keys are ISO dates)."""
+
     def run(keys: list[str]) -> dict[str, DayResult]:
         return {d.isoformat(): r for d, r in evaluate([dt.date.fromisoformat(k) for k in keys]).items()}
+
     return run
 
 
-def latest_materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey,
-                            partition_keys: list[str]) -> dict[str, TargetMaterialization]:
+def latest_materializations(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition_keys: list[str]
+) -> dict[str, TargetMaterialization]:
     """Each partition's latest materialization, the target its check result is about. The UI
     counts a partition's check result only when it targets the partition's latest
     materialization; without a target every day of a range run showed "Missing"."""
@@ -72,24 +84,32 @@ def latest_materializations(instance: dg.DagsterInstance, asset_key: dg.AssetKey
     while wanted - set(found):
         page = instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=sorted(wanted - set(found))),
-            limit=1000, cursor=cursor)
+            limit=1000,
+            cursor=cursor,
+        )
         for record in page.records:
             pk = record.partition_key
             if pk in wanted and pk not in found:  # records come newest first
-                found[pk] = TargetMaterialization(storage_id=record.storage_id, run_id=record.run_id,
-                                                  timestamp=record.timestamp)
+                found[pk] = TargetMaterialization(
+                    storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+                )
         if not page.has_more:
             break
         cursor = page.cursor
     return found
 
 
-def summarize(asset_key: dg.AssetKey, check_name: str, results: Mapping[str, DayResult],
-              severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
+def summarize(
+    asset_key: dg.AssetKey, check_name: str, results: Mapping[str, DayResult], severity: dg.AssetCheckSeverity
+) -> dg.AssetCheckResult:
     failed = sorted(pk for pk, r in results.items() if not r.passed)
-    meta: dict[str, Any] = {"days_checked": len(results), "days_failed": len(failed),
-                            "failed_days": ", ".join(failed) or "none"}
+    meta: dict[str, Any] = {
+        "days_checked": len(results),
+        "days_failed": len(failed),
+        "failed_days": ", ".join(failed) or "none",
+    }
     if len(results) == 1:
         meta.update(next(iter(results.values())).metadata)
-    return dg.AssetCheckResult(asset_key=asset_key, check_name=check_name, passed=not failed,
-                               severity=severity, metadata=meta)
+    return dg.AssetCheckResult(
+        asset_key=asset_key, check_name=check_name, passed=not failed, severity=severity, metadata=meta
+    )

@@ -1,11 +1,11 @@
 """``finops-dagster``: the demo end to end, the demo generator, and the Dagster UI.
 
-    finops-dagster demo [--no-ui]    generate, materialize every asset for the demo window,
-                                     verify against the planted truth, then start the UI
-    finops-dagster generate --out D  write a demo CUR export (--scale for benchmarks)
-    finops-dagster inspect [URL]     describe an export without ingesting it
-    finops-dagster sync              ingest the export (FINOPS_CUR_EXPORT_URL), build the marts
-    finops-dagster ui                start the Dagster UI on the existing data
+finops-dagster demo [--no-ui]    generate, materialize every asset for the demo window,
+                                 verify against the planted truth, then start the UI
+finops-dagster generate --out D  write a demo CUR export (--scale for benchmarks)
+finops-dagster inspect [URL]     describe an export without ingesting it
+finops-dagster sync              ingest the export (FINOPS_CUR_EXPORT_URL), build the marts
+finops-dagster ui                start the Dagster UI on the existing data
 """
 
 from __future__ import annotations
@@ -54,8 +54,15 @@ def _prepare_home(settings: Settings) -> Path:
 def cmd_generate(args: argparse.Namespace) -> int:
     from finops_dagster.demo.generator import DemoConfig, generate
 
-    truth = generate(DemoConfig(out_dir=Path(args.out).resolve(), seed=args.seed, scale=args.scale,
-                                rows_per_file=args.rows_per_file), fmt=args.format)
+    truth = generate(
+        DemoConfig(
+            out_dir=Path(args.out).resolve(),
+            seed=args.seed,
+            scale=args.scale,
+            rows_per_file=args.rows_per_file,
+        ),
+        fmt=args.format,
+    )
     print(f"wrote {truth['total_rows']} line items to {truth['export_root']}")
     return 0
 
@@ -75,8 +82,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = replace(settings, as_of=settings.as_of or "2026-10-31", history_start=DEFAULT_HISTORY_START)
     _prepare_home(settings)
     log_path = log_file(settings.data_dir, "demo")
-    print(f"demo: Dagster's events and dbt's output go to {log_path}"
-          + (" (--verbose: here)" if args.verbose else ""), flush=True)
+    print(
+        f"demo: Dagster's events and dbt's output go to {log_path}"
+        + (" (--verbose: here)" if args.verbose else ""),
+        flush=True,
+    )
     with contextlib.ExitStack() as endpoints_alive:  # the AWS endpoints outlive the quiet part
         with quiet(log_path, args.verbose) as say:
             say(f"[1/4] generating the demo data under {settings.demo_dir}")
@@ -87,8 +97,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             endpoints = endpoints_alive.enter_context(demo_endpoints(cfg, progress=lambda m: None))
             settings = replace(settings, cur_export_url=endpoints.cur_export_url)
             settings.export_to_environ()
-            say(f"[3/4] materializing every asset for {truth['start']}..{truth['end']}, then "
-                "re-delivering 2026-08 (a restatement) and syncing it (about 3 min)")
+            say(
+                f"[3/4] materializing every asset for {truth['start']}..{truth['end']}, then "
+                "re-delivering 2026-08 (a restatement) and syncing it (about 3 min)"
+            )
             report = run_demo(settings, truth, redeliver=endpoints.redeliver, progress=say)
         print(report.render(), flush=True)
         if not report.ok:
@@ -96,17 +108,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if args.no_ui:
             return 0
         ui_log = None if args.verbose else log_file(settings.data_dir, "ui")
-        print(f"[4/4] starting the Dagster UI: open http://{args.host}:{args.port}/assets "
-              "(asset graph, day partitions, checks); the local AWS endpoints stay up for "
-              f"re-runs from the UI; Ctrl-C stops everything"
-              + (f" (UI log: {ui_log})" if ui_log else ""), flush=True)
+        print(
+            f"[4/4] starting the Dagster UI: open http://{args.host}:{args.port}/assets "
+            "(asset graph, day partitions, checks); the local AWS endpoints stay up for "
+            f"re-runs from the UI; Ctrl-C stops everything" + (f" (UI log: {ui_log})" if ui_log else ""),
+            flush=True,
+        )
         return _run_ui_child(args, ui_log)
 
 
 def _dagster_dev_argv(args: argparse.Namespace) -> list[str]:
     dagster = str(Path(sys.executable).with_name("dagster"))
-    return [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
-            "-h", args.host, "-p", str(args.port)]
+    return [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
 
 
 def _ui_environ() -> dict[str, str]:
@@ -123,9 +136,14 @@ def _run_ui_child(args: argparse.Namespace, log_path: Path | None = None) -> int
     import subprocess
 
     log = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(_dagster_dev_argv(args), cwd=os.environ.get("DAGSTER_HOME", PROJECT_ROOT),
-                            env=_ui_environ(), stdout=log, stderr=subprocess.STDOUT if log else None,
-                            preexec_fn=_default_signals)
+    proc = subprocess.Popen(
+        _dagster_dev_argv(args),
+        cwd=os.environ.get("DAGSTER_HOME", PROJECT_ROOT),
+        env=_ui_environ(),
+        stdout=log,
+        stderr=subprocess.STDOUT if log else None,
+        preexec_fn=_default_signals,
+    )
 
     def stop(signum, frame):  # noqa: ARG001
         proc.terminate()
@@ -159,12 +177,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     settings.export_to_environ()
     _prepare_home(settings)
-    print(f"sync: export {settings.cur_export_url}, history from {settings.history_start}, "
-          f"as of {settings.as_of or 'yesterday (UTC; AWS delivers with about a day of lag)'}, "
-          f"data in {settings.data_dir}", flush=True)
+    print(
+        f"sync: export {settings.cur_export_url}, history from {settings.history_start}, "
+        f"as of {settings.as_of or 'yesterday (UTC; AWS delivers with about a day of lag)'}, "
+        f"data in {settings.data_dir}",
+        flush=True,
+    )
     log_path = log_file(settings.data_dir, "sync")
-    print(f"sync: Dagster's events and dbt's output go to {log_path}"
-          + (" (--verbose: here)" if args.verbose else ""), flush=True)
+    print(
+        f"sync: Dagster's events and dbt's output go to {log_path}"
+        + (" (--verbose: here)" if args.verbose else ""),
+        flush=True,
+    )
     with quiet(log_path, args.verbose) as say:
         defs = build_definitions(settings)
         with dg.DagsterInstance.get() as instance:
@@ -183,8 +207,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from finops_dagster.sources.cur_inspect import inspect_export
 
     settings = Settings.from_env()
-    text, ok = inspect_export(args.url or settings.cur_export_url, settings.cache_dir,
-                              settings.history_start)
+    text, ok = inspect_export(args.url or settings.cur_export_url, settings.cache_dir, settings.history_start)
     print(text)
     return 0 if ok else 1
 
@@ -194,8 +217,10 @@ def cmd_ui(args: argparse.Namespace) -> int:
     settings.export_to_environ()
     _prepare_home(settings)
     url = f"http://{args.host}:{args.port}"
-    print(f"starting the Dagster UI: open {url}/assets (asset graph, day partitions, checks);"
-          " Ctrl-C stops it", flush=True)
+    print(
+        f"starting the Dagster UI: open {url}/assets (asset graph, day partitions, checks); Ctrl-C stops it",
+        flush=True,
+    )
     _default_signals()
     os.chdir(os.environ["DAGSTER_HOME"])  # not the project folder: its dagster.yaml is a template
     argv = _dagster_dev_argv(args)
@@ -220,15 +245,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     exports = settings.exports_dir
     if not _loopback(args.host) and not settings.api_token:
-        print(f"serve --host {args.host} would expose every cost figure to the network without "
-              "authentication: set FINOPS_API_TOKEN (clients send 'Authorization: Bearer <token>') "
-              "or bind to 127.0.0.1", file=sys.stderr)
+        print(
+            f"serve --host {args.host} would expose every cost figure to the network without "
+            "authentication: set FINOPS_API_TOKEN (clients send 'Authorization: Bearer <token>') "
+            "or bind to 127.0.0.1",
+            file=sys.stderr,
+        )
         return 2
-    print(f"read-only API over {exports} ({args.workers} worker(s)): "
-          f"http://{args.host}:{args.port}/docs", flush=True)
+    print(
+        f"read-only API over {exports} ({args.workers} worker(s)): http://{args.host}:{args.port}/docs",
+        flush=True,
+    )
     settings.export_to_environ()  # each worker builds the app from the environment
-    uvicorn.run("finops_dagster.api.app:app_from_environment", factory=True, host=args.host,
-                port=args.port, log_level="warning", workers=args.workers, access_log=False)
+    uvicorn.run(
+        "finops_dagster.api.app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        workers=args.workers,
+        access_log=False,
+    )
     return 0
 
 
@@ -239,8 +276,11 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = sub.add_parser("demo", help="offline demo end to end, then the UI")
     demo.add_argument("--no-ui", action="store_true", help="stop after the run; exit 1 on failure")
-    demo.add_argument("--verbose", action="store_true",
-                      help="Dagster's events and dbt's output on the terminal, not in data/logs/")
+    demo.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Dagster's events and dbt's output on the terminal, not in data/logs/",
+    )
     demo.add_argument("--seed", type=int, default=42)
     demo.set_defaults(func=cmd_demo)
 
@@ -253,30 +293,46 @@ def main(argv: list[str] | None = None) -> int:
     gen.set_defaults(func=cmd_generate)
 
     sync = sub.add_parser(
-        "sync", help="ingest new, restated and missing CUR days, build the cost marts, report gaps",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=ENVIRONMENT_HELP)
-    sync.add_argument("--verbose", action="store_true",
-                      help="Dagster's events and dbt's output on the terminal, not in data/logs/")
-    sync.add_argument("--strict", action="store_true",
-                      help="also exit 1 on findings (gaps, missing billing periods)")
+        "sync",
+        help="ingest new, restated and missing CUR days, build the cost marts, report gaps",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=ENVIRONMENT_HELP,
+    )
+    sync.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Dagster's events and dbt's output on the terminal, not in data/logs/",
+    )
+    sync.add_argument(
+        "--strict", action="store_true", help="also exit 1 on findings (gaps, missing billing periods)"
+    )
     sync.set_defaults(func=cmd_sync)
 
     inspect = sub.add_parser(
-        "inspect", help="describe a CUR export (layout, periods, files, columns, tags, problems) "
-                        "without ingesting", formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=ENVIRONMENT_HELP)
-    inspect.add_argument("url", nargs="?", help="export root: local folder or s3://bucket/prefix "
-                         "(default FINOPS_CUR_EXPORT_URL)")
+        "inspect",
+        help="describe a CUR export (layout, periods, files, columns, tags, problems) without ingesting",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=ENVIRONMENT_HELP,
+    )
+    inspect.add_argument(
+        "url",
+        nargs="?",
+        help="export root: local folder or s3://bucket/prefix (default FINOPS_CUR_EXPORT_URL)",
+    )
     inspect.set_defaults(func=cmd_inspect)
 
     ui = sub.add_parser("ui", help="start the Dagster UI")
     ui.set_defaults(func=cmd_ui)
 
     serve = sub.add_parser("serve", help="start the read-only HTTP API over the marts")
-    serve.add_argument("--workers", type=int, default=2,
-                       help="uvicorn worker processes, each with its own in-memory copy of the marts "
-                            "(default 2: one uncached query is ~3 ms of CPU, a second process doubles "
-                            "throughput on two cores)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="uvicorn worker processes, each with its own in-memory copy of the marts "
+        "(default 2: one uncached query is ~3 ms of CPU, a second process doubles "
+        "throughput on two cores)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     for p, port in ((demo, 3000), (ui, 3000), (serve, 8000)):

@@ -80,6 +80,7 @@ def reporter(context) -> Callable[[str], None]:
     def report(line: str) -> None:
         context.log.info(line)
         PROGRESS.info(line)
+
     return report
 
 

@@ -31,12 +31,16 @@ def instance_yaml(environ: Mapping[str, str]) -> str:
     if environ.get(MONITOR_ENV):  # how soon a dead run is found (tests use a few seconds)
         seconds = int(environ[MONITOR_ENV])
         text = text.replace("poll_interval_seconds: 30", f"poll_interval_seconds: {seconds}")
-        text = text.replace("free_slots_after_run_end_seconds: 15",
-                            f"free_slots_after_run_end_seconds: {max(1, seconds // 2)}")
+        text = text.replace(
+            "free_slots_after_run_end_seconds: 15",
+            f"free_slots_after_run_end_seconds: {max(1, seconds // 2)}",
+        )
     if environ.get(PG_URL_ENV):
         url = environ[PG_URL_ENV]
         if not url.startswith("postgresql+psycopg2://"):
-            raise ValueError(f"{PG_URL_ENV} must be a postgresql+psycopg2:// URL (got {url.split(':')[0]}://...)")
+            raise ValueError(
+                f"{PG_URL_ENV} must be a postgresql+psycopg2:// URL (got {url.split(':')[0]}://...)"
+            )
         text += POSTGRES_STORAGE
     return text
 

@@ -11,8 +11,7 @@ from finops_dagster.lake.cur_sync import PeriodStatus, day_ranges, expected_days
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:
-    return {"dagster/asset_partition_range_start": first,
-            "dagster/asset_partition_range_end": last}
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
 
 def range_request(first: str, last: str, reason: str = "") -> dg.RunRequest:
@@ -20,21 +19,35 @@ def range_request(first: str, last: str, reason: str = "") -> dg.RunRequest:
     return dg.RunRequest(tags={**range_tags(first, last), **({"finops/reason": reason} if reason else {})})
 
 
-def run_job(defs: dg.Definitions, instance: dg.DagsterInstance, job: str,
-            tags: dict[str, str] | None = None,
-            progress: Callable[[str], None] | None = None) -> dg.ExecuteInProcessResult:
+def run_job(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    job: str,
+    tags: dict[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dg.ExecuteInProcessResult:
     """Run ``job`` in this process; with ``progress``, one line when it ends (what, how long)."""
     from finops_dagster.console import Stopwatch, new_step
 
     watch = Stopwatch()
     new_step()
     result = defs.resolve_job_def(job).execute_in_process(
-        instance=instance, tags=tags or {}, raise_on_error=False)
+        instance=instance, tags=tags or {}, raise_on_error=False
+    )
     if progress is not None:
-        window = ".." .join(filter(None, ((tags or {}).get("dagster/asset_partition_range_start"),
-                                          (tags or {}).get("dagster/asset_partition_range_end"))))
-        progress(f"    {job}{' ' + window if window else ''}: "
-                 f"{'ok' if result.success else 'FAILED'} in {watch} (run {result.run_id[:8]})")
+        window = "..".join(
+            filter(
+                None,
+                (
+                    (tags or {}).get("dagster/asset_partition_range_start"),
+                    (tags or {}).get("dagster/asset_partition_range_end"),
+                ),
+            )
+        )
+        progress(
+            f"    {job}{' ' + window if window else ''}: "
+            f"{'ok' if result.success else 'FAILED'} in {watch} (run {result.run_id[:8]})"
+        )
     return result
 
 
@@ -43,16 +56,26 @@ def cur_sync_plan(defs: dg.Definitions) -> list[PeriodStatus]:
     return sync_plan(cur.export(), lake.ledger(), cur.history_start, cur.as_of_date())
 
 
-def run_cur_sync(defs: dg.Definitions, instance: dg.DagsterInstance,
-                 progress: Callable[[str], None] | None = None
-                 ) -> list[tuple[PeriodStatus, dg.ExecuteInProcessResult]]:
+def run_cur_sync(
+    defs: dg.Definitions, instance: dg.DagsterInstance, progress: Callable[[str], None] | None = None
+) -> list[tuple[PeriodStatus, dg.ExecuteInProcessResult]]:
     """What the sensor does, synchronously: one cur_refresh_job run per contiguous day range
     of every new, restated or incomplete billing period."""
     done = []
     for period in cur_sync_plan(defs):
         for first, last in day_ranges(list(period.days_to_ingest)):
-            done.append((period, run_job(defs, instance, "cur_refresh_job",
-                                         range_tags(first.isoformat(), last.isoformat()), progress)))
+            done.append(
+                (
+                    period,
+                    run_job(
+                        defs,
+                        instance,
+                        "cur_refresh_job",
+                        range_tags(first.isoformat(), last.isoformat()),
+                        progress,
+                    ),
+                )
+            )
     return done
 
 
@@ -64,8 +87,13 @@ def failure_cause(result: dg.ExecuteInProcessResult) -> str:
             error = data.error
             while error is not None and error.cause is not None:  # the user code's own error
                 error = error.cause
-            text = (data.user_failure_data.description if data.user_failure_data
-                    and data.user_failure_data.description else error.message if error else "")
+            text = (
+                data.user_failure_data.description
+                if data.user_failure_data and data.user_failure_data.description
+                else error.message
+                if error
+                else ""
+            )
             text = " ".join(line.strip() for line in text.strip().splitlines()[:6]) or "failed"
             return f"{event.step_key}: {text[:400]}"
     for ev in result.get_asset_check_evaluations():
@@ -87,8 +115,9 @@ class SyncSummary:
         progress(line)
 
 
-def sync_export(defs: dg.Definitions, instance: dg.DagsterInstance,
-                progress: Callable[[str], None] = print) -> SyncSummary:
+def sync_export(
+    defs: dg.Definitions, instance: dg.DagsterInstance, progress: Callable[[str], None] = print
+) -> SyncSummary:
     """From an export root to the cost marts: ingest every new, restated or incomplete billing
     period (with Cost Explorer's view of the same days when it is reachable), build the
     warehouse if it is not built yet, then report gaps and what each optional source did."""
@@ -105,8 +134,11 @@ def sync_export(defs: dg.Definitions, instance: dg.DagsterInstance,
         return summary
     early = sorted(p for p in found.deliveries if p < cur.history_start)
     if early:
-        summary.say(f"  ignored: deliveries before FINOPS_HISTORY_START={cur.history_start}: "
-                    f"{', '.join(early)} (set FINOPS_HISTORY_START={early[0]} to include them)", progress)
+        summary.say(
+            f"  ignored: deliveries before FINOPS_HISTORY_START={cur.history_start}: "
+            f"{', '.join(early)} (set FINOPS_HISTORY_START={early[0]} to include them)",
+            progress,
+        )
     plan = sync_plan(export, ledger, cur.history_start, as_of, found)
     for period in plan:
         if period.status == "unusable":
@@ -116,11 +148,17 @@ def sync_export(defs: dg.Definitions, instance: dg.DagsterInstance,
             summary.findings.append(f"{period.billing_period}: no delivery in the export")
             summary.say(f"  {period.billing_period}: missing (no delivery in the export)", progress)
         elif not period.days_to_ingest:
-            summary.say(f"  {period.billing_period}: up to date ({period.ingested_days} days, "
-                        f"delivery {period.delivery_id})", progress)
+            summary.say(
+                f"  {period.billing_period}: up to date ({period.ingested_days} days, "
+                f"delivery {period.delivery_id})",
+                progress,
+            )
         else:
-            summary.say(f"  {period.billing_period}: {period.status}, {len(period.days_to_ingest)} "
-                        f"day(s) to ingest (delivery {period.delivery_id})", progress)
+            summary.say(
+                f"  {period.billing_period}: {period.status}, {len(period.days_to_ingest)} "
+                f"day(s) to ingest (delivery {period.delivery_id})",
+                progress,
+            )
     todo = sorted(d for p in plan for d in p.days_to_ingest)
     fresh = not _has_table(lake, "stg_cur__line_items")
     for first, last in day_ranges(todo):  # one range run across months, as a UI backfill does
@@ -133,19 +171,30 @@ def sync_export(defs: dg.Definitions, instance: dg.DagsterInstance,
             if not result.success:
                 cause = failure_cause(result)
                 summary.failures.append(f"{first}..{last} {job}: {cause}")
-                summary.say(f"  FAILED {job} {first}..{last}: {cause} (run {result.run_id}; the "
-                            "next sync retries it)", progress)
+                summary.say(
+                    f"  FAILED {job} {first}..{last}: {cause} (run {result.run_id}; the "
+                    "next sync retries it)",
+                    progress,
+                )
                 break
         else:
-            summary.say(f"  ingested {first}..{last} ({len([d for d in todo if first <= d <= last])} "
-                        "day(s))", progress)
+            summary.say(
+                f"  ingested {first}..{last} ({len([d for d in todo if first <= d <= last])} day(s))",
+                progress,
+            )
     if not summary.failures and _marts_stale(instance, lake):
-        days = sorted(d for p in plan for d in expected_days(p.billing_period, as_of)
-                      if ledger.day("cur", d) is not None)
+        days = sorted(
+            d
+            for p in plan
+            for d in expected_days(p.billing_period, as_of)
+            if ledger.day("cur", d) is not None
+        )
         if days:
-            for job, tags in (("warehouse_views_job", None),
-                              ("daily_cost_job", range_tags(days[0].isoformat(), days[-1].isoformat())),
-                              ("marts_job", None)):
+            for job, tags in (
+                ("warehouse_views_job", None),
+                ("daily_cost_job", range_tags(days[0].isoformat(), days[-1].isoformat())),
+                ("marts_job", None),
+            ):
                 result = run_job(defs, instance, job, tags, progress)
                 if not result.success:
                     cause = failure_cause(result)
@@ -154,9 +203,13 @@ def sync_export(defs: dg.Definitions, instance: dg.DagsterInstance,
                     break
             else:
                 summary.say(f"  warehouse built: {days[0]}..{days[-1]}", progress)
-    gaps = [(d, r.metadata) for p in plan if p.status != "unusable"
-            for d in expected_days(p.billing_period, as_of)
-            if ledger.day("cur", d) is not None and not (r := gap(ledger, d, as_of)).passed]
+    gaps = [
+        (d, r.metadata)
+        for p in plan
+        if p.status != "unusable"
+        for d in expected_days(p.billing_period, as_of)
+        if ledger.day("cur", d) is not None and not (r := gap(ledger, d, as_of)).passed
+    ]
     for first, last in day_ranges([d for d, _ in gaps]):
         why = next(m for d, m in gaps if d == first)
         text = why.get("reason") or f"accounts without line items: {why.get('missing_accounts')}"
@@ -165,8 +218,7 @@ def sync_export(defs: dg.Definitions, instance: dg.DagsterInstance,
     for source in SOURCES:
         summary.say(f"  {lake.source_status(source).line()}", progress)
     current = not summary.failures and not _marts_stale(instance, lake)
-    summary.say(f"  marts: {'current' if current else 'NOT current'} "
-                f"({lake.warehouse_path})", progress)
+    summary.say(f"  marts: {'current' if current else 'NOT current'} ({lake.warehouse_path})", progress)
     return summary
 
 
@@ -190,7 +242,10 @@ def _has_table(lake, name: str) -> bool:
         return False
     try:
         with duckdb.connect(str(lake.warehouse_path), read_only=True) as con:
-            return bool(con.execute("select count(*) from information_schema.tables "
-                                    "where table_name = ?", [name]).fetchone()[0])
+            return bool(
+                con.execute(
+                    "select count(*) from information_schema.tables where table_name = ?", [name]
+                ).fetchone()[0]
+            )
     except duckdb.Error:
         return False

@@ -21,8 +21,9 @@ _current = {"start": DEFAULT_HISTORY_START}
 @functools.cache
 def partitions_from(history_start: str) -> dg.DailyPartitionsDefinition:
     """Day partitions from the first day of ``history_start`` (YYYY-MM) to today (included)."""
-    return dg.DailyPartitionsDefinition(start_date=f"{history_start}-01", timezone="UTC",
-                                        end_offset=1)  # today's partition exists
+    return dg.DailyPartitionsDefinition(
+        start_date=f"{history_start}-01", timezone="UTC", end_offset=1
+    )  # today's partition exists
 
 
 def configure(history_start: str) -> None:

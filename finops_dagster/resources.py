@@ -22,6 +22,7 @@ class LakeResource(dg.ConfigurableResource):
     raw_lake_url: str = ""  # FINOPS_RAW_LAKE_URL: s3://bucket/prefix; empty: <data_dir>/raw
     duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT  # FINOPS_DUCKDB_MEMORY_LIMIT
     duckdb_threads: int = DUCKDB_THREADS  # FINOPS_DUCKDB_THREADS
+    warehouse_engine: str = "duckdb"  # FINOPS_WAREHOUSE_ENGINE: which engine dbt builds on
 
     @property
     def root(self) -> Path:
@@ -62,8 +63,9 @@ class LakeResource(dg.ConfigurableResource):
 
         return optional_sources.status(self.contract.root, source)
 
-    def skip_source(self, source: str, state: str, reason: str, context: Any = None,
-                    **metadata: Any) -> dg.MaterializeResult:
+    def skip_source(
+        self, source: str, state: str, reason: str, context: Any = None, **metadata: Any
+    ) -> dg.MaterializeResult:
         """Record that an optional source was skipped, and the successful materialization that
         says so in the UI: an absent enrichment never fails a run."""
         from finops_dagster.lake import optional_sources
@@ -71,8 +73,7 @@ class LakeResource(dg.ConfigurableResource):
         status = optional_sources.record(self.contract.root, source, state, reason)
         if context is not None:
             context.log.warning(status.line())
-        return dg.MaterializeResult(metadata={"status": f"skipped: {state}", "reason": reason,
-                                              **metadata})
+        return dg.MaterializeResult(metadata={"status": f"skipped: {state}", "reason": reason, **metadata})
 
     def source_ok(self, source: str) -> None:
         from finops_dagster.lake import optional_sources
@@ -86,9 +87,19 @@ class LakeResource(dg.ConfigurableResource):
         return optional_sources.ensure_readable(self.raw_lake())
 
     def warehouse_reader(self):
-        """A read-only DuckDB connection: only dbt writes the warehouse."""
+        """A read-only DuckDB connection: only dbt writes the warehouse. On Spark, DuckDB views
+        over the Parquet files of Spark's tables (warehouse/spark_reader.py): the same SQL works."""
         import duckdb
 
+        from finops_dagster.warehouse.engine import SPARK, spark_warehouse
+
+        if self.warehouse_engine == SPARK:
+            from finops_dagster.defs.warehouse.project import ensure_manifest
+            from finops_dagster.warehouse.spark_reader import spark_reader
+
+            return spark_reader(
+                spark_warehouse(self.root), manifest=ensure_manifest(), config=self.duckdb_config()
+            )
         return duckdb.connect(str(self.warehouse_path), read_only=True, config=self.duckdb_config())
 
     def duckdb_config(self) -> dict[str, str]:
@@ -120,8 +131,9 @@ class CurExportResource(dg.ConfigurableResource):
     def shrink_guard(self):
         from finops_dagster.lake.cur_ingest import ShrinkGuard
 
-        return ShrinkGuard(self.max_shrink, frozenset(p for p in self.allow_shrink.split(",") if p),
-                           self.as_of_date())
+        return ShrinkGuard(
+            self.max_shrink, frozenset(p for p in self.allow_shrink.split(",") if p), self.as_of_date()
+        )
 
     def as_of_date(self) -> dt.date:
         """The last day the export can contain: FINOPS_AS_OF (the demo pins the end of its
@@ -155,8 +167,9 @@ class CostExplorerResource(dg.ConfigurableResource):
         from finops_dagster.sources.cost_explorer import RateLimiter, make_client
 
         limiter = RateLimiter(self.max_requests_per_second)
-        return [make_client(limiter, role, max_attempts=self.max_attempts)
-                for role in (self.role_arns or [None])]
+        return [
+            make_client(limiter, role, max_attempts=self.max_attempts) for role in (self.role_arns or [None])
+        ]
 
 
 class CloudWatchResource(dg.ConfigurableResource):
@@ -172,8 +185,7 @@ class CloudWatchResource(dg.ConfigurableResource):
         from finops_dagster.sources.aws_calls import RateLimiter
         from finops_dagster.sources.cloudwatch import account_clients
 
-        return account_clients(RateLimiter(self.max_requests_per_second), self.role_arns,
-                               self.max_attempts)
+        return account_clients(RateLimiter(self.max_requests_per_second), self.role_arns, self.max_attempts)
 
 
 class BusinessDataResource(dg.ConfigurableResource):

@@ -50,5 +50,7 @@ class MonitoredRunLauncher(dg.DefaultRunLauncher):
         if alive(pid):
             return CheckRunHealthResult(WorkerStatus.RUNNING)
         return CheckRunHealthResult(
-            WorkerStatus.FAILED, f"the run worker (pid {pid}) is gone: killed (kill -9, OOM) or crashed "
-                                 "without reporting; the run is marked failed and its pool slots freed")
+            WorkerStatus.FAILED,
+            f"the run worker (pid {pid}) is gone: killed (kill -9, OOM) or crashed "
+            "without reporting; the run is marked failed and its pool slots freed",
+        )

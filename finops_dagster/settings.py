@@ -45,6 +45,7 @@ class Settings:
     duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT  # FINOPS_DUCKDB_MEMORY_LIMIT: spill to disk past it
     duckdb_threads: int = DUCKDB_THREADS  # FINOPS_DUCKDB_THREADS: DuckDB worker threads per process
     raw_lake_url: str = ""  # FINOPS_RAW_LAKE_URL: s3://bucket/prefix; empty = <data_dir>/raw
+    warehouse_engine: str = "duckdb"  # FINOPS_WAREHOUSE_ENGINE: duckdb or spark (warehouse/engine.py)
 
     @property
     def business_source(self) -> str:
@@ -99,9 +100,9 @@ class Settings:
         return cls(
             data_dir=data_dir,
             cur_export_url=env.get("FINOPS_CUR_EXPORT_URL") or str(default_export),
-            history_start=parse_history_start(env.get("FINOPS_HISTORY_START")
-                                              or env.get("FINOPS_CUR_START_PERIOD")
-                                              or DEFAULT_HISTORY_START),
+            history_start=parse_history_start(
+                env.get("FINOPS_HISTORY_START") or env.get("FINOPS_CUR_START_PERIOD") or DEFAULT_HISTORY_START
+            ),
             as_of=env.get("FINOPS_AS_OF") or "",
             business_url=env.get(BUSINESS_ENV) or "",
             finalization_days=int(env.get("FINOPS_FINALIZATION_DAYS") or 5),
@@ -116,19 +117,46 @@ class Settings:
             duckdb_memory_limit=_memory_limit(env.get("FINOPS_DUCKDB_MEMORY_LIMIT") or DUCKDB_MEMORY_LIMIT),
             duckdb_threads=_positive_int(env, "FINOPS_DUCKDB_THREADS", DUCKDB_THREADS),
             raw_lake_url=_lake_url(env.get("FINOPS_RAW_LAKE_URL") or ""),
-            allow_shrink=",".join(parse_history_start(p) for p in
-                                  (env.get("FINOPS_ALLOW_SHRINK") or "").split(",") if p.strip()),
+            warehouse_engine=(env.get("FINOPS_WAREHOUSE_ENGINE") or "duckdb").strip().lower(),
+            allow_shrink=",".join(
+                parse_history_start(p) for p in (env.get("FINOPS_ALLOW_SHRINK") or "").split(",") if p.strip()
+            ),
         )
+
+    def __post_init__(self) -> None:
+        from finops_dagster.warehouse.engine import ENGINES, SPARK
+
+        if self.warehouse_engine not in ENGINES:
+            raise ValueError(
+                f"FINOPS_WAREHOUSE_ENGINE={self.warehouse_engine!r}: expected one of {', '.join(ENGINES)}"
+            )
+        if self.warehouse_engine == SPARK and self.raw_lake_url:
+            raise ValueError(
+                "FINOPS_WAREHOUSE_ENGINE=spark with FINOPS_RAW_LAKE_URL: Spark does not follow the S3 "
+                "lake's day pointers yet (docs/s3-lake.md); use DuckDB, or a local lake with Spark"
+            )
+
+    @property
+    def spark_warehouse_dir(self) -> Path:
+        from finops_dagster.warehouse.engine import spark_warehouse
+
+        return spark_warehouse(self.data_dir)
 
     def dbt_environment(self) -> dict[str, str]:
         """What a dbt process needs to find the lake (the lake contract's root) and the warehouse,
-        and DuckDB's limits (profiles.yml, dbt_project.yml)."""
+        and DuckDB's limits (profiles.yml, dbt_project.yml); on Spark, its target and warehouse."""
         from finops_dagster.lake.contract import LakeContract
+        from finops_dagster.warehouse.engine import SPARK
 
-        return {**LakeContract(self.raw_lake_dir, self.raw_lake_url).dbt_environment(),
-                "FINOPS_WAREHOUSE_PATH": str(self.warehouse_path),
-                "FINOPS_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
-                "FINOPS_DUCKDB_THREADS": str(self.duckdb_threads)}
+        env = {
+            **LakeContract(self.raw_lake_dir, self.raw_lake_url).dbt_environment(),
+            "FINOPS_WAREHOUSE_PATH": str(self.warehouse_path),
+            "FINOPS_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "FINOPS_DUCKDB_THREADS": str(self.duckdb_threads),
+        }
+        if self.warehouse_engine == SPARK:
+            env |= {"FINOPS_DBT_TARGET": "spark", "FINOPS_SPARK_WAREHOUSE_DIR": str(self.spark_warehouse_dir)}
+        return env
 
     def export_to_environ(self) -> None:
         """For the processes the CLI starts (dagster dev, run workers): they read the same
@@ -137,6 +165,7 @@ class Settings:
         os.environ["FINOPS_RAW_LAKE_DIR"] = str(self.raw_lake_dir)
         if self.raw_lake_url:
             os.environ["FINOPS_RAW_LAKE_URL"] = self.raw_lake_url
+        os.environ["FINOPS_WAREHOUSE_ENGINE"] = self.warehouse_engine
         os.environ["FINOPS_WAREHOUSE_PATH"] = str(self.warehouse_path)
         os.environ["FINOPS_CUR_EXPORT_URL"] = self.cur_export_url
         os.environ["FINOPS_HISTORY_START"] = self.history_start
@@ -164,14 +193,14 @@ def temporary_environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def duckdb_config(memory_limit: str = DUCKDB_MEMORY_LIMIT, threads: int = DUCKDB_THREADS,
-                  temp_dir: Path | None = None) -> dict[str, str]:
+def duckdb_config(
+    memory_limit: str = DUCKDB_MEMORY_LIMIT, threads: int = DUCKDB_THREADS, temp_dir: Path | None = None
+) -> dict[str, str]:
     """DuckDB's memory ceiling and threads: every connection that aggregates the lake opens with
     these (dbt through profiles.yml), so no step's memory grows with the data; past the limit
     DuckDB spills to disk instead of taking the machine's memory: beside a database file
     (``<file>.tmp/``), or to ``temp_dir`` for an in-memory connection."""
-    config = {"memory_limit": memory_limit, "threads": str(threads),
-              "preserve_insertion_order": "false"}
+    config = {"memory_limit": memory_limit, "threads": str(threads), "preserve_insertion_order": "false"}
     if temp_dir is not None:  # DuckDB makes the folder itself, only when it spills
         temp_dir.parent.mkdir(parents=True, exist_ok=True)
         config["temp_directory"] = str(temp_dir)
@@ -223,8 +252,9 @@ def parse_history_start(text: str) -> str:
     naming the variable, raised when the settings are read, not deep inside a run."""
     match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
     if not match or not (2013 <= int(match.group(1)) <= 2100 and 1 <= int(match.group(2)) <= 12):
-        raise ValueError(f"FINOPS_HISTORY_START={text!r}: expected the first billing period as "
-                         "YYYY-MM (e.g. 2018-10)")
+        raise ValueError(
+            f"FINOPS_HISTORY_START={text!r}: expected the first billing period as YYYY-MM (e.g. 2018-10)"
+        )
     return f"{int(match.group(1)):04d}-{int(match.group(2)):02d}"
 
 
@@ -237,6 +267,7 @@ def _lake_url(value: str) -> str:
     """FINOPS_RAW_LAKE_URL: an ``s3://bucket[/prefix]`` URL, or empty for the local folder."""
     value = value.strip().rstrip("/")
     if value and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^\s]*)?", value):
-        raise ValueError(f"FINOPS_RAW_LAKE_URL={value!r}: expected s3://bucket/prefix (or unset for "
-                         "the local raw folder)")
+        raise ValueError(
+            f"FINOPS_RAW_LAKE_URL={value!r}: expected s3://bucket/prefix (or unset for the local raw folder)"
+        )
     return value

@@ -14,12 +14,17 @@ from finops_dagster.demo.aws import aws_environ, moto_server, upload_tree
 from finops_dagster.demo.generator import DemoConfig, generate
 from finops_dagster.settings import DEMO_BUCKET, DEMO_EXPORT, DEMO_PREFIX, Settings
 
-SLOW_FILES = ("test_cli_sync.py", "test_backfill.py",  # whole CLI runs, the UI in Chromium
-              "test_forecast_calibration.py",  # ~150 ETS fits
-              # the insights' accuracy on planted data: a full dbt parse and build each
-              "test_anomaly_shapes.py", "test_schedule_safety.py", "test_billing_audit_causes.py",
-              "test_duckdb_limits.py",  # dbt twice, and a 3M-line-item build that spills to disk
-              "test_vanished_day.py")  # two dbt builds of four models
+SLOW_FILES = (
+    "test_cli_sync.py",
+    "test_backfill.py",  # whole CLI runs, the UI in Chromium
+    "test_forecast_calibration.py",  # ~150 ETS fits
+    # the insights' accuracy on planted data: a full dbt parse and build each
+    "test_anomaly_shapes.py",
+    "test_schedule_safety.py",
+    "test_billing_audit_causes.py",
+    "test_duckdb_limits.py",  # dbt twice, and a 3M-line-item build that spills to disk
+    "test_vanished_day.py",
+)  # two dbt builds of four models
 
 
 def pytest_sessionstart(session) -> None:
@@ -37,8 +42,7 @@ def pytest_collection_modifyitems(items) -> None:
     the full demo pipeline, a real sync or the UI are marked here, from their fixtures and files,
     so a new test is classified without anyone remembering to."""
     for item in items:
-        if {"pipeline", "warehouse"} & set(getattr(item, "fixturenames", ())) \
-                or item.path.name in SLOW_FILES:
+        if {"pipeline", "warehouse"} & set(getattr(item, "fixturenames", ())) or item.path.name in SLOW_FILES:
             item.add_marker(pytest.mark.pipeline)
 
 
@@ -121,8 +125,7 @@ def pipeline(tmp_path_factory):
     truth = generate(cfg)
     write_csv(root / "demo" / "business")
     with demo_endpoints(cfg, progress=lambda m: None) as endpoints:
-        settings = Settings(data_dir=root, as_of="2026-10-31",
-                            cur_export_url=endpoints.cur_export_url)
+        settings = Settings(data_dir=root, as_of="2026-10-31", cur_export_url=endpoints.cur_export_url)
         # a real instance home (the shipped dagster.yaml, SQLite): the UI tests open it after
         home = prepare_home(root, {"DAGSTER_HOME": str(root / "dagster_home")})
         with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -141,6 +144,7 @@ def warehouse(pipeline):
     def query(sql: str, *params) -> list[tuple]:
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
             return con.execute(sql, list(params)).fetchall()
+
     return query
 
 
@@ -152,9 +156,13 @@ def mart_names() -> set[str]:
     from finops_dagster.defs.warehouse.project import ensure_manifest
 
     manifest = json.loads(ensure_manifest().read_text())
-    return {n["name"] for n in manifest["nodes"].values()
-            if n["resource_type"] == "model" and n["fqn"][1] == "marts"
-            and n["config"]["materialized"] != "ephemeral"}  # a mart's helper is not a mart
+    return {
+        n["name"]
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model"
+        and n["fqn"][1] == "marts"
+        and n["config"]["materialized"] != "ephemeral"
+    }  # a mart's helper is not a mart
 
 
 def mart_snapshot(settings: Settings) -> dict[str, list[tuple]]:
@@ -162,9 +170,13 @@ def mart_snapshot(settings: Settings) -> dict[str, list[tuple]]:
     import duckdb
 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables "
-            "where table_name like 'fct_%' or table_name like 'dim_%'").fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_name like 'fct_%' or table_name like 'dim_%'"
+            ).fetchall()
+        ]
         return {n: con.execute(f"select * from {n} order by all").fetchall() for n in names}
 
 

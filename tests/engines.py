@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from finops_dagster.settings import DBT_PROJECT_DIR
+from finops_dagster.warehouse.engine import spark_warehouse
 from tests.debian import apt_install
 
 MONEY_TOLERANCE = Decimal("0.005")
@@ -31,23 +32,46 @@ def ensure_java() -> str:
     return shutil.which("java") or "/usr/bin/java"
 
 
-def spark_build(raw_lake: Path, work: Path, *args: str, extra_env: dict[str, str] | None = None
-                ) -> subprocess.CompletedProcess:
+def spark_build(
+    raw_lake: Path, work: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """``dbt build --target spark`` over ``raw_lake`` (session method, Spark local mode), its
     warehouse, metastore and logs under ``work``."""
     ensure_java()
     dbt = str(Path(sys.executable).with_name("dbt"))
-    env = {**os.environ, "FINOPS_RAW_LAKE_DIR": str(raw_lake),
-           "FINOPS_SPARK_WAREHOUSE_DIR": str(work / "warehouse"), **(extra_env or {})}
+    env = {
+        **os.environ,
+        "FINOPS_RAW_LAKE_DIR": str(raw_lake),
+        "FINOPS_SPARK_WAREHOUSE_DIR": str(spark_warehouse(work)),
+        **(extra_env or {}),
+    }
     return subprocess.run(
-        [dbt, "build", "--target", "spark", "--exclude-resource-type", "unit_test",
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(work / "target"), "--log-path", str(work / "logs"), *args],
-        cwd=work, env=env, capture_output=True, text=True, check=False)
+        [
+            dbt,
+            "build",
+            "--target",
+            "spark",
+            "--exclude-resource-type",
+            "unit_test",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+            *args,
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
-def compare_engines(duckdb_file: Path, spark_warehouse: Path, schema: str = "finops"
-                    ) -> dict[str, str]:
+def compare_engines(duckdb_file: Path, spark_dir: Path, schema: str = "finops") -> dict[str, str]:
     """Every table of the DuckDB warehouse against Spark's table of the same name: {table:
     difference} (empty: equal row for row)."""
     import duckdb
@@ -55,19 +79,29 @@ def compare_engines(duckdb_file: Path, spark_warehouse: Path, schema: str = "fin
     problems: dict[str, str] = {}
     con = duckdb.connect()
     con.execute(f"attach '{duckdb_file}' as w (read_only)")
-    tables = [r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where database_name = 'w' order by 1").fetchall()]
+    tables = [
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'w' order by 1"
+        ).fetchall()
+    ]
     for table in tables:
-        folder = spark_warehouse / f"{schema}.db" / table
-        cols = con.execute("select column_name, data_type from duckdb_columns() where database_name = 'w' "
-                           "and table_name = ? order by column_index", [table]).fetchall()
+        folder = spark_dir / f"{schema}.db" / table
+        cols = con.execute(
+            "select column_name, data_type from duckdb_columns() where database_name = 'w' "
+            "and table_name = ? order by column_index",
+            [table],
+        ).fetchall()
         ours = _rows(con, f"w.main.{table}", cols)
         if not folder.is_dir():
             problems[table] = "not built on Spark"
             continue
         files = [str(p) for p in folder.rglob("*.parquet")]
-        theirs = _rows(con, f"read_parquet({files!r}, hive_partitioning = true, union_by_name = true)",
-                       cols) if files else []
+        theirs = (
+            _rows(con, f"read_parquet({files!r}, hive_partitioning = true, union_by_name = true)", cols)
+            if files
+            else []
+        )
         if len(ours) != len(theirs):
             problems[table] = f"{len(ours)} rows on DuckDB, {len(theirs)} on Spark"
             continue
@@ -75,8 +109,10 @@ def compare_engines(duckdb_file: Path, spark_warehouse: Path, schema: str = "fin
         for a, b in zip(ours, theirs, strict=True):
             bad = [c for (c, _), k, x, y in zip(cols, kinds, a, b, strict=True) if not _same(k, x, y)]
             if bad:
-                problems[table] = f"first differing row: {dict(zip([c for c, _ in cols], a, strict=True))} " \
-                                  f"vs {dict(zip([c for c, _ in cols], b, strict=True))} (columns {bad})"
+                problems[table] = (
+                    f"first differing row: {dict(zip([c for c, _ in cols], a, strict=True))} "
+                    f"vs {dict(zip([c for c, _ in cols], b, strict=True))} (columns {bad})"
+                )
                 break
     return problems
 
@@ -90,6 +126,7 @@ def _kind(data_type: str) -> str:
 def _rows(con, relation: str, cols: list[tuple[str, str]]) -> list[tuple]:
     """Rows sorted on the exact columns first: a money column a rounding apart cannot reorder them.
     Maps are compared as sorted entries (Spark and DuckDB keep different key orders)."""
+
     def expr(name: str, data_type: str) -> str:
         q = f'"{name}"'
         if data_type.startswith("MAP"):
@@ -97,6 +134,7 @@ def _rows(con, relation: str, cols: list[tuple[str, str]]) -> list[tuple]:
         if data_type.startswith("TIMESTAMP"):
             return f"cast({q} as timestamp)"
         return f"cast({q} as {data_type})"
+
     select = ", ".join(expr(n, t) for n, t in cols)
     exact = [str(i + 1) for i, (_, t) in enumerate(cols) if _kind(t) == "exact"]
     rest = [str(i + 1) for i, (_, t) in enumerate(cols) if _kind(t) != "exact"]
@@ -115,20 +153,3 @@ def _same(kind: str, x, y) -> bool:
         # a value both engines rounded to 2 places may land a hundredth apart
         return round(x, 2) == x and round(y, 2) == y and abs(x - y) <= 0.0100001
     return x == y
-
-
-def spark_reader(spark_warehouse: Path, like: Path, schema: str = "finops"):
-    """An in-memory DuckDB connection whose views name Spark's tables: the per-day checks
-    (``finops_dagster.quality``) run on it exactly as on the DuckDB warehouse. A table Spark left
-    empty has no Parquet file to read its columns from; it gets the columns of the same table in
-    ``like`` (a DuckDB warehouse), and no rows."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute(f"attach '{like}' as like_db (read_only)")
-    for folder in sorted((spark_warehouse / f"{schema}.db").iterdir()):
-        files = [str(p) for p in folder.rglob("*.parquet")]
-        source = (f"read_parquet({files!r}, hive_partitioning = true, union_by_name = true)" if files
-                  else f'like_db.main."{folder.name}" limit 0')
-        con.execute(f'create view "{folder.name}" as select * from {source}')
-    return con

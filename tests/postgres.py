@@ -24,8 +24,10 @@ def ensure_postgres() -> str:
     with the driver's own error)."""
     state = "running"
     if not _listening():
-        versions = sorted((os.path.basename(os.path.dirname(p)) for p in glob.glob("/etc/postgresql/*/main")),
-                          key=lambda v: [int(x) for x in v.split(".") if x.isdigit()])
+        versions = sorted(
+            (os.path.basename(os.path.dirname(p)) for p in glob.glob("/etc/postgresql/*/main")),
+            key=lambda v: [int(x) for x in v.split(".") if x.isdigit()],
+        )
         if not versions or not os.path.exists("/usr/bin/pg_ctlcluster"):
             return "PostgreSQL is not installed (apt-get install postgresql)"
         subprocess.run(["pg_ctlcluster", versions[-1], "main", "start"], capture_output=True, check=False)
@@ -37,8 +39,9 @@ def ensure_postgres() -> str:
         state = "started"
     import sqlalchemy as sa
 
-    engine = sa.create_engine(f"postgresql+psycopg2://postgres@{HOST}:{PORT}/postgres",
-                              isolation_level="AUTOCOMMIT")
+    engine = sa.create_engine(
+        f"postgresql+psycopg2://postgres@{HOST}:{PORT}/postgres", isolation_level="AUTOCOMMIT"
+    )
     try:
         with engine.connect() as con:
             if not con.execute(sa.text("select 1 from pg_database where datname = 'test'")).first():

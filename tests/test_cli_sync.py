@@ -84,8 +84,9 @@ def test_2018_athena_and_2023_csv_exports_go_in_with_configuration_only(tmp_path
     # quiet by default: a line per step and job run; Dagster's events and dbt in the log file
     assert len(results[0].stdout.splitlines()) < 60 and "STEP_START" not in results[0].stdout
     # long steps say where they are: the delivery read (MB, rows, percent), dbt's models
-    assert re.search(r"s  CUR 2018-1\d: read file (\d+)/\1 \([\d.]+/[\d.]+ MB, \d+ rows, 100%\)",
-                     results[0].stdout)
+    assert re.search(
+        r"s  CUR 2018-1\d: read file (\d+)/\1 \([\d.]+/[\d.]+ MB, \d+ rows, 100%\)", results[0].stdout
+    )
     assert re.search(r"s  dbt build: (\d+)/\1 models \(100%\)", results[0].stdout)
     assert "cur_ingest_job 2018-10-01..2018-12-31: ok in" in results[0].stdout
     (log,) = (tmp_path / "data-2018" / "logs").glob("sync-*.log")

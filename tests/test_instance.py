@@ -27,7 +27,8 @@ def test_sqlite_is_the_default_and_postgres_is_opt_in(tmp_path):
 
 
 def test_postgres_storage_keeps_partitions_and_checks_across_a_restart(
-        tmp_path, demo, pg_database, monkeypatch):
+    tmp_path, demo, pg_database, monkeypatch
+):
     monkeypatch.setenv(PG_URL_ENV, pg_database)
     home = prepare_home(tmp_path, {PG_URL_ENV: pg_database})
     settings = Settings(data_dir=tmp_path, cur_export_url=demo["export_root"], as_of="2026-10-31")
@@ -41,7 +42,8 @@ def test_postgres_storage_keeps_partitions_and_checks_across_a_restart(
         defs = build_definitions(settings)
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         result = defs.resolve_job_def("cur_ingest_job").execute_in_process(
-            instance=instance, tags=range_tags(days[0], days[-1]))
+            instance=instance, tags=range_tags(days[0], days[-1])
+        )
         assert result.success
         run_id = result.run_id
     finally:
@@ -51,12 +53,18 @@ def test_postgres_storage_keeps_partitions_and_checks_across_a_restart(
     try:
         assert restarted.get_run_by_id(run_id).is_success
         assert restarted.get_materialized_partitions(key) == set(days)
-        status = {i.partition_key: i.latest_execution_status.value for i in
-                  restarted.event_log_storage.get_asset_check_partition_info([gap]) if i.partition_key}
+        status = {
+            i.partition_key: i.latest_execution_status.value
+            for i in restarted.event_log_storage.get_asset_check_partition_info([gap])
+            if i.partition_key
+        }
         assert status == {"2026-09-16": "SUCCEEDED", "2026-09-17": "FAILED", "2026-09-18": "SUCCEEDED"}
         # each day's result targets that day's latest materialization: what the UI's Partitions
         # view needs to show it (without a target every day of a range run was "Missing")
-        assert all(i.is_current for i in restarted.event_log_storage.get_asset_check_partition_info([gap])
-                   if i.partition_key)
+        assert all(
+            i.is_current
+            for i in restarted.event_log_storage.get_asset_check_partition_info([gap])
+            if i.partition_key
+        )
     finally:
         restarted.dispose()

@@ -10,7 +10,7 @@ with tags as (
 
 select tags.*, daily.line_item_count, daily.billed_cost as daily_billed_cost
 from tags
-left join {{ ref('fct_daily_cost') }} as daily on daily.cost_key = tags.cost_key
+left join {{ ref('fct_daily_cost') }} as daily on tags.cost_key = daily.cost_key
 where daily.cost_key is null
     or tags.line_items > daily.line_item_count
     or (tags.line_items = daily.line_item_count

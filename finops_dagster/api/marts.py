@@ -97,8 +97,7 @@ class MartReader:
         clause = (" where " + " and ".join(where)) if where else ""
         group = f" group by {q.group_by}" if q.group_by else ""
         base = f"select {q.select} from {table}{clause}{group}"
-        sql = (f"select *, count(*) over () as _total from ({base}) "
-               f"order by {q.order_by} limit ? offset ?")
+        sql = f"select *, count(*) over () as _total from ({base}) order by {q.order_by} limit ? offset ?"
         key = (q.mart, version, sql, tuple(args), limit, offset)
         if (hit := self._answers.get(key)) is not None:
             return hit[0], hit[1]

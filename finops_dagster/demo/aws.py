@@ -34,9 +34,11 @@ def moto_server(port: int | None = None, timeout: float = 30.0) -> Iterator[str]
     """Start ``moto_server`` on 127.0.0.1 and yield its endpoint URL; stop it on exit."""
     port = port or free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "finops_dagster.demo.moto_launcher",
-                             "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "finops_dagster.demo.moto_launcher", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_http(f"{endpoint}/moto-api/", proc, timeout, f"moto server did not start on {endpoint}")
         yield endpoint

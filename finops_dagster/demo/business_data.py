@@ -12,17 +12,28 @@ from finops_dagster.demo import catalog as C
 
 def frames(start: dt.date = C.DEMO_START, end: dt.date = C.DEMO_END) -> dict[str, pl.DataFrame]:
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    requests = [{"usage_date": d, "customer_id": cust, "service": svc, "request_count": n}
-                for d in days if d != C.MISSING_REQUESTS_DAY
-                for svc, shares in C.REQUEST_SHARES.items() for cust, n in shares.items()]
+    requests = [
+        {"usage_date": d, "customer_id": cust, "service": svc, "request_count": n}
+        for d in days
+        if d != C.MISSING_REQUESTS_DAY
+        for svc, shares in C.REQUEST_SHARES.items()
+        for cust, n in shares.items()
+    ]
     return {
-        "customers": pl.DataFrame([{"customer_id": k, "name": v[0], "mrr": f"{v[1]}.00",
-                                    "currency": "USD"} for k, v in C.CUSTOMERS.items()]),
+        "customers": pl.DataFrame(
+            [
+                {"customer_id": k, "name": v[0], "mrr": f"{v[1]}.00", "currency": "USD"}
+                for k, v in C.CUSTOMERS.items()
+            ]
+        ),
         "requests": pl.DataFrame(requests),
-        "budgets": pl.DataFrame([{"scope_type": t, "scope_value": v, "monthly_budget": f"{b}.00",
-                                  "currency": "USD"} for t, v, b in C.BUDGETS]),
-        "shared_rules": pl.DataFrame([{"service_tag": s, "split_by": "requests"}
-                                      for s in C.SHARED_SERVICES]),
+        "budgets": pl.DataFrame(
+            [
+                {"scope_type": t, "scope_value": v, "monthly_budget": f"{b}.00", "currency": "USD"}
+                for t, v, b in C.BUDGETS
+            ]
+        ),
+        "shared_rules": pl.DataFrame([{"service_tag": s, "split_by": "requests"} for s in C.SHARED_SERVICES]),
     }
 
 

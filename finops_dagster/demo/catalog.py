@@ -12,11 +12,7 @@ from dataclasses import dataclass, field
 UNITS_PER_USD = 100_000_000
 
 PAYER_ACCOUNT = "999999999999"
-ACCOUNTS = {
-    "111111111111": "prod",
-    "222222222222": "dev",
-    "333333333333": "shared",
-}
+ACCOUNTS = {"111111111111": "prod", "222222222222": "dev", "333333333333": "shared"}
 BILLING_PERIODS = ("2026-08", "2026-09", "2026-10")
 DEMO_START = dt.date(2026, 8, 1)
 DEMO_END = dt.date(2026, 10, 31)  # inclusive
@@ -44,15 +40,22 @@ SERVICE_NAMES = {
 }
 
 
-def ce_service_name(product_code: str, usage_type: str = "BoxUsage:m5.large",
-                    line_item_type: str = "Usage") -> str:
+def ce_service_name(
+    product_code: str, usage_type: str = "BoxUsage:m5.large", line_item_type: str = "Usage"
+) -> str:
     """Cost Explorer's SERVICE value for a demo service's line (EC2: instance hours by default)."""
     import polars as pl
 
     from finops_dagster.sources.ce_services import cost_explorer_service
 
-    row = pl.DataFrame({"p": [product_code], "t": [line_item_type], "u": [usage_type],
-                        "n": [SERVICE_NAMES.get(product_code, product_code)]})
+    row = pl.DataFrame(
+        {
+            "p": [product_code],
+            "t": [line_item_type],
+            "u": [usage_type],
+            "n": [SERVICE_NAMES.get(product_code, product_code)],
+        }
+    )
     return row.select(cost_explorer_service(pl.col("p"), pl.col("t"), pl.col("u"), pl.col("n"))).item()
 
 
@@ -99,58 +102,130 @@ INSTANCES: tuple[Instance, ...] = (
     Instance("111111111111", "etl-1", "c5.large", "ri", _tags("data", "etl", "prod")),
     Instance("111111111111", "etl-2", "c5.large", "ri", _tags("data", "etl", "prod")),
     Instance("111111111111", "report-1", "r5.2xlarge", "od", _tags("data", "reports", "prod")),
-    Instance("111111111111", "acme-worker", "m5.large", "od",
-             _tags("web", "worker", "prod", customer="acme")),
+    Instance(
+        "111111111111", "acme-worker", "m5.large", "od", _tags("web", "worker", "prod", customer="acme")
+    ),
     Instance("222222222222", "dev-api-1", "t3.medium", "od", _tags("platform", "api", "dev")),
     Instance("222222222222", "dev-api-2", "t3.medium", "od", _tags("platform", "api", "dev")),
     Instance("222222222222", "dev-etl-1", "m5.large", "od", _tags("data", "etl", "dev")),
     Instance("222222222222", "dev-web-1", "m5.large", "od", _tags("web", "frontend", "dev")),
     Instance("222222222222", "scratch-1", "t3.medium", "od"),  # untagged
-    Instance("333333333333", "shared-db-1", "m5.xlarge", "od",
-             _tags("platform", "shared-db", "shared")),
-    Instance("333333333333", "shared-cache-1", "m5.large", "od",
-             _tags("platform", "shared-cache", "shared")),
-    Instance("333333333333", "globex-worker", "m5.large", "od",
-             _tags("web", "worker", "prod", customer="globex")),
+    Instance("333333333333", "shared-db-1", "m5.xlarge", "od", _tags("platform", "shared-db", "shared")),
+    Instance("333333333333", "shared-cache-1", "m5.large", "od", _tags("platform", "shared-cache", "shared")),
+    Instance(
+        "333333333333", "globex-worker", "m5.large", "od", _tags("web", "worker", "prod", customer="globex")
+    ),
     Instance("333333333333", "bastion", "t3.medium", "od"),  # untagged
 )
 
 
-def _daily(account: str, code: str, rid: str, usage: str, usd: float, tags=None,
-           weekend_pct: int = 100) -> DailyResource:
+def _daily(
+    account: str, code: str, rid: str, usage: str, usd: float, tags=None, weekend_pct: int = 100
+) -> DailyResource:
     return DailyResource(account, code, rid, usage, round(usd * UNITS_PER_USD), tags or {}, weekend_pct)
 
 
 DAILY_RESOURCES: tuple[DailyResource, ...] = (
-    _daily("111111111111", "AmazonRDS", "arn:aws:rds:us-east-1:111111111111:db:orders",
-           "InstanceUsage:db.r5.large", 48.0, _tags("platform", "api", "prod")),
-    _daily("111111111111", "AmazonS3", "orders-archive", "TimedStorage-ByteHrs", 12.5,
-           _tags("data", "etl", "prod")),
-    _daily("111111111111", "AWSLambda", "arn:aws:lambda:us-east-1:111111111111:function:ingest",
-           "Request", 6.2, _tags("data", "etl", "prod")),
-    _daily("111111111111", "AmazonDynamoDB", "arn:aws:dynamodb:us-east-1:111111111111:table/sessions",
-           "ReadCapacityUnit-Hrs", 9.8, _tags("web", "frontend", "prod")),
-    _daily("111111111111", "AmazonCloudFront", "E2DEMO111111", "DataTransfer-Out-Bytes", 21.0,
-           _tags("web", "frontend", "prod")),
-    _daily("111111111111", "AWSELB",
-           "arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/app/api",
-           "LoadBalancerUsage", 5.4, _tags("platform", "api", "prod")),
-    _daily("222222222222", "AmazonRDS", "arn:aws:rds:us-east-1:222222222222:db:dev-orders",
-           "InstanceUsage:db.t3.medium", 3.3, _tags("platform", "api", "dev")),
+    _daily(
+        "111111111111",
+        "AmazonRDS",
+        "arn:aws:rds:us-east-1:111111111111:db:orders",
+        "InstanceUsage:db.r5.large",
+        48.0,
+        _tags("platform", "api", "prod"),
+    ),
+    _daily(
+        "111111111111",
+        "AmazonS3",
+        "orders-archive",
+        "TimedStorage-ByteHrs",
+        12.5,
+        _tags("data", "etl", "prod"),
+    ),
+    _daily(
+        "111111111111",
+        "AWSLambda",
+        "arn:aws:lambda:us-east-1:111111111111:function:ingest",
+        "Request",
+        6.2,
+        _tags("data", "etl", "prod"),
+    ),
+    _daily(
+        "111111111111",
+        "AmazonDynamoDB",
+        "arn:aws:dynamodb:us-east-1:111111111111:table/sessions",
+        "ReadCapacityUnit-Hrs",
+        9.8,
+        _tags("web", "frontend", "prod"),
+    ),
+    _daily(
+        "111111111111",
+        "AmazonCloudFront",
+        "E2DEMO111111",
+        "DataTransfer-Out-Bytes",
+        21.0,
+        _tags("web", "frontend", "prod"),
+    ),
+    _daily(
+        "111111111111",
+        "AWSELB",
+        "arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/app/api",
+        "LoadBalancerUsage",
+        5.4,
+        _tags("platform", "api", "prod"),
+    ),
+    _daily(
+        "222222222222",
+        "AmazonRDS",
+        "arn:aws:rds:us-east-1:222222222222:db:dev-orders",
+        "InstanceUsage:db.t3.medium",
+        3.3,
+        _tags("platform", "api", "dev"),
+    ),
     _daily("222222222222", "AmazonS3", "dev-scratch", "TimedStorage-ByteHrs", 1.7),  # untagged
-    _daily("222222222222", "AWSLambda", "arn:aws:lambda:us-east-1:222222222222:function:dev-ingest",
-           "Request", 0.9, _tags("data", "etl", "dev")),
-    _daily("333333333333", "AmazonElastiCache",
-           "arn:aws:elasticache:us-east-1:333333333333:cluster:shared-cache",
-           "NodeUsage:cache.r6g.large", 14.4, _tags("platform", "shared-cache", "shared")),
-    _daily("333333333333", "AmazonCloudFront", "E2DEMO333333", "DataTransfer-Out-Bytes", 17.6,
-           _tags("platform", "shared-cdn", "shared")),
+    _daily(
+        "222222222222",
+        "AWSLambda",
+        "arn:aws:lambda:us-east-1:222222222222:function:dev-ingest",
+        "Request",
+        0.9,
+        _tags("data", "etl", "dev"),
+    ),
+    _daily(
+        "333333333333",
+        "AmazonElastiCache",
+        "arn:aws:elasticache:us-east-1:333333333333:cluster:shared-cache",
+        "NodeUsage:cache.r6g.large",
+        14.4,
+        _tags("platform", "shared-cache", "shared"),
+    ),
+    _daily(
+        "333333333333",
+        "AmazonCloudFront",
+        "E2DEMO333333",
+        "DataTransfer-Out-Bytes",
+        17.6,
+        _tags("platform", "shared-cdn", "shared"),
+    ),
     _daily("333333333333", "AmazonS3", "shared-assets", "TimedStorage-ByteHrs", 4.1),  # untagged
-    _daily("333333333333", "AmazonDynamoDB", "arn:aws:dynamodb:us-east-1:333333333333:table/tenants",
-           "WriteCapacityUnit-Hrs", 7.5, _tags("platform", "shared-db", "shared")),
+    _daily(
+        "333333333333",
+        "AmazonDynamoDB",
+        "arn:aws:dynamodb:us-east-1:333333333333:table/tenants",
+        "WriteCapacityUnit-Hrs",
+        7.5,
+        _tags("platform", "shared-db", "shared"),
+    ),
     # The planted weekly seasonality: a weekday reporting workload, 5 % of it on weekends.
-    _daily("111111111111", "AmazonAthena", "arn:aws:athena:us-east-1:111111111111:workgroup/reports",
-           "DataScannedInTB", 320.0, _tags("data", "reports", "prod"), weekend_pct=5),
+    _daily(
+        "111111111111",
+        "AmazonAthena",
+        "arn:aws:athena:us-east-1:111111111111:workgroup/reports",
+        "DataScannedInTB",
+        320.0,
+        _tags("data", "reports", "prod"),
+        weekend_pct=5,
+    ),
 )
 
 # Monthly line items (usage date = first day of the period).
@@ -162,12 +237,24 @@ CREDIT = {"account": "111111111111", "day": 15, "units": -50 * UNITS_PER_USD}
 RESTATEMENT = {
     "period": "2026-08",
     "lines": (
-        {"date": dt.date(2026, 8, 20), "account": "111111111111", "product_code": "AmazonEC2",
-         "line_item_type": "Credit", "usage_type": "", "resource_id": "",
-         "units": -120 * UNITS_PER_USD},
-        {"date": dt.date(2026, 8, 5), "account": "333333333333", "product_code": "AmazonS3",
-         "line_item_type": "Usage", "usage_type": "TimedStorage-ByteHrs-Late",
-         "resource_id": "shared-assets", "units": 3_550_000_000},
+        {
+            "date": dt.date(2026, 8, 20),
+            "account": "111111111111",
+            "product_code": "AmazonEC2",
+            "line_item_type": "Credit",
+            "usage_type": "",
+            "resource_id": "",
+            "units": -120 * UNITS_PER_USD,
+        },
+        {
+            "date": dt.date(2026, 8, 5),
+            "account": "333333333333",
+            "product_code": "AmazonS3",
+            "line_item_type": "Usage",
+            "usage_type": "TimedStorage-ByteHrs-Late",
+            "resource_id": "shared-assets",
+            "units": 3_550_000_000,
+        },
     ),
 }
 
@@ -175,8 +262,11 @@ RESTATEMENT = {
 # report-1 (r5.2xlarge) is the planted oversized instance, two dev machines work office hours
 # only (idle 16 h a day); everything else follows a daily cycle around its level.
 CPU_PROFILES = {
-    "dev-api-1": ("idle", 2.0), "dev-api-2": ("idle", 2.0), "scratch-1": ("idle", 1.0),
-    "dev-etl-1": ("business_hours", 45.0), "dev-web-1": ("business_hours", 35.0),
+    "dev-api-1": ("idle", 2.0),
+    "dev-api-2": ("idle", 2.0),
+    "scratch-1": ("idle", 1.0),
+    "dev-etl-1": ("business_hours", 45.0),
+    "dev-web-1": ("business_hours", 35.0),
     "report-1": ("steady", 9.0),
 }
 DEFAULT_CPU_PROFILE = ("daily_cycle", 40.0)
@@ -205,8 +295,11 @@ MISSING_REQUESTS_DAY = dt.date(2026, 10, 12)  # the request feed has a gap: its 
 # Monthly budgets. Only the production account's alerts: the spike still running at the end of
 # the data puts the forecast of the open month (November) far over it.
 BUDGETS = (
-    ("account", "111111111111", 14000), ("account", "222222222222", 600),
-    ("account", "333333333333", 2500), ("team", "platform", 3800), ("service", "AmazonEC2", 1500),
+    ("account", "111111111111", 14000),
+    ("account", "222222222222", 600),
+    ("account", "333333333333", 2500),
+    ("team", "platform", 3800),
+    ("service", "AmazonEC2", 1500),
 )
 PLANTED_BUDGET_BREACH = ("account", "111111111111", "2026-11")
 SHARED_SERVICES = ("shared-db", "shared-cache", "shared-cdn")
@@ -224,12 +317,27 @@ COST_CATEGORIES = {
     "333333333333": {"Environment": "shared", "BusinessUnit": "growth"},
 }
 CE_DRIFT = (
-    {"date": dt.date(2026, 9, 10), "account": "222222222222", "service": "AmazonRDS",
-     "usd": "7.00", "status": "mismatch"},
-    {"date": dt.date(2026, 9, 3), "account": "333333333333", "service": "AmazonElastiCache",
-     "usd": "0.03", "status": "within_tolerance"},
-    {"date": dt.date(2026, 10, 30), "account": "111111111111", "service": "AmazonEC2",
-     "usd": "25.00", "status": "estimated"},
+    {
+        "date": dt.date(2026, 9, 10),
+        "account": "222222222222",
+        "service": "AmazonRDS",
+        "usd": "7.00",
+        "status": "mismatch",
+    },
+    {
+        "date": dt.date(2026, 9, 3),
+        "account": "333333333333",
+        "service": "AmazonElastiCache",
+        "usd": "0.03",
+        "status": "within_tolerance",
+    },
+    {
+        "date": dt.date(2026, 10, 30),
+        "account": "111111111111",
+        "service": "AmazonEC2",
+        "usd": "25.00",
+        "status": "estimated",
+    },
 )
 
 # Efficiency answers the marts must find (see CPU_PROFILES): the idle machines are the waste,
@@ -244,22 +352,46 @@ SESSIONS_TABLE = "arn:aws:dynamodb:us-east-1:111111111111:table/sessions"
 # About $4,000 a day of on-demand writes on one table: 3.2e9 write request units at $1.25 per
 # million, from a Monday to the end of the data. Flagged critical on its first day, root cause
 # this usage type, a volume change (a new usage, not a new price).
-SPIKE = {"account": "111111111111", "product_code": "AmazonDynamoDB", "resource_id": SESSIONS_TABLE,
-         "usage_type": "WriteRequestUnits", "from": dt.date(2026, 10, 26), "to": DEMO_END,
-         "quantity": 3_200_000_000.0, "rate_units": 125, "tags": _tags("web", "frontend", "prod")}
+SPIKE = {
+    "account": "111111111111",
+    "product_code": "AmazonDynamoDB",
+    "resource_id": SESSIONS_TABLE,
+    "usage_type": "WriteRequestUnits",
+    "from": dt.date(2026, 10, 26),
+    "to": DEMO_END,
+    "quantity": 3_200_000_000.0,
+    "rate_units": 125,
+    "tags": _tags("web", "frontend", "prod"),
+}
 # Benign billing discrepancies the auditor must auto-resolve, each with its reason:
 # a one-off credit, a mid-period price change (ElastiCache nodes +25 % from the 16th) and usage of
 # the last two days of September billed on the first of October (noise-free, $7.50 a day).
-BENIGN_CREDIT = {"account": "333333333333", "product_code": "AmazonCloudFront",
-                 "date": dt.date(2026, 9, 12), "units": -80 * UNITS_PER_USD}
-PRICE_CHANGE = {"resource_id": "arn:aws:elasticache:us-east-1:333333333333:cluster:shared-cache",
-                "from": dt.date(2026, 10, 16), "pct": 125}
-BOUNDARY_SHIFT = {"resource_id": "arn:aws:dynamodb:us-east-1:333333333333:table/tenants",
-                  "unbilled_days": (dt.date(2026, 9, 29), dt.date(2026, 9, 30)),
-                  "billed_on": dt.date(2026, 10, 1)}
+BENIGN_CREDIT = {
+    "account": "333333333333",
+    "product_code": "AmazonCloudFront",
+    "date": dt.date(2026, 9, 12),
+    "units": -80 * UNITS_PER_USD,
+}
+PRICE_CHANGE = {
+    "resource_id": "arn:aws:elasticache:us-east-1:333333333333:cluster:shared-cache",
+    "from": dt.date(2026, 10, 16),
+    "pct": 125,
+}
+BOUNDARY_SHIFT = {
+    "resource_id": "arn:aws:dynamodb:us-east-1:333333333333:table/tenants",
+    "unbilled_days": (dt.date(2026, 9, 29), dt.date(2026, 9, 30)),
+    "billed_on": dt.date(2026, 10, 1),
+}
 # Usage AWS never billed: S3 requests on the dev bucket for a week of September, quantity
 # and public price present, no charge. The auditor's one open discrepancy: 7 x $7.50.
-UNBILLED = {"account": "222222222222", "product_code": "AmazonS3", "resource_id": "dev-scratch",
-            "usage_type": "Requests-Tier1", "from": dt.date(2026, 9, 8), "to": dt.date(2026, 9, 14),
-            "quantity": 1_500_000.0, "rate_units": 500}  # $0.005 per 1,000 requests
+UNBILLED = {
+    "account": "222222222222",
+    "product_code": "AmazonS3",
+    "resource_id": "dev-scratch",
+    "usage_type": "Requests-Tier1",
+    "from": dt.date(2026, 9, 8),
+    "to": dt.date(2026, 9, 14),
+    "quantity": 1_500_000.0,
+    "rate_units": 500,
+}  # $0.005 per 1,000 requests
 UNBILLED_USD = "52.50"

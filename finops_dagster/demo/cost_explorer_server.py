@@ -22,11 +22,20 @@ from pathlib import Path
 
 import polars as pl
 
-METRIC_COLUMNS = {"UnblendedCost": "unblended", "AmortizedCost": "amortized",
-                  "NetUnblendedCost": "unblended", "NetAmortizedCost": "amortized",
-                  "BlendedCost": "unblended", "UsageQuantity": "usage"}
-DIMENSIONS = {"SERVICE": "service", "LINKED_ACCOUNT": "account", "REGION": "region",
-              "USAGE_TYPE": "usage_type"}
+METRIC_COLUMNS = {
+    "UnblendedCost": "unblended",
+    "AmortizedCost": "amortized",
+    "NetUnblendedCost": "unblended",
+    "NetAmortizedCost": "amortized",
+    "BlendedCost": "unblended",
+    "UsageQuantity": "usage",
+}
+DIMENSIONS = {
+    "SERVICE": "service",
+    "LINKED_ACCOUNT": "account",
+    "REGION": "region",
+    "USAGE_TYPE": "usage_type",
+}
 
 
 def dataset_from_cur(export_root: Path) -> pl.DataFrame:
@@ -38,16 +47,28 @@ def dataset_from_cur(export_root: Path) -> pl.DataFrame:
 
     lf = scan_delivery(sorted(Path(export_root).glob("data/*/*.parquet")))
     schema = lf.collect_schema()
-    service = cost_explorer_service(pl.col("line_item_product_code"), pl.col("line_item_line_item_type"),
-                                    pl.col("line_item_usage_type"), pl.col("product_product_name"))
-    return lf.group_by(
-        date=pl.col("usage_date"), service=service,
-        account=pl.col("line_item_usage_account_id"), region=pl.col("product_region_code"),
-        usage_type=pl.col("line_item_usage_type"),
-        team=pl.col("resource_tags").map.get("user_team").fill_null(""),
-    ).agg(unblended=pl.col("line_item_unblended_cost").cast(MONEY).sum(),
-          amortized=effective_cost(schema).sum(),
-          usage=pl.col("line_item_usage_amount").cast(MONEY).sum()).collect()
+    service = cost_explorer_service(
+        pl.col("line_item_product_code"),
+        pl.col("line_item_line_item_type"),
+        pl.col("line_item_usage_type"),
+        pl.col("product_product_name"),
+    )
+    return (
+        lf.group_by(
+            date=pl.col("usage_date"),
+            service=service,
+            account=pl.col("line_item_usage_account_id"),
+            region=pl.col("product_region_code"),
+            usage_type=pl.col("line_item_usage_type"),
+            team=pl.col("resource_tags").map.get("user_team").fill_null(""),
+        )
+        .agg(
+            unblended=pl.col("line_item_unblended_cost").cast(MONEY).sum(),
+            amortized=effective_cost(schema).sum(),
+            usage=pl.col("line_item_usage_amount").cast(MONEY).sum(),
+        )
+        .collect()
+    )
 
 
 def plant_drift(data: pl.DataFrame) -> pl.DataFrame:
@@ -56,13 +77,26 @@ def plant_drift(data: pl.DataFrame) -> pl.DataFrame:
     from finops_dagster.demo import catalog as C
 
     gap, account = C.MISSING_DAY["date"], C.MISSING_DAY["account"]
-    copied = data.filter(pl.col("date") == gap - dt.timedelta(days=1), pl.col("account") == account
-                         ).with_columns(date=pl.lit(gap))
-    drift = pl.DataFrame([{
-        "date": d["date"], "service": C.ce_service_name(d["service"]), "account": d["account"],
-        "region": "us-east-1", "usage_type": "demo-drift", "team": "",
-        "unblended": Decimal(d["usd"]), "amortized": Decimal(d["usd"]), "usage": Decimal(0),
-    } for d in C.CE_DRIFT], schema=data.schema)
+    copied = data.filter(
+        pl.col("date") == gap - dt.timedelta(days=1), pl.col("account") == account
+    ).with_columns(date=pl.lit(gap))
+    drift = pl.DataFrame(
+        [
+            {
+                "date": d["date"],
+                "service": C.ce_service_name(d["service"]),
+                "account": d["account"],
+                "region": "us-east-1",
+                "usage_type": "demo-drift",
+                "team": "",
+                "unblended": Decimal(d["usd"]),
+                "amortized": Decimal(d["usd"]),
+                "usage": Decimal(0),
+            }
+            for d in C.CE_DRIFT
+        ],
+        schema=data.schema,
+    )
     return pl.concat([data, copied, drift])
 
 
@@ -120,34 +154,51 @@ def get_cost_and_usage(state: EndpointState, req: dict) -> dict:
     df = state.data.filter(pl.col("date") >= start, pl.col("date") < end)
     group_cols = []
     for i, g in enumerate(groups):
-        expr = (pl.format("{}${}", pl.lit(g["Key"]), pl.col("team")) if g["Type"] == "TAG"
-                and g["Key"] == "team" else pl.lit(f"{g['Key']}$") if g["Type"] == "TAG"
-                else pl.col(DIMENSIONS[g["Key"]]))
+        expr = (
+            pl.format("{}${}", pl.lit(g["Key"]), pl.col("team"))
+            if g["Type"] == "TAG" and g["Key"] == "team"
+            else pl.lit(f"{g['Key']}$")
+            if g["Type"] == "TAG"
+            else pl.col(DIMENSIONS[g["Key"]])
+        )
         group_cols.append(expr.alias(f"k{i}"))
-    agg = df.group_by(pl.col("date"), *group_cols).agg(
-        [pl.col(c).sum() for c in {"unblended", "amortized", "usage"}]).sort(pl.all())
+    agg = (
+        df.group_by(pl.col("date"), *group_cols)
+        .agg([pl.col(c).sum() for c in {"unblended", "amortized", "usage"}])
+        .sort(pl.all())
+    )
     rows = agg.to_dicts()
     offset = int(base64.b64decode(req["NextPageToken"])) if req.get("NextPageToken") else 0
-    page = rows[offset:offset + state.page_size]
+    page = rows[offset : offset + state.page_size]
     by_day: dict[dt.date, list[dict]] = {}
     for r in page:
         by_day.setdefault(r["date"], []).append(r)
     results = []
     for day in sorted(by_day):
-        metric_of = lambda r: {m: {"Amount": _amount(r[METRIC_COLUMNS[m]]),  # noqa: E731
-                                   "Unit": "N/A" if m == "UsageQuantity" else "USD"} for m in metrics}
-        entry = {"TimePeriod": {"Start": str(day), "End": str(day + dt.timedelta(days=1))},
-                 "Estimated": bool(state.estimated_from and day >= state.estimated_from)}
+        metric_of = lambda r: {  # noqa: E731
+            m: {"Amount": _amount(r[METRIC_COLUMNS[m]]), "Unit": "N/A" if m == "UsageQuantity" else "USD"}
+            for m in metrics
+        }
+        entry = {
+            "TimePeriod": {"Start": str(day), "End": str(day + dt.timedelta(days=1))},
+            "Estimated": bool(state.estimated_from and day >= state.estimated_from),
+        }
         if groups:
-            entry |= {"Total": {}, "Groups": [
-                {"Keys": [r[f"k{i}"] for i in range(len(groups))], "Metrics": metric_of(r)}
-                for r in by_day[day]]}
+            entry |= {
+                "Total": {},
+                "Groups": [
+                    {"Keys": [r[f"k{i}"] for i in range(len(groups))], "Metrics": metric_of(r)}
+                    for r in by_day[day]
+                ],
+            }
         else:
             entry |= {"Total": metric_of(by_day[day][0]), "Groups": []}
         results.append(entry)
-    out = {"ResultsByTime": results,
-           "GroupDefinitions": [{"Type": g["Type"], "Key": k} for g, k in zip(groups, keys, strict=True)],
-           "DimensionValueAttributes": []}
+    out = {
+        "ResultsByTime": results,
+        "GroupDefinitions": [{"Type": g["Type"], "Key": k} for g, k in zip(groups, keys, strict=True)],
+        "DimensionValueAttributes": [],
+    }
     if offset + state.page_size < len(rows):
         out["NextPageToken"] = base64.b64encode(str(offset + state.page_size).encode()).decode()
     return out
@@ -160,33 +211,53 @@ def get_cost_forecast(state: EndpointState, req: dict) -> dict:
     recent = recent.sort("date").tail(14)
     mean = Decimal(recent["unblended"].mean() or 0).quantize(Decimal("0.0001"))
     days = [start + dt.timedelta(days=i) for i in range((end - start).days)]
-    per_day = [{"TimePeriod": {"Start": str(d), "End": str(d + dt.timedelta(days=1))},
-                "MeanValue": _amount(mean), "PredictionIntervalLowerBound": _amount(mean * Decimal("0.9")),
-                "PredictionIntervalUpperBound": _amount(mean * Decimal("1.1"))} for d in days]
-    return {"Total": {"Amount": _amount(mean * len(days)), "Unit": "USD"},
-            "ForecastResultsByTime": per_day}
+    per_day = [
+        {
+            "TimePeriod": {"Start": str(d), "End": str(d + dt.timedelta(days=1))},
+            "MeanValue": _amount(mean),
+            "PredictionIntervalLowerBound": _amount(mean * Decimal("0.9")),
+            "PredictionIntervalUpperBound": _amount(mean * Decimal("1.1")),
+        }
+        for d in days
+    ]
+    return {"Total": {"Amount": _amount(mean * len(days)), "Unit": "USD"}, "ForecastResultsByTime": per_day}
 
 
 def list_cost_category_definitions(state: EndpointState, req: dict) -> dict:
-    return {"CostCategoryReferences": [
-        {"CostCategoryArn": f"arn:aws:ce::999999999999:costcategory/{name}", "Name": name,
-         "EffectiveStart": "2026-01-01T00:00:00Z", "NumberOfRules": len(values), "Values": values}
-        for name, values in sorted(state.cost_categories.items())]}
+    return {
+        "CostCategoryReferences": [
+            {
+                "CostCategoryArn": f"arn:aws:ce::999999999999:costcategory/{name}",
+                "Name": name,
+                "EffectiveStart": "2026-01-01T00:00:00Z",
+                "NumberOfRules": len(values),
+                "Values": values,
+            }
+            for name, values in sorted(state.cost_categories.items())
+        ]
+    }
 
 
 def get_cost_categories(state: EndpointState, req: dict) -> dict:
     name = req.get("CostCategoryName")
     if name:
         values = state.cost_categories.get(name, [])
-        return {"CostCategoryNames": [name], "CostCategoryValues": values,
-                "ReturnSize": len(values), "TotalSize": len(values)}
+        return {
+            "CostCategoryNames": [name],
+            "CostCategoryValues": values,
+            "ReturnSize": len(values),
+            "TotalSize": len(values),
+        }
     names = sorted(state.cost_categories)
     return {"CostCategoryNames": names, "ReturnSize": len(names), "TotalSize": len(names)}
 
 
-OPERATIONS = {"GetCostAndUsage": get_cost_and_usage, "GetCostForecast": get_cost_forecast,
-              "ListCostCategoryDefinitions": list_cost_category_definitions,
-              "GetCostCategories": get_cost_categories}
+OPERATIONS = {
+    "GetCostAndUsage": get_cost_and_usage,
+    "GetCostForecast": get_cost_forecast,
+    "ListCostCategoryDefinitions": list_cost_category_definitions,
+    "GetCostCategories": get_cost_categories,
+}
 
 
 class ApiError(Exception):
@@ -222,11 +293,11 @@ def _make_handler(state: EndpointState):
                 served = state.pages_served + (1 if failing else 0)
             try:
                 if f.error_page:
-                    return self._send(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>",
-                                      "text/html")
+                    return self._send(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
                 if f.expired_credentials:
-                    raise ApiError(400, "ExpiredTokenException", "The security token included in "
-                                   "the request is expired")
+                    raise ApiError(
+                        400, "ExpiredTokenException", "The security token included in the request is expired"
+                    )
                 if throttled:
                     raise ApiError(400, "ThrottlingException", "Rate exceeded")
                 if f.fail_after_pages is not None and served > f.fail_after_pages:

@@ -29,19 +29,26 @@ def demo_endpoints(cfg: DemoConfig, progress: Callable[[str], None] = print) -> 
 
     from finops_dagster.demo.cloudwatch_data import put_demo_metrics
 
-    state = EndpointState(data=plant_drift(dataset_from_cur(cfg.export_root)), page_size=500,
-                          estimated_from=C.CE_ESTIMATED_FROM,
-                          cost_categories={"Environment": ["prod", "dev", "shared"],
-                                           "BusinessUnit": ["core", "growth"]})
+    state = EndpointState(
+        data=plant_drift(dataset_from_cur(cfg.export_root)),
+        page_size=500,
+        estimated_from=C.CE_ESTIMATED_FROM,
+        cost_categories={"Environment": ["prod", "dev", "shared"], "BusinessUnit": ["core", "growth"]},
+    )
     with moto_server() as moto_url, serve(state) as ce_url:
-        environ = {**aws_environ(moto_url), "AWS_ENDPOINT_URL_COST_EXPLORER": ce_url,
-                   "AWS_ENDPOINT_URL_CLOUDWATCH": moto_url, "AWS_ENDPOINT_URL_STS": moto_url}
+        environ = {
+            **aws_environ(moto_url),
+            "AWS_ENDPOINT_URL_COST_EXPLORER": ce_url,
+            "AWS_ENDPOINT_URL_CLOUDWATCH": moto_url,
+            "AWS_ENDPOINT_URL_STS": moto_url,
+        }
         with temporary_environ(environ):
             s3 = boto3.client("s3")
             n = upload_tree(s3, cfg.export_root.parents[1], DEMO_BUCKET)
             progress(f"  moto at {moto_url}: uploaded {n} CUR objects to s3://{DEMO_BUCKET}")
-            points = put_demo_metrics(boto3.client("cloudwatch"), _fleet(cfg.scale),
-                                      C.DEMO_START, C.DEMO_END, cfg.seed)
+            points = put_demo_metrics(
+                boto3.client("cloudwatch"), _fleet(cfg.scale), C.DEMO_START, C.DEMO_END, cfg.seed
+            )
             progress(f"  moto CloudWatch: {points} datapoints; Cost Explorer endpoint at {ce_url}")
 
             def redeliver() -> dict:
@@ -51,5 +58,6 @@ def demo_endpoints(cfg: DemoConfig, progress: Callable[[str], None] = print) -> 
                 state.data = plant_drift(dataset_from_cur(cfg.export_root))
                 return planted
 
-            yield DemoEndpoints(f"s3://{DEMO_BUCKET}/{DEMO_PREFIX}/{cfg.export_name}",
-                                redeliver, state, environ)
+            yield DemoEndpoints(
+                f"s3://{DEMO_BUCKET}/{DEMO_PREFIX}/{cfg.export_name}", redeliver, state, environ
+            )

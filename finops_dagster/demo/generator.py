@@ -76,18 +76,26 @@ class DemoConfig:
 
 def _fleet(scale: int) -> pl.DataFrame:
     rows = [
-        {"account": i.account, "name": f"{i.name}" if k == 0 else f"{i.name}-{k}",
-         "instance_type": i.instance_type, "pricing": i.pricing,
-         "tags": [{"key": t, "value": v} for t, v in i.tags.items()]}
-        for k in range(scale) for i in C.INSTANCES
+        {
+            "account": i.account,
+            "name": f"{i.name}" if k == 0 else f"{i.name}-{k}",
+            "instance_type": i.instance_type,
+            "pricing": i.pricing,
+            "tags": [{"key": t, "value": v} for t, v in i.tags.items()],
+        }
+        for k in range(scale)
+        for i in C.INSTANCES
     ]
-    fleet = pl.DataFrame(rows, schema_overrides={
-        "tags": pl.List(pl.Struct({"key": pl.String, "value": pl.String}))})
-    rates = pl.DataFrame({"instance_type": list(C.INSTANCE_RATES_UNITS),
-                          "rate_u": list(C.INSTANCE_RATES_UNITS.values())})
+    fleet = pl.DataFrame(
+        rows, schema_overrides={"tags": pl.List(pl.Struct({"key": pl.String, "value": pl.String}))}
+    )
+    rates = pl.DataFrame(
+        {"instance_type": list(C.INSTANCE_RATES_UNITS), "rate_u": list(C.INSTANCE_RATES_UNITS.values())}
+    )
     return fleet.join(rates, on="instance_type").with_columns(
         resource_id=pl.format(
-            "i-{}", pl.concat_str("account", "name").hash(7).cast(pl.String).str.slice(0, 17)),
+            "i-{}", pl.concat_str("account", "name").hash(7).cast(pl.String).str.slice(0, 17)
+        )
     )
 
 
@@ -98,51 +106,79 @@ def _ec2_hours(fleet: pl.DataFrame, day: dt.date) -> pl.DataFrame:
         product_code=pl.lit("AmazonEC2"),
         usage_type=pl.format("BoxUsage:{}", "instance_type"),
         usage_amount=pl.lit(1.0),
-        list_u="rate_u", list_rate_u="rate_u",
+        list_u="rate_u",
+        list_rate_u="rate_u",
     )
     sp_eff = pl.col("rate_u") * (100 - C.SP_DISCOUNT_PCT) // 100
     ri_eff = C.RI_AMORTIZED_UPFRONT_UNITS + C.RI_RECURRING_UNITS
     usage = base.with_columns(
-        line_item_type=pl.when(pl.col("pricing") == "sp").then(pl.lit("SavingsPlanCoveredUsage"))
-        .when(pl.col("pricing") == "ri").then(pl.lit("DiscountedUsage")).otherwise(pl.lit("Usage")),
+        line_item_type=pl.when(pl.col("pricing") == "sp")
+        .then(pl.lit("SavingsPlanCoveredUsage"))
+        .when(pl.col("pricing") == "ri")
+        .then(pl.lit("DiscountedUsage"))
+        .otherwise(pl.lit("Usage")),
         unblended_u=pl.when(pl.col("pricing") == "ri").then(0).otherwise("rate_u"),
         sp_eff_u=pl.when(pl.col("pricing") == "sp").then(sp_eff).otherwise(0),
         ri_eff_u=pl.when(pl.col("pricing") == "ri").then(pl.lit(ri_eff)).otherwise(0),
     ).with_columns(
-        effective_u=pl.when(pl.col("pricing") == "sp").then("sp_eff_u")
-        .when(pl.col("pricing") == "ri").then("ri_eff_u").otherwise("unblended_u"),
+        effective_u=pl.when(pl.col("pricing") == "sp")
+        .then("sp_eff_u")
+        .when(pl.col("pricing") == "ri")
+        .then("ri_eff_u")
+        .otherwise("unblended_u"),
         rate_u=pl.when(pl.col("pricing") == "ri").then(0).otherwise("rate_u"),
     )
     negation = base.filter(pl.col("pricing") == "sp").with_columns(
-        line_item_type=pl.lit("SavingsPlanNegation"), unblended_u=-pl.col("rate_u"),
-        rate_u=-pl.col("rate_u"), list_u=pl.lit(0), effective_u=pl.lit(0),
+        line_item_type=pl.lit("SavingsPlanNegation"),
+        unblended_u=-pl.col("rate_u"),
+        rate_u=-pl.col("rate_u"),
+        list_u=pl.lit(0),
+        effective_u=pl.lit(0),
     )
     used = usage.group_by("hour", "start").agg(
-        sp_used_u=pl.col("sp_eff_u").sum(), account=pl.lit("111111111111"))
+        sp_used_u=pl.col("sp_eff_u").sum(), account=pl.lit("111111111111")
+    )
     total = pl.col("sp_used_u") + C.SP_SLACK_UNITS
-    sp_fee = used.with_columns(
-        line_item_type=pl.lit("SavingsPlanRecurringFee"), product_code=pl.lit("ComputeSavingsPlans"),
-        usage_type=pl.lit("ComputeSP:1yrPartialUpfront"), usage_amount=pl.lit(1.0),
-        resource_id=pl.lit("arn:aws:savingsplans::111111111111:savingsplan/demo-sp-1"),
-        sp_total_u=total, sp_amort_u=total * C.SP_UPFRONT_PCT // 100,
-    ).with_columns(
-        sp_recurring_u=pl.col("sp_total_u") - pl.col("sp_amort_u"),
-        effective_u=pl.col("sp_total_u") - pl.col("sp_used_u"),
-        true_up_u=-pl.col("sp_amort_u"),
-    ).with_columns(unblended_u="sp_recurring_u", rate_u="sp_recurring_u")
+    sp_fee = (
+        used.with_columns(
+            line_item_type=pl.lit("SavingsPlanRecurringFee"),
+            product_code=pl.lit("ComputeSavingsPlans"),
+            usage_type=pl.lit("ComputeSP:1yrPartialUpfront"),
+            usage_amount=pl.lit(1.0),
+            resource_id=pl.lit("arn:aws:savingsplans::111111111111:savingsplan/demo-sp-1"),
+            sp_total_u=total,
+            sp_amort_u=total * C.SP_UPFRONT_PCT // 100,
+        )
+        .with_columns(
+            sp_recurring_u=pl.col("sp_total_u") - pl.col("sp_amort_u"),
+            effective_u=pl.col("sp_total_u") - pl.col("sp_used_u"),
+            true_up_u=-pl.col("sp_amort_u"),
+        )
+        .with_columns(unblended_u="sp_recurring_u", rate_u="sp_recurring_u")
+    )
     return pl.concat([usage, negation, sp_fee], how="diagonal_relaxed").with_columns(
-        end=pl.col("start") + pl.duration(hours=1))
+        end=pl.col("start") + pl.duration(hours=1)
+    )
 
 
-def build_day(day: dt.date, period: str, fleet: pl.DataFrame, rng: np.random.Generator,
-              scale: int) -> pl.DataFrame:
+def build_day(
+    day: dt.date, period: str, fleet: pl.DataFrame, rng: np.random.Generator, scale: int
+) -> pl.DataFrame:
     """All line items whose usage starts on ``day``, with integer truth columns kept."""
     p_start, p_end = period_bounds(period)
-    parts = [_ec2_hours(fleet, day), daily_services(day, rng), monthly_lines(day, p_end, scale),
-             planted_lines(day)]
+    parts = [
+        _ec2_hours(fleet, day),
+        daily_services(day, rng),
+        monthly_lines(day, p_end, scale),
+        planted_lines(day),
+    ]
     df = pl.concat([p for p in parts if p.height], how="diagonal_relaxed")
-    df = df.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) if c in df.columns
-                          else pl.lit(0, pl.Int64).alias(c) for c in INT_DEFAULTS])
+    df = df.with_columns(
+        [
+            pl.col(c).fill_null(0).cast(pl.Int64) if c in df.columns else pl.lit(0, pl.Int64).alias(c)
+            for c in INT_DEFAULTS
+        ]
+    )
     if day == C.MISSING_DAY["date"]:
         df = df.filter(pl.col("account") != C.MISSING_DAY["account"])
     return df.with_columns(
@@ -156,11 +192,18 @@ def to_cur2(df: pl.DataFrame) -> pl.DataFrame:
     iso = "%Y-%m-%dT%H:%M:%SZ"
     return df.select(
         identity_line_item_id=pl.concat_str(
-            "account", "resource_id", "line_item_type", "usage_type", pl.col("start").cast(pl.String),
-            pl.when(pl.col("usage_amount") == 0).then(pl.lit("nq")).otherwise(pl.lit(""))
-        ).hash(11).cast(pl.String),
-        identity_time_interval=pl.format("{}/{}", pl.col("start").dt.strftime(iso),
-                                         pl.col("end").dt.strftime(iso)),
+            "account",
+            "resource_id",
+            "line_item_type",
+            "usage_type",
+            pl.col("start").cast(pl.String),
+            pl.when(pl.col("usage_amount") == 0).then(pl.lit("nq")).otherwise(pl.lit("")),
+        )
+        .hash(11)
+        .cast(pl.String),
+        identity_time_interval=pl.format(
+            "{}/{}", pl.col("start").dt.strftime(iso), pl.col("end").dt.strftime(iso)
+        ),
         bill_bill_type=pl.lit("Anniversary"),
         bill_billing_entity=pl.lit("AWS"),
         bill_billing_period_start_date="period_start",
@@ -181,39 +224,59 @@ def to_cur2(df: pl.DataFrame) -> pl.DataFrame:
         line_item_line_item_description=pl.format("{} {}", "line_item_type", "usage_type"),
         product_product_name=pl.col("product_code").replace(C.SERVICE_NAMES),
         product_region_code=pl.lit("us-east-1"),
-        product_instance_type=(pl.col("instance_type") if "instance_type" in df.columns
-                               else pl.lit(None, pl.String)),
-        pricing_term=pl.when(pl.col("line_item_type") == "Usage").then(pl.lit("OnDemand"))
+        product_instance_type=(
+            pl.col("instance_type") if "instance_type" in df.columns else pl.lit(None, pl.String)
+        ),
+        pricing_term=pl.when(pl.col("line_item_type") == "Usage")
+        .then(pl.lit("OnDemand"))
         .otherwise(pl.lit("")),
         pricing_unit=pl.lit("Hrs"),
         savings_plan_savings_plan_a_r_n=pl.when(pl.col("line_item_type").str.starts_with("SavingsPlan"))
-        .then(pl.lit("arn:aws:savingsplans::111111111111:savingsplan/demo-sp-1")).otherwise(pl.lit("")),
+        .then(pl.lit("arn:aws:savingsplans::111111111111:savingsplan/demo-sp-1"))
+        .otherwise(pl.lit("")),
         reservation_reservation_a_r_n=pl.when(pl.col("line_item_type").is_in(["DiscountedUsage", "RIFee"]))
-        .then(pl.lit("arn:aws:ec2:us-east-1:111111111111:reserved-instances/demo-ri-1")).otherwise(pl.lit("")),
-        cost_category=pl.concat_list([
-            pl.struct(key=pl.lit(name), value=pl.col("account").replace_strict(
-                {a: cats[name] for a, cats in C.COST_CATEGORIES.items()}))
-            for name in ("BusinessUnit", "Environment")]).cast(TAG_MAP),
-        resource_tags=(pl.col("tags") if "tags" in df.columns else pl.lit(None)).cast(
-            pl.List(pl.Struct({"key": pl.String, "value": pl.String}))).fill_null([]).cast(TAG_MAP),
+        .then(pl.lit("arn:aws:ec2:us-east-1:111111111111:reserved-instances/demo-ri-1"))
+        .otherwise(pl.lit("")),
+        cost_category=pl.concat_list(
+            [
+                pl.struct(
+                    key=pl.lit(name),
+                    value=pl.col("account").replace_strict(
+                        {a: cats[name] for a, cats in C.COST_CATEGORIES.items()}
+                    ),
+                )
+                for name in ("BusinessUnit", "Environment")
+            ]
+        ).cast(TAG_MAP),
+        resource_tags=(pl.col("tags") if "tags" in df.columns else pl.lit(None))
+        .cast(pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
+        .fill_null([])
+        .cast(TAG_MAP),
         **{name: pl.col(src).cast(pl.Float64) / C.UNITS_PER_USD for name, src in UNIT_COLUMNS.items()},
     )
 
 
 def _truth_rows(df: pl.DataFrame) -> pl.DataFrame:
     return df.group_by(date=pl.col("start").dt.date(), account="account").agg(
-        rows=pl.len(), unblended_u=pl.col("unblended_u").sum(),
-        effective_u=pl.col("effective_u").sum(), true_up_u=pl.col("true_up_u").sum(),
+        rows=pl.len(),
+        unblended_u=pl.col("unblended_u").sum(),
+        effective_u=pl.col("effective_u").sum(),
+        true_up_u=pl.col("true_up_u").sum(),
     )
 
 
 def _csv_ready(df: pl.DataFrame) -> pl.DataFrame:
     """CUR 2.0 CSV carries map columns as JSON text."""
+
     def as_json(column: str) -> pl.Expr:
         entries = pl.col(column).cast(pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
-        return pl.format("{{{}}}", entries.list.eval(pl.format(
-            '"{}":"{}"', pl.element().struct.field("key"), pl.element().struct.field("value"))
-        ).list.join(",")).alias(column)
+        return pl.format(
+            "{{{}}}",
+            entries.list.eval(
+                pl.format('"{}":"{}"', pl.element().struct.field("key"), pl.element().struct.field("value"))
+            ).list.join(","),
+        ).alias(column)
+
     return df.with_columns(as_json("resource_tags"), as_json("cost_category"))
 
 
@@ -226,23 +289,34 @@ def to_legacy(df: pl.DataFrame) -> pl.DataFrame:
     """CUR 2.0 frame -> legacy CUR CSV columns (``lineItem/UnblendedCost``, one column a tag or
     cost category: ``resourceTags/user:team``, ``costCategory/Environment``)."""
     entry = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
+
     def map_keys(column: str) -> list[str]:
         return sorted({e["key"] for m in df[column].cast(entry).to_list() for e in m or []})
+
     keys, categories = map_keys("resource_tags"), map_keys("cost_category")
     out = {}
     for name in df.columns:
         if name in ("resource_tags", "cost_category"):
             continue
         cat = next(c for c in _CATEGORIES if name.startswith(c + "_"))
-        rest = name[len(cat) + 1:]
+        rest = name[len(cat) + 1 :]
         out[name] = f"{_camel(cat, True)}/{_camel(rest, lower_first=cat == 'pricing')}"
-    tags = [pl.col("resource_tags").cast(pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
-            .list.eval(pl.element().filter(pl.element().struct.field("key") == k)
-                       .struct.field("value")).list.first().alias("resourceTags/" + k.replace("_", ":", 1))
-            for k in keys]
-    tags += [pl.col("cost_category").cast(entry).list.eval(
-        pl.element().filter(pl.element().struct.field("key") == k).struct.field("value")).list.first()
-        .alias("costCategory/" + k) for k in categories]
+    tags = [
+        pl.col("resource_tags")
+        .cast(pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
+        .list.eval(pl.element().filter(pl.element().struct.field("key") == k).struct.field("value"))
+        .list.first()
+        .alias("resourceTags/" + k.replace("_", ":", 1))
+        for k in keys
+    ]
+    tags += [
+        pl.col("cost_category")
+        .cast(entry)
+        .list.eval(pl.element().filter(pl.element().struct.field("key") == k).struct.field("value"))
+        .list.first()
+        .alias("costCategory/" + k)
+        for k in categories
+    ]
     return df.with_columns(tags).drop("resource_tags", "cost_category").rename(out)
 
 
@@ -301,13 +375,15 @@ class _PeriodWriter:
         name = self.cfg.export_name
         if self.cfg.flavor == "legacy":
             manifest = {
-                "assemblyId": self.delivery_id, "account": C.PAYER_ACCOUNT, "reportName": name,
-                "bucket": DEMO_BUCKET, "reportKeys": self.keys,
-                "billingPeriod": {"start": f"{start:%Y%m%d}T000000.000Z",
-                                  "end": f"{end:%Y%m%d}T000000.000Z"},
-                "contentType": "text/csv", "compression": "GZIP",
-                "columns": [{"category": c.split("/")[0], "name": c.split("/", 1)[1]}
-                            for c in self.columns],
+                "assemblyId": self.delivery_id,
+                "account": C.PAYER_ACCOUNT,
+                "reportName": name,
+                "bucket": DEMO_BUCKET,
+                "reportKeys": self.keys,
+                "billingPeriod": {"start": f"{start:%Y%m%d}T000000.000Z", "end": f"{end:%Y%m%d}T000000.000Z"},
+                "contentType": "text/csv",
+                "compression": "GZIP",
+                "columns": [{"category": c.split("/")[0], "name": c.split("/", 1)[1]} for c in self.columns],
             }
             path = self.cfg.export_root / self.legacy_dir / f"{name}-Manifest.json"
         else:
@@ -322,8 +398,9 @@ class _PeriodWriter:
                 "dataFileFormat": "parquet" if self.fmt == "parquet" else "text/csv",
                 "columns": [{"name": c} for c in self.columns],
             }
-            path = self.cfg.export_root / "metadata" / f"BILLING_PERIOD={self.period}" / \
-                f"{name}-Manifest.json"
+            path = (
+                self.cfg.export_root / "metadata" / f"BILLING_PERIOD={self.period}" / f"{name}-Manifest.json"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(manifest, indent=2))
         return self.keys
@@ -359,22 +436,36 @@ def _usd(units: int) -> str:
 
 def _truth_document(cfg: DemoConfig, t: pl.DataFrame, periods: dict) -> dict:
     t = t.sort("date", "account")
-    daily = [{"date": str(r["date"]), "account": r["account"], "rows": r["rows"],
-              "unblended": _usd(r["unblended_u"]), "effective": _usd(r["effective_u"]),
-              "true_up": _usd(r["true_up_u"])} for r in t.iter_rows(named=True)]
+    daily = [
+        {
+            "date": str(r["date"]),
+            "account": r["account"],
+            "rows": r["rows"],
+            "unblended": _usd(r["unblended_u"]),
+            "effective": _usd(r["effective_u"]),
+            "true_up": _usd(r["true_up_u"]),
+        }
+        for r in t.iter_rows(named=True)
+    ]
     return {
-        "seed": cfg.seed, "scale": cfg.scale,
+        "seed": cfg.seed,
+        "scale": cfg.scale,
         "export_root": str(cfg.export_root),
-        "bucket": DEMO_BUCKET, "prefix": DEMO_PREFIX, "export": DEMO_EXPORT,
-        "accounts": sorted(C.ACCOUNTS), "billing_periods": periods,
-        "start": str(C.DEMO_START), "end": str(C.DEMO_END),
+        "bucket": DEMO_BUCKET,
+        "prefix": DEMO_PREFIX,
+        "export": DEMO_EXPORT,
+        "accounts": sorted(C.ACCOUNTS),
+        "billing_periods": periods,
+        "start": str(C.DEMO_START),
+        "end": str(C.DEMO_END),
         "total_rows": int(t["rows"].sum()),
         "total_unblended": _usd(t["unblended_u"].sum()),
         "total_effective": _usd(t["effective_u"].sum()),
         "daily": daily,
-        "planted": {"missing_day": {"account": C.MISSING_DAY["account"],
-                                    "date": str(C.MISSING_DAY["date"])},
-                    "missing_requests_day": str(C.MISSING_REQUESTS_DAY)},
+        "planted": {
+            "missing_day": {"account": C.MISSING_DAY["account"], "date": str(C.MISSING_DAY["date"])},
+            "missing_requests_day": str(C.MISSING_REQUESTS_DAY),
+        },
     }
 
 
@@ -388,23 +479,45 @@ def restate(cfg: DemoConfig, restatement: dict = C.RESTATEMENT) -> dict:
     root = cfg.export_root / "data" / f"BILLING_PERIOD={period}"
     current = pl.read_parquet(sorted(root.glob("*.parquet")))
     p_start, p_end = period_bounds(period)
-    extra = pl.DataFrame([{
-        "account": ln["account"], "product_code": ln["product_code"],
-        "line_item_type": ln["line_item_type"], "usage_type": ln["usage_type"],
-        "resource_id": ln["resource_id"], "usage_amount": 0.0, "unblended_u": ln["units"],
-        "effective_u": ln["units"], "list_u": 0,
-        "start": dt.datetime.combine(ln["date"], dt.time()),
-        "end": dt.datetime.combine(ln["date"], dt.time()) + dt.timedelta(days=1),
-    } for ln in restatement["lines"]])
-    extra = extra.with_columns([pl.lit(0, pl.Int64).alias(c) for c in INT_DEFAULTS
-                                if c not in extra.columns]).with_columns(
+    extra = pl.DataFrame(
+        [
+            {
+                "account": ln["account"],
+                "product_code": ln["product_code"],
+                "line_item_type": ln["line_item_type"],
+                "usage_type": ln["usage_type"],
+                "resource_id": ln["resource_id"],
+                "usage_amount": 0.0,
+                "unblended_u": ln["units"],
+                "effective_u": ln["units"],
+                "list_u": 0,
+                "start": dt.datetime.combine(ln["date"], dt.time()),
+                "end": dt.datetime.combine(ln["date"], dt.time()) + dt.timedelta(days=1),
+            }
+            for ln in restatement["lines"]
+        ]
+    )
+    extra = extra.with_columns(
+        [pl.lit(0, pl.Int64).alias(c) for c in INT_DEFAULTS if c not in extra.columns]
+    ).with_columns(
         period_start=pl.lit(dt.datetime.combine(p_start, dt.time())),
-        period_end=pl.lit(dt.datetime.combine(p_end, dt.time())))
+        period_end=pl.lit(dt.datetime.combine(p_end, dt.time())),
+    )
     delivery_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"restatement-{period}-{cfg.seed}"))
     writer = _PeriodWriter(cfg, period, "parquet", delivery_id)
     writer.add(current)
     writer.add(to_cur2(extra).select(current.columns))
     writer.close()
-    return {"period": period, "delivery_id": delivery_id, "changes": [
-        {"date": str(ln["date"]), "account": ln["account"], "service_code": ln["product_code"],
-         "delta": _usd(ln["units"])} for ln in restatement["lines"]]}
+    return {
+        "period": period,
+        "delivery_id": delivery_id,
+        "changes": [
+            {
+                "date": str(ln["date"]),
+                "account": ln["account"],
+                "service_code": ln["product_code"],
+                "delta": _usd(ln["units"]),
+            }
+            for ln in restatement["lines"]
+        ],
+    }

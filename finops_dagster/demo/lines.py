@@ -26,19 +26,34 @@ def daily_services(day: dt.date, rng: np.random.Generator) -> pl.DataFrame:
         shifted = r.resource_id == shift["resource_id"] and day in shift["unbilled_days"]
         n = 100 if shifted else n
         week = r.weekend_pct if day.weekday() >= 5 else 100
-        price = C.PRICE_CHANGE["pct"] if (r.resource_id == C.PRICE_CHANGE["resource_id"]
-                                          and day >= C.PRICE_CHANGE["from"]) else 100
+        price = (
+            C.PRICE_CHANGE["pct"]
+            if (r.resource_id == C.PRICE_CHANGE["resource_id"] and day >= C.PRICE_CHANGE["from"])
+            else 100
+        )
         cost = r.daily_units * n * week * price // 1_000_000
         rate = r.daily_units // 24 * price // 100
-        rows.append({"account": r.account, "product_code": r.product_code, "resource_id": r.resource_id,
-                     "usage_type": r.usage_type, "usage_amount": 24 * n * week / 10_000,
-                     "unblended_u": 0 if shifted else cost, "rate_u": 0 if shifted else rate,
-                     "list_u": cost, "list_rate_u": rate,
-                     "tags": [{"key": k, "value": v} for k, v in r.tags.items()]})
-    return pl.DataFrame(rows, schema_overrides={
-        "tags": pl.List(pl.Struct({"key": pl.String, "value": pl.String}))}).with_columns(
-        line_item_type=pl.lit("Usage"), effective_u="unblended_u",
-        start=pl.lit(start), end=pl.lit(start + dt.timedelta(days=1)),
+        rows.append(
+            {
+                "account": r.account,
+                "product_code": r.product_code,
+                "resource_id": r.resource_id,
+                "usage_type": r.usage_type,
+                "usage_amount": 24 * n * week / 10_000,
+                "unblended_u": 0 if shifted else cost,
+                "rate_u": 0 if shifted else rate,
+                "list_u": cost,
+                "list_rate_u": rate,
+                "tags": [{"key": k, "value": v} for k, v in r.tags.items()],
+            }
+        )
+    return pl.DataFrame(
+        rows, schema_overrides={"tags": pl.List(pl.Struct({"key": pl.String, "value": pl.String}))}
+    ).with_columns(
+        line_item_type=pl.lit("Usage"),
+        effective_u="unblended_u",
+        start=pl.lit(start),
+        end=pl.lit(start + dt.timedelta(days=1)),
     )
 
 
@@ -50,26 +65,46 @@ def planted_lines(day: dt.date) -> pl.DataFrame:
         if plant["from"] <= day <= plant["to"]:
             public = round(plant["quantity"] * plant["rate_units"])
             billed = public if plant is C.SPIKE else 0
-            rows.append({"account": plant["account"], "product_code": plant["product_code"],
-                         "resource_id": plant["resource_id"], "usage_type": plant["usage_type"],
-                         "usage_amount": plant["quantity"], "unblended_u": billed,
-                         "rate_u": plant["rate_units"] if billed else 0, "list_u": public,
-                         "list_rate_u": plant["rate_units"],
-                         "tags": [{"key": k, "value": v} for k, v in plant.get("tags", {}).items()]})
+            rows.append(
+                {
+                    "account": plant["account"],
+                    "product_code": plant["product_code"],
+                    "resource_id": plant["resource_id"],
+                    "usage_type": plant["usage_type"],
+                    "usage_amount": plant["quantity"],
+                    "unblended_u": billed,
+                    "rate_u": plant["rate_units"] if billed else 0,
+                    "list_u": public,
+                    "list_rate_u": plant["rate_units"],
+                    "tags": [{"key": k, "value": v} for k, v in plant.get("tags", {}).items()],
+                }
+            )
     shift = C.BOUNDARY_SHIFT
     if day == shift["billed_on"]:
         resource = next(r for r in C.DAILY_RESOURCES if r.resource_id == shift["resource_id"])
-        rows.append({"account": resource.account, "product_code": resource.product_code,
-                     "resource_id": resource.resource_id, "usage_type": resource.usage_type,
-                     "usage_amount": 0.0, "unblended_u": resource.daily_units * len(shift["unbilled_days"]),
-                     "rate_u": 0, "list_u": 0, "list_rate_u": 0,
-                     "tags": [{"key": k, "value": v} for k, v in resource.tags.items()]})
+        rows.append(
+            {
+                "account": resource.account,
+                "product_code": resource.product_code,
+                "resource_id": resource.resource_id,
+                "usage_type": resource.usage_type,
+                "usage_amount": 0.0,
+                "unblended_u": resource.daily_units * len(shift["unbilled_days"]),
+                "rate_u": 0,
+                "list_u": 0,
+                "list_rate_u": 0,
+                "tags": [{"key": k, "value": v} for k, v in resource.tags.items()],
+            }
+        )
     if not rows:
         return pl.DataFrame()
-    return pl.DataFrame(rows, schema_overrides={
-        "tags": pl.List(pl.Struct({"key": pl.String, "value": pl.String}))}).with_columns(
-        line_item_type=pl.lit("Usage"), effective_u="unblended_u",
-        start=pl.lit(start), end=pl.lit(start + dt.timedelta(days=1)),
+    return pl.DataFrame(
+        rows, schema_overrides={"tags": pl.List(pl.Struct({"key": pl.String, "value": pl.String}))}
+    ).with_columns(
+        line_item_type=pl.lit("Usage"),
+        effective_u="unblended_u",
+        start=pl.lit(start),
+        end=pl.lit(start + dt.timedelta(days=1)),
     )
 
 
@@ -82,31 +117,61 @@ def monthly_lines(day: dt.date, period_end: dt.date, scale: int) -> pl.DataFrame
         hours = (period_end - day).days * 24
         reserved = 3 * scale  # 2 running c5.large per copy + RI_UNUSED_UNITS idle
         unused = C.RI_UNUSED_UNITS * scale * hours
-        rows.append({
-            "account": "111111111111", "product_code": "AmazonEC2", "line_item_type": "RIFee",
-            "usage_type": "HeavyUsage:c5.large", "usage_amount": float(reserved * hours),
-            "resource_id": "arn:aws:ec2:us-east-1:111111111111:reserved-instances/demo-ri-1",
-            "unblended_u": reserved * hours * C.RI_RECURRING_UNITS,
-            "ri_amort_u": reserved * hours * C.RI_AMORTIZED_UPFRONT_UNITS,
-            "ri_unused_amort_u": unused * C.RI_AMORTIZED_UPFRONT_UNITS,
-            "ri_unused_rec_u": unused * C.RI_RECURRING_UNITS,
-            "effective_u": unused * (C.RI_AMORTIZED_UPFRONT_UNITS + C.RI_RECURRING_UNITS),
-            "true_up_u": -reserved * hours * C.RI_AMORTIZED_UPFRONT_UNITS,
-        })
+        rows.append(
+            {
+                "account": "111111111111",
+                "product_code": "AmazonEC2",
+                "line_item_type": "RIFee",
+                "usage_type": "HeavyUsage:c5.large",
+                "usage_amount": float(reserved * hours),
+                "resource_id": "arn:aws:ec2:us-east-1:111111111111:reserved-instances/demo-ri-1",
+                "unblended_u": reserved * hours * C.RI_RECURRING_UNITS,
+                "ri_amort_u": reserved * hours * C.RI_AMORTIZED_UPFRONT_UNITS,
+                "ri_unused_amort_u": unused * C.RI_AMORTIZED_UPFRONT_UNITS,
+                "ri_unused_rec_u": unused * C.RI_RECURRING_UNITS,
+                "effective_u": unused * (C.RI_AMORTIZED_UPFRONT_UNITS + C.RI_RECURRING_UNITS),
+                "true_up_u": -reserved * hours * C.RI_AMORTIZED_UPFRONT_UNITS,
+            }
+        )
         for account, units in C.TAX_UNITS.items():
-            rows.append({"account": account, "product_code": "AmazonEC2", "line_item_type": "Tax",
-                         "usage_type": "", "usage_amount": 0.0, "resource_id": "",
-                         "unblended_u": units * scale, "effective_u": units * scale})
+            rows.append(
+                {
+                    "account": account,
+                    "product_code": "AmazonEC2",
+                    "line_item_type": "Tax",
+                    "usage_type": "",
+                    "usage_amount": 0.0,
+                    "resource_id": "",
+                    "unblended_u": units * scale,
+                    "effective_u": units * scale,
+                }
+            )
     if day.day == C.CREDIT["day"]:
-        rows.append({"account": C.CREDIT["account"], "product_code": "AmazonEC2",
-                     "line_item_type": "Credit", "usage_type": "", "usage_amount": 0.0,
-                     "resource_id": "", "unblended_u": C.CREDIT["units"] * scale,
-                     "effective_u": C.CREDIT["units"] * scale})
+        rows.append(
+            {
+                "account": C.CREDIT["account"],
+                "product_code": "AmazonEC2",
+                "line_item_type": "Credit",
+                "usage_type": "",
+                "usage_amount": 0.0,
+                "resource_id": "",
+                "unblended_u": C.CREDIT["units"] * scale,
+                "effective_u": C.CREDIT["units"] * scale,
+            }
+        )
     if day == C.BENIGN_CREDIT["date"]:
-        rows.append({"account": C.BENIGN_CREDIT["account"], "product_code": C.BENIGN_CREDIT["product_code"],
-                     "line_item_type": "Credit", "usage_type": "", "usage_amount": 0.0,
-                     "resource_id": "", "unblended_u": C.BENIGN_CREDIT["units"],
-                     "effective_u": C.BENIGN_CREDIT["units"]})
+        rows.append(
+            {
+                "account": C.BENIGN_CREDIT["account"],
+                "product_code": C.BENIGN_CREDIT["product_code"],
+                "line_item_type": "Credit",
+                "usage_type": "",
+                "usage_amount": 0.0,
+                "resource_id": "",
+                "unblended_u": C.BENIGN_CREDIT["units"],
+                "effective_u": C.BENIGN_CREDIT["units"],
+            }
+        )
     if not rows:
         return pl.DataFrame()
     return pl.DataFrame(rows).with_columns(start=pl.lit(start), end=pl.lit(end))

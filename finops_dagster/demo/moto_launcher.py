@@ -24,8 +24,13 @@ def _key(dimensions: Any) -> tuple:
     return tuple(sorted((d.name, d.value) for d in dimensions))
 
 
-def get_metric_data(self, queries: list[dict[str, Any]], start_time: datetime,
-                    end_time: datetime, scan_by: str = "TimestampAscending") -> list[dict]:
+def get_metric_data(
+    self,
+    queries: list[dict[str, Any]],
+    start_time: datetime,
+    end_time: datetime,
+    scan_by: str = "TimestampAscending",
+) -> list[dict]:
     if any("MetricStat" not in q for q in queries) or start_time >= end_time:
         return _original(self, queries, start_time, end_time, scan_by)
     start_time, end_time = start_time.replace(microsecond=0), end_time.replace(microsecond=0)
@@ -52,9 +57,15 @@ def get_metric_data(self, queries: list[dict[str, Any]], start_time: datetime,
             values.append(stats.get_statistics_for_type(stat))
             stamps.append(stats.timestamp)
         if query.get("ReturnData", True):
-            results.append({"id": query["Id"], "values": values, "timestamps": stamps,
-                            "label": query.get("Label") or f"{metric['MetricName']} {stat}",
-                            "status_code": "Complete"})
+            results.append(
+                {
+                    "id": query["Id"],
+                    "values": values,
+                    "timestamps": stamps,
+                    "label": query.get("Label") or f"{metric['MetricName']} {stat}",
+                    "status_code": "Complete",
+                }
+            )
     return results
 
 

@@ -38,8 +38,9 @@ class DemoReport:
         lines.append(f"  totals: {self.totals}")
         lines += [f"  planted and caught: {c}" for c in self.caught]
         lines += [f"  PROBLEM: {p}" for p in self.problems]
-        lines.append("  => " + ("all assets materialized, all checks as expected" if self.ok
-                                else "the demo FAILED"))
+        lines.append(
+            "  => " + ("all assets materialized, all checks as expected" if self.ok else "the demo FAILED")
+        )
         return "\n".join(lines)
 
 
@@ -48,9 +49,13 @@ def demo_days(truth: dict) -> list[str]:
     return [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
-def run_demo(settings: Settings, truth: dict, instance: dg.DagsterInstance | None = None,
-             redeliver: Callable[[], dict] | None = None,
-             progress: Callable[[str], None] | None = None) -> DemoReport:
+def run_demo(
+    settings: Settings,
+    truth: dict,
+    instance: dg.DagsterInstance | None = None,
+    redeliver: Callable[[], dict] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DemoReport:
     """Materialize the demo window, then (with ``redeliver``) restate a month and sync it."""
     from finops_dagster.definitions import build_definitions
 
@@ -69,15 +74,22 @@ def run_demo(settings: Settings, truth: dict, instance: dg.DagsterInstance | Non
             report.problems.append(f"{job} failed; see run {result.run_id} in the UI")
         return result.success
 
-    if not (step("cur_ingest_job", window) and step("sources_job", window) and step("reference_job")
-            and step("warehouse_views_job") and step("daily_cost_job", window) and step("marts_job")):
+    if not (
+        step("cur_ingest_job", window)
+        and step("sources_job", window)
+        and step("reference_job")
+        and step("warehouse_views_job")
+        and step("daily_cost_job", window)
+        and step("marts_job")
+    ):
         return report
     planted = None
     if redeliver is not None:
         planted = redeliver()
         for period, result in run_cur_sync(defs, instance, progress):
-            report.runs.append((f"cur_refresh_job {period.billing_period} ({period.status})",
-                                result.success, result.run_id))
+            report.runs.append(
+                (f"cur_refresh_job {period.billing_period} ({period.status})", result.success, result.run_id)
+            )
             check_evals.extend(result.get_asset_check_evaluations())
             if not result.success:
                 report.problems.append(f"sync of {period.billing_period} failed ({result.run_id})")
@@ -97,28 +109,48 @@ def planted_check_failures(truth: dict) -> dict[tuple[str, str, str], str]:
     recon = ("fct_cost_reconciliation", "fct_cost_reconciliation_agreement")
     planted = {
         (*PLANTED_CHECK, missing["date"]): f"account {missing['account']} has no line items",
-        ("raw_business_requests", "business_requests_day_present",
-         truth["planted"]["missing_requests_day"]): "the request feed has no rows that day",
+        (
+            "raw_business_requests",
+            "business_requests_day_present",
+            truth["planted"]["missing_requests_day"],
+        ): "the request feed has no rows that day",
         (*recon, missing["date"]): f"Cost Explorer has account {missing['account']}'s costs, CUR does not",
     }
     for d in C.CE_DRIFT:
         if d["status"] == "mismatch":
-            planted[(*recon, str(d["date"]))] = (f"Cost Explorer differs by ${d['usd']} on "
-                                                 f"{d['service']} of {d['account']}")
+            planted[(*recon, str(d["date"]))] = (
+                f"Cost Explorer differs by ${d['usd']} on {d['service']} of {d['account']}"
+            )
     return planted
 
 
-def _verify_checks(defs: dg.Definitions, instance: dg.DagsterInstance, days: list[str],
-                   truth: dict, evals: list[dg.AssetCheckEvaluation], report: DemoReport) -> None:
+def _verify_checks(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    days: list[str],
+    truth: dict,
+    evals: list[dg.AssetCheckEvaluation],
+    report: DemoReport,
+) -> None:
     planted = planted_check_failures(truth)
     graph = defs.resolve_asset_graph()
-    partitioned = sorted((k for k in graph.asset_check_keys if graph.get_check_spec(k).partitions_def),
-                         key=lambda k: k.to_user_string())
+    partitioned = sorted(
+        (k for k in graph.asset_check_keys if graph.get_check_spec(k).partitions_def),
+        key=lambda k: k.to_user_string(),
+    )
     infos = instance.event_log_storage.get_asset_check_partition_info(partitioned)
-    ran = {k.asset_key.to_user_string() for k in partitioned
-           if instance.get_materialized_partitions(k.asset_key)}
-    status = {(i.check_key.asset_key.to_user_string(), i.check_key.name, i.partition_key):
-              i.latest_execution_status.value for i in infos if i.partition_key}
+    ran = {
+        k.asset_key.to_user_string() for k in partitioned if instance.get_materialized_partitions(k.asset_key)
+    }
+    status = {
+        (
+            i.check_key.asset_key.to_user_string(),
+            i.check_key.name,
+            i.partition_key,
+        ): i.latest_execution_status.value
+        for i in infos
+        if i.partition_key
+    }
     for key in partitioned:
         for day in days:
             ident = (key.asset_key.to_user_string(), key.name, day)
@@ -136,46 +168,61 @@ def _verify_checks(defs: dg.Definitions, instance: dg.DagsterInstance, days: lis
             report.problems.append(f"check {ev.asset_key.to_user_string()}:{ev.check_name} failed")
 
 
-def _verify_totals(settings: Settings, truth: dict, planted: dict | None,
-                   report: DemoReport) -> None:
+def _verify_totals(settings: Settings, truth: dict, planted: dict | None, report: DemoReport) -> None:
     import duckdb
 
-    deltas = {(c["date"], c["account"], c["service_code"]): Decimal(c["delta"])
-              for c in (planted or {}).get("changes", [])}
+    deltas = {
+        (c["date"], c["account"], c["service_code"]): Decimal(c["delta"])
+        for c in (planted or {}).get("changes", [])
+    }
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         rows, billed, effective = con.execute(
             "select sum(line_item_count), sum(billed_cost), sum(effective_cost) from fct_daily_cost"
         ).fetchone()
-        diffs = {(str(d), a, s): c for d, a, s, c in con.execute(
-            "select usage_date, sub_account_id, service_code, billed_cost_change "
-            "from fct_cur_restatements").fetchall()}
+        diffs = {
+            (str(d), a, s): c
+            for d, a, s, c in con.execute(
+                "select usage_date, sub_account_id, service_code, billed_cost_change "
+                "from fct_cur_restatements"
+            ).fetchall()
+        }
     extra = sum(deltas.values(), Decimal(0))
-    want = (truth["total_rows"] + len(deltas), Decimal(truth["total_unblended"]) + extra,
-            Decimal(truth["total_effective"]) + extra)
+    want = (
+        truth["total_rows"] + len(deltas),
+        Decimal(truth["total_unblended"]) + extra,
+        Decimal(truth["total_effective"]) + extra,
+    )
     got = (int(rows), Decimal(billed), Decimal(effective))
-    report.totals = (f"{got[0]} line items, billed ${got[1]:,.2f}, effective ${got[2]:,.2f} "
-                     f"(truth: {want[0]}, ${want[1]:,.2f}, ${want[2]:,.2f})")
-    if got[0] != want[0] or abs(got[1] - want[1]) >= Decimal("0.005") \
-            or abs(got[2] - want[2]) >= Decimal("0.005"):
+    report.totals = (
+        f"{got[0]} line items, billed ${got[1]:,.2f}, effective ${got[2]:,.2f} "
+        f"(truth: {want[0]}, ${want[1]:,.2f}, ${want[2]:,.2f})"
+    )
+    if (
+        got[0] != want[0]
+        or abs(got[1] - want[1]) >= Decimal("0.005")
+        or abs(got[2] - want[2]) >= Decimal("0.005")
+    ):
         report.problems.append("fct_daily_cost totals differ from the generator's truth")
     if planted:
         if diffs != deltas:
             report.problems.append(f"fct_cur_restatements {diffs} differs from the planted {deltas}")
         else:
-            report.caught.append(f"restatement of {planted['period']} (delivery "
-                                 f"{planted['delivery_id'][:8]}): {len(diffs)} planted changes "
-                                 "found in fct_cur_restatements")
+            report.caught.append(
+                f"restatement of {planted['period']} (delivery "
+                f"{planted['delivery_id'][:8]}): {len(diffs)} planted changes "
+                "found in fct_cur_restatements"
+            )
 
 
 def planted_alerts() -> dict[str, str]:
     """alert id -> why: exactly the insight alerts the demo planted (no other may fire)."""
     spike, unbilled = C.SPIKE, C.UNBILLED
     scope, value, month = C.PLANTED_BUDGET_BREACH
+    anomaly = f"anomaly:{spike['from']}:{spike['resource_id']}:{spike['usage_type']}:increase"
+    audit = f"audit:{unbilled['from']:%Y-%m}:{unbilled['account']}:{unbilled['product_code']}:unbilled_usage"
     return {
-        f"anomaly:{spike['from']}:{spike['resource_id']}:{spike['usage_type']}:increase":
-            f"the ~$4,000/day {spike['usage_type']} spike from {spike['from']}",
-        f"audit:{unbilled['from']:%Y-%m}:{unbilled['account']}:{unbilled['product_code']}:unbilled_usage":
-            f"${C.UNBILLED_USD} of {unbilled['usage_type']} never billed",
+        anomaly: f"the ~$4,000/day {spike['usage_type']} spike from {spike['from']}",
+        audit: f"${C.UNBILLED_USD} of {unbilled['usage_type']} never billed",
         f"budget:{scope}:{value}:{month}": f"the {scope} {value} budget, forecast over it in {month}",
     }
 

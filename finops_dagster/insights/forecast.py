@@ -61,26 +61,39 @@ def simulate_totals(history: np.ndarray, horizon: int, seed: int = 0) -> np.ndar
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on short, near-flat series
         fit = ETSModel(y, error="add", trend=None, seasonal="add", seasonal_periods=7).fit(disp=False)
-        paths = fit.simulate(nsimulations=horizon, repetitions=REPETITIONS, anchor="end",
-                             rng=np.random.default_rng(seed))
+        paths = fit.simulate(
+            nsimulations=horizon, repetitions=REPETITIONS, anchor="end", rng=np.random.default_rng(seed)
+        )
     paths = np.clip(np.asarray(paths, dtype=float).reshape(horizon, -1), 0, None)
     return paths.sum(axis=0)
 
 
-SCOPES = {"total": pl.lit("all"), "account": pl.col("sub_account_id"),
-          "service": pl.col("service_code"), "team": pl.col("team"),
-          "account_service": pl.format("{}/{}", "sub_account_id", "service_code")}
+SCOPES = {
+    "total": pl.lit("all"),
+    "account": pl.col("sub_account_id"),
+    "service": pl.col("service_code"),
+    "team": pl.col("team"),
+    "account_service": pl.format("{}/{}", "sub_account_id", "service_code"),
+}
 
 
-def _scope_frames(daily: pl.DataFrame, scope_types: Iterable[str] = tuple(SCOPES),
-                  modelled: str = "cost") -> pl.DataFrame:
+def _scope_frames(
+    daily: pl.DataFrame, scope_types: Iterable[str] = tuple(SCOPES), modelled: str = "cost"
+) -> pl.DataFrame:
     """daily (usage_date, sub_account_id, service_code, team, charge_category, cost[, model_cost])
     -> one row per scope x day, for the scopes budgets and forecasts use."""
     sums = [pl.col(c).sum() for c in dict.fromkeys(("cost", modelled))]
-    return pl.concat([
-        daily.group_by(pl.lit(kind).alias("scope_type"), SCOPES[kind].alias("scope_value"), "usage_date",
-                       "charge_category").agg(*sums)
-        for kind in scope_types])
+    return pl.concat(
+        [
+            daily.group_by(
+                pl.lit(kind).alias("scope_type"),
+                SCOPES[kind].alias("scope_value"),
+                "usage_date",
+                "charge_category",
+            ).agg(*sums)
+            for kind in scope_types
+        ]
+    )
 
 
 def _pending_one_offs(one_offs: pl.DataFrame, month: dt.date, prev: dt.date, prev2: dt.date) -> float:
@@ -98,8 +111,9 @@ def _pending_one_offs(one_offs: pl.DataFrame, month: dt.date, prev: dt.date, pre
     return pending
 
 
-def forecast_month(daily: pl.DataFrame, window: Window, seed: int = 7,
-                   scope_types: Iterable[str] = tuple(SCOPES)) -> pl.DataFrame:
+def forecast_month(
+    daily: pl.DataFrame, window: Window, seed: int = 7, scope_types: Iterable[str] = tuple(SCOPES)
+) -> pl.DataFrame:
     """Month-end forecast per scope (of ``scope_types``) for the open month of ``window``.
 
     ``daily`` holds the cost per day x account x service x team x charge category (Decimal).
@@ -116,26 +130,50 @@ def forecast_month(daily: pl.DataFrame, window: Window, seed: int = 7,
     one_off = pl.col("charge_category").is_in(ONE_OFF)
     rows = []
     for (kind, value), part in frames.group_by("scope_type", "scope_value", maintain_order=True):
-        series = (pl.DataFrame(days).join(
-            part.filter(~one_off).group_by("usage_date").agg(pl.col(modelled).sum().alias("cost")),
-            on="usage_date", how="left")
-            .sort("usage_date")["cost"].cast(pl.Float64).fill_null(0).to_numpy())
-        pending = 0.0 if window.remaining_days == 0 else _pending_one_offs(
-            part.filter(one_off), window.month_start, prev_start, prev2_start)
+        series = (
+            pl.DataFrame(days)
+            .join(
+                part.filter(~one_off).group_by("usage_date").agg(pl.col(modelled).sum().alias("cost")),
+                on="usage_date",
+                how="left",
+            )
+            .sort("usage_date")["cost"]
+            .cast(pl.Float64)
+            .fill_null(0)
+            .to_numpy()
+        )
+        pending = (
+            0.0
+            if window.remaining_days == 0
+            else _pending_one_offs(part.filter(one_off), window.month_start, prev_start, prev2_start)
+        )
         actual = float(part.filter(this_month)["cost"].sum() or 0)
         totals = actual + pending + simulate_totals(series, window.remaining_days, seed)
         q = np.quantile(totals, list(QUANTILES.values()))
-        rows.append({"scope_type": kind, "scope_value": value, "actual_to_date": round(actual, 2),
-                     "pending_recurring": round(pending, 2), "forecast": round(float(totals.mean()), 2),
-                     **{k: round(float(v), 2) for k, v in zip(QUANTILES, q, strict=True)},
-                     "simulated_totals": totals.round(2).tolist()})
+        rows.append(
+            {
+                "scope_type": kind,
+                "scope_value": value,
+                "actual_to_date": round(actual, 2),
+                "pending_recurring": round(pending, 2),
+                "forecast": round(float(totals.mean()), 2),
+                **{k: round(float(v), 2) for k, v in zip(QUANTILES, q, strict=True)},
+                "simulated_totals": totals.round(2).tolist(),
+            }
+        )
     out = pl.DataFrame(rows)
-    return out.with_columns(as_of=pl.lit(window.as_of), month_start=pl.lit(window.month_start),
-                            remaining_days=pl.lit(window.remaining_days))
+    return out.with_columns(
+        as_of=pl.lit(window.as_of),
+        month_start=pl.lit(window.month_start),
+        remaining_days=pl.lit(window.remaining_days),
+    )
 
 
-def backtest(daily: pl.DataFrame, cutoff_days: Iterable[int] = (0, 10, 20),
-             scope_types: tuple[str, ...] = ("account", "service")) -> pl.DataFrame:
+def backtest(
+    daily: pl.DataFrame,
+    cutoff_days: Iterable[int] = (0, 10, 20),
+    scope_types: tuple[str, ...] = ("account", "service"),
+) -> pl.DataFrame:
     """Replay every complete month that has at least 28 days of history before its first cut-off:
     forecast its total as seen on the cut-off day (day 0 = the eve of the month) and compare with
     what it cost. One row per month x cut-off x scope."""
@@ -152,19 +190,26 @@ def backtest(daily: pl.DataFrame, cutoff_days: Iterable[int] = (0, 10, 20),
             if (as_of - first).days + 1 < 28:
                 continue
             fc = forecast_month(daily, Window(as_of), scope_types=scope_types)
-            truth = actual.filter(pl.col("usage_date").is_between(month, end)).group_by(
-                "scope_type", "scope_value").agg(actual_total=pl.col("cost").sum().cast(pl.Float64))
+            truth = (
+                actual.filter(pl.col("usage_date").is_between(month, end))
+                .group_by("scope_type", "scope_value")
+                .agg(actual_total=pl.col("cost").sum().cast(pl.Float64))
+            )
             joined = fc.drop("simulated_totals").join(truth, on=["scope_type", "scope_value"], how="left")
-            rows.append(joined.with_columns(cutoff_day=pl.lit(cut),
-                                            actual_total=pl.col("actual_total").fill_null(0)))
+            rows.append(
+                joined.with_columns(cutoff_day=pl.lit(cut), actual_total=pl.col("actual_total").fill_null(0))
+            )
         month = (month + dt.timedelta(days=32)).replace(day=1)
     if not rows:
         return pl.DataFrame()
     out = pl.concat(rows)
     return out.with_columns(
         error=pl.col("forecast") - pl.col("actual_total"),
-        abs_pct_error=((pl.col("forecast") - pl.col("actual_total")).abs()
-                       / pl.col("actual_total").abs().clip(lower_bound=1.0) * 100).round(2),
+        abs_pct_error=(
+            (pl.col("forecast") - pl.col("actual_total")).abs()
+            / pl.col("actual_total").abs().clip(lower_bound=1.0)
+            * 100
+        ).round(2),
         in_80=pl.col("actual_total").is_between(pl.col("lower_80") - 0.005, pl.col("upper_80") + 0.005),
         in_95=pl.col("actual_total").is_between(pl.col("lower_95") - 0.005, pl.col("upper_95") + 0.005),
     )
@@ -193,10 +238,12 @@ def _scores(replays: pl.DataFrame) -> pl.DataFrame:
     out = replays
     for name, (lo, hi, _) in LEVELS.items():
         above = pl.col("actual_total") >= pl.col("median")
-        width = _half_width(pl.when(above).then(pl.col(hi) - pl.col("median"))
-                            .otherwise(pl.col("median") - pl.col(lo)))
-        out = out.with_columns(((pl.col("actual_total") - pl.col("median")).abs() / width)
-                               .alias(f"score_{name}"))
+        width = _half_width(
+            pl.when(above).then(pl.col(hi) - pl.col("median")).otherwise(pl.col("median") - pl.col(lo))
+        )
+        out = out.with_columns(
+            ((pl.col("actual_total") - pl.col("median")).abs() / width).alias(f"score_{name}")
+        )
     return out.with_columns(_horizon())
 
 
@@ -213,8 +260,15 @@ def conformal_factors(replays: pl.DataFrame) -> pl.DataFrame:
     at 80 % on real-shaped data: level shifts, credits and spikes are not in its error model).
     Groups with fewer than MIN_REPLAYS pool over horizons, then over everything."""
     if replays.is_empty():
-        return pl.DataFrame(schema={"scope_type": pl.String, "horizon": pl.Int64, "replays": pl.Int64,
-                                    "factor_80": pl.Float64, "factor_95": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "scope_type": pl.String,
+                "horizon": pl.Int64,
+                "replays": pl.Int64,
+                "factor_80": pl.Float64,
+                "factor_95": pl.Float64,
+            }
+        )
     scored = _scores(replays)
     everything = scored
     rows = []
@@ -222,9 +276,17 @@ def conformal_factors(replays: pl.DataFrame) -> pl.DataFrame:
         for pool in (group, everything.filter(pl.col("scope_type") == kind), everything):
             if pool.height >= MIN_REPLAYS or pool is everything:
                 break
-        rows.append({"scope_type": kind, "horizon": horizon, "replays": pool.height,
-                     **{f"factor_{n}": _factor(pool[f"score_{n}"].to_list(), lvl)
-                        for n, (_, _, lvl) in LEVELS.items()}})
+        rows.append(
+            {
+                "scope_type": kind,
+                "horizon": horizon,
+                "replays": pool.height,
+                **{
+                    f"factor_{n}": _factor(pool[f"score_{n}"].to_list(), lvl)
+                    for n, (_, _, lvl) in LEVELS.items()
+                },
+            }
+        )
     return pl.DataFrame(rows).sort("scope_type", "horizon")
 
 
@@ -233,29 +295,44 @@ def calibrate(forecast: pl.DataFrame, factors: pl.DataFrame) -> pl.DataFrame:
     horizon (scope types or horizons never replayed use the pooled factor; none at all: as is).
     The simulated totals (budgets' breach probability) are stretched on each side as its 80 % bound was."""
     if factors.is_empty():
-        return forecast.with_columns(factor_80=pl.lit(1.0), factor_95=pl.lit(1.0),
-                                     calibration_replays=pl.lit(0, pl.Int64))
-    pooled = factors.select(pl.col("factor_80").median(), pl.col("factor_95").median(),
-                            pl.col("replays").max()).row(0)
-    out = forecast.with_columns(_horizon()).join(
-        factors.rename({"replays": "calibration_replays"}), on=["scope_type", "horizon"], how="left"
-    ).with_columns(pl.col("factor_80").fill_null(pooled[0]), pl.col("factor_95").fill_null(pooled[1]),
-                   pl.col("calibration_replays").fill_null(pooled[2])).drop("horizon")
+        return forecast.with_columns(
+            factor_80=pl.lit(1.0), factor_95=pl.lit(1.0), calibration_replays=pl.lit(0, pl.Int64)
+        )
+    pooled = factors.select(
+        pl.col("factor_80").median(), pl.col("factor_95").median(), pl.col("replays").max()
+    ).row(0)
+    out = (
+        forecast.with_columns(_horizon())
+        .join(factors.rename({"replays": "calibration_replays"}), on=["scope_type", "horizon"], how="left")
+        .with_columns(
+            pl.col("factor_80").fill_null(pooled[0]),
+            pl.col("factor_95").fill_null(pooled[1]),
+            pl.col("calibration_replays").fill_null(pooled[2]),
+        )
+        .drop("horizon")
+    )
     out = out.with_columns(_raw_lo=pl.col("lower_80"), _raw_hi=pl.col("upper_80"))
     for name, (lo, hi, _) in LEVELS.items():
         k = pl.col(f"factor_{name}")
         out = out.with_columns(
             (pl.col("median") - k * _half_width(pl.col("median") - pl.col(lo))).round(2).alias(lo),
-            (pl.col("median") + k * _half_width(pl.col(hi) - pl.col("median"))).round(2).alias(hi))
+            (pl.col("median") + k * _half_width(pl.col(hi) - pl.col("median"))).round(2).alias(hi),
+        )
     if "simulated_totals" in out.columns:  # each side stretched as its 80 % bound was
         totals, median = pl.col("simulated_totals"), pl.col("median")
         up = (pl.col("upper_80") - median) / pl.max_horizontal(pl.col("_raw_hi") - median, pl.lit(1e-9))
         down = (median - pl.col("lower_80")) / pl.max_horizontal(median - pl.col("_raw_lo"), pl.lit(1e-9))
-        scaled = (out.with_row_index("_row")
-                  .select("_row", median, up.alias("_up"), down.alias("_down"), totals).explode(totals)
-                  .group_by("_row", maintain_order=True)
-                  .agg((median + (totals - median) * pl.when(totals > median).then("_up").otherwise("_down"))
-                       .round(2).alias("simulated_totals")))
+        scaled = (
+            out.with_row_index("_row")
+            .select("_row", median, up.alias("_up"), down.alias("_down"), totals)
+            .explode(totals)
+            .group_by("_row", maintain_order=True)
+            .agg(
+                (median + (totals - median) * pl.when(totals > median).then("_up").otherwise("_down"))
+                .round(2)
+                .alias("simulated_totals")
+            )
+        )
         out = out.with_columns(simulated_totals=scaled.sort("_row")["simulated_totals"])
     return out.drop("_raw_lo", "_raw_hi")
 
@@ -269,14 +346,22 @@ def leave_one_month_out(replays: pl.DataFrame) -> pl.DataFrame:
     for month in months:
         same = pl.col("month_start") == month
         this, others = replays.filter(same), replays.filter(~same)
-        parts.append(calibrate(this, conformal_factors(others)).select(
-            *[pl.col(c).alias(f"{c}_calibrated") for n in LEVELS for c in LEVELS[n][:2]],
-            "factor_80", "factor_95"))
+        parts.append(
+            calibrate(this, conformal_factors(others)).select(
+                *[pl.col(c).alias(f"{c}_calibrated") for n in LEVELS for c in LEVELS[n][:2]],
+                "factor_80",
+                "factor_95",
+            )
+        )
     out = pl.concat([replays, pl.concat(parts)], how="horizontal")
-    return out.with_columns(**{
-        f"in_{n}_calibrated": pl.col("actual_total").is_between(pl.col(f"{lo}_calibrated") - 0.005,
-                                                                pl.col(f"{hi}_calibrated") + 0.005)
-        for n, (lo, hi, _) in LEVELS.items()})
+    return out.with_columns(
+        **{
+            f"in_{n}_calibrated": pl.col("actual_total").is_between(
+                pl.col(f"{lo}_calibrated") - 0.005, pl.col(f"{hi}_calibrated") + 0.005
+            )
+            for n, (lo, hi, _) in LEVELS.items()
+        }
+    )
 
 
 DAILY_COST_SQL = """
@@ -302,14 +387,23 @@ def with_cost_explorer(forecast: pl.DataFrame, ce: pl.DataFrame | None) -> pl.Da
         return forecast.with_columns([pl.lit(None, t).alias(c) for c, t in cols.items()])
     month_start, as_of = forecast["month_start"][0], forecast["as_of"][0]
     accounts = set(forecast.filter(pl.col("scope_type") == "account")["scope_value"])
-    rest = ce.filter(pl.col("forecast_date") > as_of, pl.col("forecast_date") >= month_start,
-                     pl.col("forecast_date") < (month_start + dt.timedelta(days=32)).replace(day=1))
+    rest = ce.filter(
+        pl.col("forecast_date") > as_of,
+        pl.col("forecast_date") >= month_start,
+        pl.col("forecast_date") < (month_start + dt.timedelta(days=32)).replace(day=1),
+    )
     sums = rest.group_by(
-        scope_type=pl.when(pl.col("source_account").is_in(accounts)).then(pl.lit("account"))
+        scope_type=pl.when(pl.col("source_account").is_in(accounts))
+        .then(pl.lit("account"))
         .otherwise(pl.lit("total")),
-        scope_value=pl.when(pl.col("source_account").is_in(accounts)).then("source_account")
+        scope_value=pl.when(pl.col("source_account").is_in(accounts))
+        .then("source_account")
         .otherwise(pl.lit("all")),
-    ).agg(*[pl.col(src).cast(pl.Float64).sum().alias(name)
-            for name, src in zip(cols, ("mean", "lower_80", "upper_80"), strict=True)])
+    ).agg(
+        *[
+            pl.col(src).cast(pl.Float64).sum().alias(name)
+            for name, src in zip(cols, ("mean", "lower_80", "upper_80"), strict=True)
+        ]
+    )
     joined = forecast.join(sums, on=["scope_type", "scope_value"], how="left")
     return joined.with_columns([(pl.col(c) + pl.col("actual_to_date")).round(2) for c in cols])

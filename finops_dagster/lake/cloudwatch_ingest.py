@@ -15,9 +15,14 @@ SOURCE = "cloudwatch"
 log = logging.getLogger(__name__)
 
 
-def ingest_cloudwatch_days(clients: list[tuple[Any, str]], lake: RawLake, ledger: Ledger,
-                           days: list[dt.date], now: dt.datetime,
-                           progress: Callable[[str], None] = log.info) -> list[DayEntry]:
+def ingest_cloudwatch_days(
+    clients: list[tuple[Any, str]],
+    lake: RawLake,
+    ledger: Ledger,
+    days: list[dt.date],
+    now: dt.datetime,
+    progress: Callable[[str], None] = log.info,
+) -> list[DayEntry]:
     """``clients``: (client, account) pairs, one per linked account (``account_clients``)."""
     import polars as pl
 
@@ -27,14 +32,26 @@ def ingest_cloudwatch_days(clients: list[tuple[Any, str]], lake: RawLake, ledger
     frames = []
     for client, account in clients:
         metrics = discover(client)
-        progress(f"CloudWatch {account}: discovered {len(metrics)} metrics in "
-                 f"{len({m['Namespace'] for m in metrics})} namespaces")
+        progress(
+            f"CloudWatch {account}: discovered {len(metrics)} metrics in "
+            f"{len({m['Namespace'] for m in metrics})} namespaces"
+        )
         frames.append(fetch(client, metrics, start, end, now, progress, account))
     df = pl.concat(frames)
-    return lake.write_days(SOURCE, df.lazy(), days, ledger, lambda staged: day_entries(
-        SOURCE, staged, dict(df.group_by("usage_date").len().iter_rows()), api_delivery_id(),
-        ("ListMetrics", "GetMetricData"),
-        notes={d: "beyond CloudWatch retention" for d in days if d not in kept}))
+    return lake.write_days(
+        SOURCE,
+        df.lazy(),
+        days,
+        ledger,
+        lambda staged: day_entries(
+            SOURCE,
+            staged,
+            dict(df.group_by("usage_date").len().iter_rows()),
+            api_delivery_id(),
+            ("ListMetrics", "GetMetricData"),
+            notes={d: "beyond CloudWatch retention" for d in days if d not in kept},
+        ),
+    )
 
 
 def _days(a: dt.datetime, b: dt.datetime) -> list[dt.date]:

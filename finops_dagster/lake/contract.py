@@ -54,8 +54,10 @@ def dataset(name: str) -> Dataset:
     try:
         return DATASETS[name]
     except KeyError:
-        raise KeyError(f"{name!r} is not a dataset of the raw lake (finops_dagster/lake/contract.py "
-                       f"names {', '.join(sorted(DATASETS))})") from None
+        raise KeyError(
+            f"{name!r} is not a dataset of the raw lake (finops_dagster/lake/contract.py "
+            f"names {', '.join(sorted(DATASETS))})"
+        ) from None
 
 
 @dataclass(frozen=True)

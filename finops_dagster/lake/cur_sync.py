@@ -47,8 +47,7 @@ def expected_days(period: str, as_of: dt.date) -> list[dt.date]:
     return out
 
 
-def period_status(period: str, manifest: Manifest | None, ledger: Ledger,
-                  as_of: dt.date) -> PeriodStatus:
+def period_status(period: str, manifest: Manifest | None, ledger: Ledger, as_of: dt.date) -> PeriodStatus:
     days = expected_days(period, as_of)
     entries = {d: ledger.day(SOURCE, d) for d in days}
     ingested = {d: e for d, e in entries.items() if e is not None}
@@ -63,12 +62,12 @@ def period_status(period: str, manifest: Manifest | None, ledger: Ledger,
         status, todo = "incomplete", [d for d in days if d not in ingested]
     else:
         status, todo = "up_to_date", []
-    return PeriodStatus(period, status, manifest.delivery_id, ids, len(days), len(ingested),
-                        tuple(todo))
+    return PeriodStatus(period, status, manifest.delivery_id, ids, len(days), len(ingested), tuple(todo))
 
 
-def sync_plan(export: CurExport, ledger: Ledger, start_period: str, as_of: dt.date,
-              found: Discovery | None = None) -> list[PeriodStatus]:
+def sync_plan(
+    export: CurExport, ledger: Ledger, start_period: str, as_of: dt.date, found: Discovery | None = None
+) -> list[PeriodStatus]:
     found = found or export.discovery()
     out = []
     for p in _periods(start_period, as_of):

@@ -20,8 +20,13 @@ import polars as pl
 
 from finops_dagster.sources import cur_columns
 
-REQUIRED_VALUES = ("identity_line_item_id", "identity_time_interval", "line_item_usage_account_id",
-                   "line_item_line_item_type", "line_item_usage_start_date")
+REQUIRED_VALUES = (
+    "identity_line_item_id",
+    "identity_time_interval",
+    "line_item_usage_account_id",
+    "line_item_line_item_type",
+    "line_item_usage_start_date",
+)
 NUMBER_COLUMNS = tuple(sorted(cur_columns.NUMERIC))  # money, rates and quantities: never NaN / inf
 
 
@@ -43,28 +48,42 @@ def check_batch(batch: pl.DataFrame, first_row: int) -> int:
     """Raise ``LineItemError`` for a null required value or a NaN / infinite money value (rows
     numbered from 1 within the file, header excluded); returns the rows dated outside their
     billing period."""
-    nulls = batch.select([pl.col(c).is_null().arg_true().head(3).implode().alias(c)
-                          for c in REQUIRED_VALUES if c in batch.columns]).row(0, named=True)
+    nulls = batch.select(
+        [
+            pl.col(c).is_null().arg_true().head(3).implode().alias(c)
+            for c in REQUIRED_VALUES
+            if c in batch.columns
+        ]
+    ).row(0, named=True)
     for column, rows in nulls.items():
         if rows:
-            raise LineItemError(f"column {column!r} is empty on row(s) "
-                                f"{', '.join(str(first_row + r) for r in rows)}")
+            raise LineItemError(
+                f"column {column!r} is empty on row(s) {', '.join(str(first_row + r) for r in rows)}"
+            )
     if batch.schema.get("line_item_currency_code") == pl.String:  # ISO 4217: three capitals
         bad_code = ~pl.col("line_item_currency_code").str.contains(r"^[A-Z]{3}$")
         rows = batch.select(bad_code.fill_null(False).arg_true().head(3)).to_series().to_list()
         if rows:
             values = batch.get_column("line_item_currency_code").gather(rows).to_list()
-            raise LineItemError(f"column 'line_item_currency_code' is not a currency code on row(s) "
-                                f"{', '.join(str(first_row + r) for r in rows)} ({values})")
+            raise LineItemError(
+                f"column 'line_item_currency_code' is not a currency code on row(s) "
+                f"{', '.join(str(first_row + r) for r in rows)} ({values})"
+            )
     money = [c for c in NUMBER_COLUMNS if batch.schema.get(c) == pl.Float64]
     if money:
-        bad = batch.select([(~pl.col(c).is_finite() & pl.col(c).is_not_null()).arg_true().head(3)
-                            .implode().alias(c) for c in money]).row(0, named=True)
+        bad = batch.select(
+            [
+                (~pl.col(c).is_finite() & pl.col(c).is_not_null()).arg_true().head(3).implode().alias(c)
+                for c in money
+            ]
+        ).row(0, named=True)
         for column, rows in bad.items():
             if rows:
                 values = batch.get_column(column).gather(rows).to_list()
-                raise LineItemError(f"column {column!r} is not a finite number on row(s) "
-                                    f"{', '.join(str(first_row + r) for r in rows)} ({values})")
+                raise LineItemError(
+                    f"column {column!r} is not a finite number on row(s) "
+                    f"{', '.join(str(first_row + r) for r in rows)} ({values})"
+                )
     if "bill_billing_period_start_date" not in batch.columns:
         return 0
     start, end = _period_bounds()
@@ -83,9 +102,13 @@ def keep_in_period(batch: pl.DataFrame) -> pl.DataFrame:
         return batch
     start, end = _period_bounds()
     last = end.dt.offset_by("-1d")
-    return batch.with_columns(usage_date=pl.when(pl.col("usage_date") < start).then(start)
-                              .when(pl.col("usage_date") > last).then(last)
-                              .otherwise(pl.col("usage_date")))
+    return batch.with_columns(
+        usage_date=pl.when(pl.col("usage_date") < start)
+        .then(start)
+        .when(pl.col("usage_date") > last)
+        .then(last)
+        .otherwise(pl.col("usage_date"))
+    )
 
 
 def duplicate_identities(staged_files: list[Path], spill_dir: Path | None = None) -> tuple[int, list[tuple]]:
@@ -103,11 +126,13 @@ def duplicate_identities(staged_files: list[Path], spill_dir: Path | None = None
         examples = con.execute(
             f"select identity_line_item_id, identity_time_interval, count(*) as n "
             f"from read_parquet([{files}], union_by_name = true) "
-            "group by all having count(*) > 1 order by n desc, 1 limit 5").fetchall()
+            "group by all having count(*) > 1 order by n desc, 1 limit 5"
+        ).fetchall()
         if not examples:
             return 0, []
         extra = con.execute(
             f"select sum(n - 1) from (select count(*) as n from read_parquet([{files}], "
             "union_by_name = true) group by identity_line_item_id, identity_time_interval "
-            "having count(*) > 1)").fetchone()[0]
+            "having count(*) > 1)"
+        ).fetchone()[0]
     return int(extra), examples

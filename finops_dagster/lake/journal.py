@@ -72,8 +72,7 @@ class StagedDays:
     """Day files written but not yet visible: ``commit`` makes them (with the ledger entries and
     any extra files) the lake's state in one step, ``discard`` drops them."""
 
-    def __init__(self, lake: RawLake, source: str, staging: Path, days: list[dt.date],
-                 owner) -> None:
+    def __init__(self, lake: RawLake, source: str, staging: Path, days: list[dt.date], owner) -> None:
         self.lake, self.source, self.staging, self.days = lake, source, staging, days
         self._owner = owner  # the locked owner file, held until commit / discard
         self.extras: list[tuple[str, Path]] = []
@@ -129,8 +128,9 @@ class StagedDays:
         try:  # housekeeping after the commit: a failure (say, no delete permission) loses nothing
             self.lake.vacuum(self.source)
         except Exception as exc:  # noqa: BLE001
-            warnings.warn(f"vacuuming {self.source} in {self.lake.contract.location} failed: {exc}",
-                          stacklevel=2)
+            warnings.warn(
+                f"vacuuming {self.source} in {self.lake.contract.location} failed: {exc}", stacklevel=2
+            )
         return {d: self.target(d) for d in self.days}
 
     def discard(self) -> None:
@@ -190,8 +190,10 @@ def recover(raw_root: Path, ledger: Ledger | None) -> list[str]:
                 if journal_path.exists():
                     journal = json.loads(journal_path.read_text())
                     _apply(staging, journal, ledger)
-                    done.append(f"rolled forward the interrupted commit {staging.name} of "
-                                f"{journal['source']} ({len(journal['days'])} day(s))")
+                    done.append(
+                        f"rolled forward the interrupted commit {staging.name} of "
+                        f"{journal['source']} ({len(journal['days'])} day(s))"
+                    )
                 else:
                     shutil.rmtree(staging, ignore_errors=True)
                     done.append(f"dropped the uncommitted staging folder {staging.name}")

@@ -41,7 +41,7 @@ def split_url(url: str) -> tuple[str, str]:
     """``s3://bucket/a/b`` -> (``bucket``, ``a/b``)."""
     if not is_s3(url):
         raise ValueError(f"{url!r} is not an s3:// URL")
-    bucket, _, key = url[len("s3://"):].partition("/")
+    bucket, _, key = url[len("s3://") :].partition("/")
     if not bucket:
         raise ValueError(f"{url!r} names no bucket")
     return bucket, key.strip("/")
@@ -90,8 +90,7 @@ class ObjectLake:
     def point(self, url: str) -> None:
         bucket, key = split_url(pointer_of(url))
         body = json.dumps({"object": url, "published_at": dt.datetime.now(dt.UTC).isoformat()})
-        self.client.put_object(Bucket=bucket, Key=key, Body=body.encode(),
-                               ContentType="application/json")
+        self.client.put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json")
 
     # ---- reading -------------------------------------------------------------------------
     def current(self, pointer_url: str) -> str | None:
@@ -131,8 +130,9 @@ class ObjectLake:
         return True
 
     # ---- housekeeping --------------------------------------------------------------------
-    def vacuum(self, folder: str, retention: dt.timedelta = dt.timedelta(days=1),
-               now: dt.datetime | None = None) -> list[str]:
+    def vacuum(
+        self, folder: str, retention: dt.timedelta = dt.timedelta(days=1), now: dt.datetime | None = None
+    ) -> list[str]:
         """Delete the day objects no pointer names that were superseded longer ago than
         ``retention``; returns them. Objects of a commit still being published (uploaded, pointer
         not yet written) are younger than any sensible retention and stay."""
@@ -140,12 +140,19 @@ class ObjectLake:
         live = set(self.current_days(folder).values())
         bucket, prefix = split_url(self.folder_url(folder) + "/")
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        doomed = [o["Key"] for page in pages for o in page.get("Contents", [])
-                  if _DAY_OBJECT.match(o["Key"]) and f"s3://{bucket}/{o['Key']}" not in live
-                  and now - o["LastModified"] >= retention]
+        doomed = [
+            o["Key"]
+            for page in pages
+            for o in page.get("Contents", [])
+            if _DAY_OBJECT.match(o["Key"])
+            and f"s3://{bucket}/{o['Key']}" not in live
+            and now - o["LastModified"] >= retention
+        ]
         for start in range(0, len(doomed), 1000):
-            self.client.delete_objects(Bucket=bucket, Delete={
-                "Objects": [{"Key": k} for k in doomed[start:start + 1000]], "Quiet": True})
+            self.client.delete_objects(
+                Bucket=bucket,
+                Delete={"Objects": [{"Key": k} for k in doomed[start : start + 1000]], "Quiet": True},
+            )
         return [f"s3://{bucket}/{k}" for k in doomed]
 
     # ---- what other readers need ---------------------------------------------------------
@@ -154,17 +161,23 @@ class ObjectLake:
         and Polars, which do not read AWS profiles or roles themselves."""
         creds = self.session.get_credentials()
         frozen = creds.get_frozen_credentials() if creds else None
-        return {"key_id": getattr(frozen, "access_key", "") or "",
-                "secret": getattr(frozen, "secret_key", "") or "",
-                "session_token": getattr(frozen, "token", "") or "",
-                "region": self.client.meta.region_name or "us-east-1",
-                "endpoint_url": self.client.meta.endpoint_url}
+        return {
+            "key_id": getattr(frozen, "access_key", "") or "",
+            "secret": getattr(frozen, "secret_key", "") or "",
+            "session_token": getattr(frozen, "token", "") or "",
+            "region": self.client.meta.region_name or "us-east-1",
+            "endpoint_url": self.client.meta.endpoint_url,
+        }
 
     def polars_options(self) -> dict[str, str]:
         c = self.credentials()
-        options = {"aws_access_key_id": c["key_id"], "aws_secret_access_key": c["secret"],
-                   "aws_region": c["region"], "aws_endpoint_url": c["endpoint_url"],
-                   "aws_allow_http": "true" if c["endpoint_url"].startswith("http://") else "false"}
+        options = {
+            "aws_access_key_id": c["key_id"],
+            "aws_secret_access_key": c["secret"],
+            "aws_region": c["region"],
+            "aws_endpoint_url": c["endpoint_url"],
+            "aws_allow_http": "true" if c["endpoint_url"].startswith("http://") else "false",
+        }
         if c["session_token"]:
             options["aws_session_token"] = c["session_token"]
         return options
@@ -175,23 +188,34 @@ class ObjectLake:
         c = self.credentials()
         endpoint = c["endpoint_url"]
         host = re.sub(r"^https?://", "", endpoint).rstrip("/")
-        return {"FINOPS_S3_KEY_ID": c["key_id"], "FINOPS_S3_SECRET": c["secret"],
-                "FINOPS_S3_SESSION_TOKEN": c["session_token"], "FINOPS_S3_REGION": c["region"],
-                "FINOPS_S3_ENDPOINT": host,
-                "FINOPS_S3_USE_SSL": "false" if endpoint.startswith("http://") else "true",
-                "FINOPS_S3_URL_STYLE": "vhost" if host.endswith("amazonaws.com") else "path"}
+        return {
+            "FINOPS_S3_KEY_ID": c["key_id"],
+            "FINOPS_S3_SECRET": c["secret"],
+            "FINOPS_S3_SESSION_TOKEN": c["session_token"],
+            "FINOPS_S3_REGION": c["region"],
+            "FINOPS_S3_ENDPOINT": host,
+            "FINOPS_S3_USE_SSL": "false" if endpoint.startswith("http://") else "true",
+            "FINOPS_S3_URL_STYLE": "vhost" if host.endswith("amazonaws.com") else "path",
+        }
 
     def attach(self, con: Any) -> None:
         """Make ``s3://`` readable on a DuckDB connection: httpfs and a temporary secret (it
         lives in memory only)."""
         install_httpfs(con)
         env = self.duckdb_environment()
-        fields = {"key_id": env["FINOPS_S3_KEY_ID"], "secret": env["FINOPS_S3_SECRET"],
-                  "session_token": env["FINOPS_S3_SESSION_TOKEN"], "region": env["FINOPS_S3_REGION"],
-                  "endpoint": env["FINOPS_S3_ENDPOINT"], "url_style": env["FINOPS_S3_URL_STYLE"]}
+        fields = {
+            "key_id": env["FINOPS_S3_KEY_ID"],
+            "secret": env["FINOPS_S3_SECRET"],
+            "session_token": env["FINOPS_S3_SESSION_TOKEN"],
+            "region": env["FINOPS_S3_REGION"],
+            "endpoint": env["FINOPS_S3_ENDPOINT"],
+            "url_style": env["FINOPS_S3_URL_STYLE"],
+        }
         body = ", ".join(f"{k} '{v.replace(chr(39), chr(39) * 2)}'" for k, v in fields.items() if v)
-        con.execute(f"create or replace temporary secret finops_lake (type s3, {body}, "
-                    f"use_ssl {env['FINOPS_S3_USE_SSL']})")
+        con.execute(
+            f"create or replace temporary secret finops_lake (type s3, {body}, "
+            f"use_ssl {env['FINOPS_S3_USE_SSL']})"
+        )
 
 
 def pointer_of(url: str) -> str:
@@ -210,11 +234,17 @@ def httpfs_extension() -> Path:
     import duckdb
     import duckdb_extension_httpfs
 
-    path = (Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}"
-            / "httpfs.duckdb_extension")
+    path = (
+        Path(duckdb_extension_httpfs.__file__).parent
+        / "extensions"
+        / f"v{duckdb.__version__}"
+        / "httpfs.duckdb_extension"
+    )
     if not path.exists():
-        raise RuntimeError(f"{path} is missing: duckdb-extension-httpfs must match DuckDB "
-                           f"{duckdb.__version__} (pyproject.toml pins both)")
+        raise RuntimeError(
+            f"{path} is missing: duckdb-extension-httpfs must match DuckDB "
+            f"{duckdb.__version__} (pyproject.toml pins both)"
+        )
     return path
 
 

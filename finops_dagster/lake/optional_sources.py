@@ -22,10 +22,20 @@ import polars as pl
 from finops_dagster.lake.raw_lake import RawLake
 
 SOURCES = {"cost_explorer": "Cost Explorer", "cloudwatch": "CloudWatch", "business": "business data"}
-NO_ACCESS_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
-                   "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken",
-                   "ExpiredTokenException", "AuthFailure", "SignatureDoesNotMatch",
-                   "InvalidSignatureException", "OptInRequired", "DataUnavailableException"}
+NO_ACCESS_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "AuthFailure",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+    "OptInRequired",
+    "DataUnavailableException",
+}
 
 
 @dataclass(frozen=True)

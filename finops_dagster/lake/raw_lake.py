@@ -133,10 +133,14 @@ class RawLake:
         url = self.remote.current_file(dataset(name).folder)
         return None if url is None else self._scan(url).collect()
 
-    def write_days(self, source: str, data: pl.LazyFrame | Iterable[pl.DataFrame],
-                   days: list[dt.date], ledger: Ledger | None = None,
-                   entries: Callable[[StagedDays], list[DayEntry]] | None = None
-                   ) -> list[DayEntry]:
+    def write_days(
+        self,
+        source: str,
+        data: pl.LazyFrame | Iterable[pl.DataFrame],
+        days: list[dt.date],
+        ledger: Ledger | None = None,
+        entries: Callable[[StagedDays], list[DayEntry]] | None = None,
+    ) -> list[DayEntry]:
         """Write ``data`` (a LazyFrame, or batches of rows) into one file per day, then commit
         the days and their ledger entries (built from the staged files) together; returns the
         entries."""
@@ -149,8 +153,9 @@ class RawLake:
         staged.commit(ledger, rows)
         return rows
 
-    def stage_days(self, source: str, data: pl.LazyFrame | Iterable[pl.DataFrame],
-                   days: list[dt.date]) -> StagedDays:
+    def stage_days(
+        self, source: str, data: pl.LazyFrame | Iterable[pl.DataFrame], days: list[dt.date]
+    ) -> StagedDays:
         """Write ``data`` into one staged file per day; nothing is visible until ``commit``.
 
         Each batch is split by ``usage_date`` and appended at once to that day's Parquet
@@ -163,8 +168,7 @@ class RawLake:
 
         staged = StagedDays.create(self, source, list(days))
         staging = staged.staging
-        batches = data.collect_batches(chunk_size=BATCH_ROWS) if isinstance(data, pl.LazyFrame) \
-            else data
+        batches = data.collect_batches(chunk_size=BATCH_ROWS) if isinstance(data, pl.LazyFrame) else data
         writer = _DayWriter(staging)
         schema, last = None, None
         schemas: dict[dt.date, pa.Schema] = {}  # each day keeps the columns of its delivery
@@ -178,14 +182,17 @@ class RawLake:
                         writer.put(day, rows, schemas.setdefault(day, schema))
             writer.close()
             if schema is None:
-                schema = _arrow(data.head(0).collect() if isinstance(data, pl.LazyFrame)
-                                else pl.DataFrame({"usage_date": []}, schema={"usage_date": pl.Date})
-                                ).schema
+                schema = _arrow(
+                    data.head(0).collect()
+                    if isinstance(data, pl.LazyFrame)
+                    else pl.DataFrame({"usage_date": []}, schema={"usage_date": pl.Date})
+                ).schema
             for day in days:
                 part = staging / f"{day.isoformat()}.parquet"
                 if not part.exists():  # an empty day keeps its month's columns
-                    like = next((s for d, s in schemas.items() if (d.year, d.month) == (day.year, day.month)),
-                                schema)
+                    like = next(
+                        (s for d, s in schemas.items() if (d.year, d.month) == (day.year, day.month)), schema
+                    )
                     pq.write_table(like.empty_table(), part, compression="zstd")
         except BaseException:
             writer.close(abandon=True)
@@ -243,14 +250,18 @@ class _DayWriter:
                     # statistics only where readers filter (a day file is read whole otherwise):
                     # min/max of every column cost ~15 % of the write
                     stats = [c for c in STATS_COLUMNS if c in schema.names]
-                    self.writers[day] = pq.ParquetWriter(self.staging / f"{day.isoformat()}.parquet",
-                                                         schema, compression="zstd",
-                                                         write_statistics=stats or False)
+                    self.writers[day] = pq.ParquetWriter(
+                        self.staging / f"{day.isoformat()}.parquet",
+                        schema,
+                        compression="zstd",
+                        write_statistics=stats or False,
+                    )
                 if table.schema != schema:
                     missing = [n for n in schema.names if n not in table.schema.names]
                     if missing:  # a caller that did not conform its batches (CUR always does)
-                        raise KeyError(f"{day}: batch lacks column(s) {', '.join(missing)} of the "
-                                       "day's first batch")
+                        raise KeyError(
+                            f"{day}: batch lacks column(s) {', '.join(missing)} of the day's first batch"
+                        )
                     table = table.select(schema.names).cast(schema)
                 self.writers[day].write_table(table)
             except BaseException as exc:  # noqa: BLE001 - handed to the producer thread

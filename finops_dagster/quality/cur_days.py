@@ -44,16 +44,20 @@ def gap(ledger: Ledger, day: dt.date, as_of: dt.date | None = None) -> DayResult
     seen = [n for n in neighbours if n is not None]
     expected = set.intersection(*seen) if seen else set()
     missing = sorted(expected - here)
-    meta = {"accounts": ", ".join(sorted(here)) or "none",
-            "missing_accounts": ", ".join(missing) or "none",
-            "neighbour_days_ingested": len(seen)}
+    meta = {
+        "accounts": ", ".join(sorted(here)) or "none",
+        "missing_accounts": ", ".join(missing) or "none",
+        "neighbour_days_ingested": len(seen),
+    }
     days = period_days(day)
     if not here and as_of is not None and days[-1] < as_of:
         with_data = [d for d in days if (e := ledger.day(SOURCE, d)) is not None and e.row_count]
         if with_data:
-            meta.update(reason=f"no line items on {day} in closed billing period "
-                               f"{day:%Y-%m}, which has line items from {with_data[0]} to "
-                               f"{with_data[-1]} ({len(with_data)} of {len(days)} days)")
+            meta.update(
+                reason=f"no line items on {day} in closed billing period "
+                f"{day:%Y-%m}, which has line items from {with_data[0]} to "
+                f"{with_data[-1]} ({len(with_data)} of {len(days)} days)"
+            )
             return DayResult(False, meta)
     return DayResult(not missing, meta)
 
@@ -66,12 +70,21 @@ def raw_conservation_days(lake: RawLake, ledger: Ledger, days: list[dt.date]) ->
     """Each raw day file holds exactly the rows and sums the ledger recorded at ingestion. The
     days' sums come from one streaming query over the range (a few numbers per day in memory)."""
     entries = {d: ledger.day(SOURCE, d) for d in days}
-    results = {d: DayResult(False, {"reason": f"{d}: no ledger entry or no raw file"})
-               for d, e in entries.items() if e is None or not lake.has_day(SOURCE, d)}
-    scans = [cost_sums(lake.scan_day(SOURCE, d).with_columns(_day=pl.lit(d)), ["_day"])
-             for d in days if d not in results]
-    sums = ({r["_day"]: r for r in pl.concat(scans).collect(engine="streaming").iter_rows(named=True)}
-            if scans else {})
+    results = {
+        d: DayResult(False, {"reason": f"{d}: no ledger entry or no raw file"})
+        for d, e in entries.items()
+        if e is None or not lake.has_day(SOURCE, d)
+    }
+    scans = [
+        cost_sums(lake.scan_day(SOURCE, d).with_columns(_day=pl.lit(d)), ["_day"])
+        for d in days
+        if d not in results
+    ]
+    sums = (
+        {r["_day"]: r for r in pl.concat(scans).collect(engine="streaming").iter_rows(named=True)}
+        if scans
+        else {}
+    )
     for d in days:
         if d in results:
             continue
@@ -79,14 +92,23 @@ def raw_conservation_days(lake: RawLake, ledger: Ledger, days: list[dt.date]) ->
         rows = int(raw["row_count"]) if raw else 0
         unblended = Decimal(raw["unblended_cost"]) if raw else Decimal(0)
         effective = Decimal(raw["effective_cost"]) if raw else Decimal(0)
-        ok = (rows == entry.row_count and same_to_the_cent(unblended, entry.unblended_cost)
-              and same_to_the_cent(effective, entry.effective_cost))
-        results[d] = DayResult(ok, {
-            "raw_rows": rows, "ledger_rows": entry.row_count,
-            "raw_unblended": str(unblended), "ledger_unblended": str(entry.unblended_cost),
-            "raw_effective": str(effective), "ledger_effective": str(entry.effective_cost),
-            "delivery_id": entry.delivery_id,
-        })
+        ok = (
+            rows == entry.row_count
+            and same_to_the_cent(unblended, entry.unblended_cost)
+            and same_to_the_cent(effective, entry.effective_cost)
+        )
+        results[d] = DayResult(
+            ok,
+            {
+                "raw_rows": rows,
+                "ledger_rows": entry.row_count,
+                "raw_unblended": str(unblended),
+                "ledger_unblended": str(entry.unblended_cost),
+                "raw_effective": str(effective),
+                "ledger_effective": str(entry.effective_cost),
+                "delivery_id": entry.delivery_id,
+            },
+        )
     return {d: results[d] for d in days}
 
 
@@ -94,9 +116,15 @@ def unique_line_items(lake: RawLake, day: dt.date) -> DayResult:
     """(identity_line_item_id, identity_time_interval) identifies a line item in a delivery."""
     if not lake.has_day(SOURCE, day):
         return DayResult(False, {"reason": f"{day}: no raw file"})
-    dupes = (lake.scan_day(SOURCE, day)
-             .group_by("identity_line_item_id", "identity_time_interval").len()
-             .filter(pl.col("len") > 1).select(pl.col("len").sum() - pl.len()).collect().item())
+    dupes = (
+        lake.scan_day(SOURCE, day)
+        .group_by("identity_line_item_id", "identity_time_interval")
+        .len()
+        .filter(pl.col("len") > 1)
+        .select(pl.col("len").sum() - pl.len())
+        .collect()
+        .item()
+    )
     return DayResult(not dupes, {"duplicate_line_items": int(dupes or 0)})
 
 
@@ -108,13 +136,22 @@ def mart_conservation_days(con, ledger: Ledger, days: list[dt.date]) -> dict[dt.
     """fct_daily_cost, with the line items it leaves to fct_other_currency_cost (billed in another
     currency), holds the ledger's row count and cost sums for each day, to the cent: nothing was
     lost or doubled between the lake and the marts. One query sums the whole range by day."""
-    sums = {r[0]: r[1:] for r in con.execute(
-        "select usage_date, sum(n), sum(b), sum(e), sum(o) from ("
-        "select usage_date, line_item_count n, billed_cost b, effective_cost e, 0 o from fct_daily_cost "
-        "where usage_date >= ? and usage_date <= ? union all "
-        "select usage_date, line_item_count, billed_cost, effective_cost, line_item_count "
-        "from fct_other_currency_cost where usage_date >= ? and usage_date <= ?) group by usage_date",
-        [min(days), max(days)] * 2).fetchall()} if days else {}
+    sums = (
+        {
+            r[0]: r[1:]
+            for r in con.execute(
+                "select usage_date, sum(n), sum(b), sum(e), sum(o) from ("
+                "select usage_date, line_item_count n, billed_cost b, effective_cost e, 0 o "
+                "from fct_daily_cost "
+                "where usage_date >= ? and usage_date <= ? union all "
+                "select usage_date, line_item_count, billed_cost, effective_cost, line_item_count "
+                "from fct_other_currency_cost where usage_date >= ? and usage_date <= ?) group by usage_date",
+                [min(days), max(days)] * 2,
+            ).fetchall()
+        }
+        if days
+        else {}
+    )
     results = {}
     for day in days:
         entry = ledger.day(SOURCE, day)
@@ -123,14 +160,23 @@ def mart_conservation_days(con, ledger: Ledger, days: list[dt.date]) -> dict[dt.
             continue
         rows, billed, effective, other = sums.get(day, (0, 0, 0, 0))
         billed, effective = Decimal(billed), Decimal(effective)
-        ok = (int(rows) == entry.row_count and same_to_the_cent(billed, entry.unblended_cost)
-              and same_to_the_cent(effective, entry.effective_cost))
-        results[day] = DayResult(ok, {
-            "mart_line_items": int(rows), "ledger_rows": entry.row_count,
-            "other_currency_line_items": int(other),
-            "mart_billed_cost": str(billed), "ledger_unblended": str(entry.unblended_cost),
-            "mart_effective_cost": str(effective), "ledger_effective": str(entry.effective_cost),
-        })
+        ok = (
+            int(rows) == entry.row_count
+            and same_to_the_cent(billed, entry.unblended_cost)
+            and same_to_the_cent(effective, entry.effective_cost)
+        )
+        results[day] = DayResult(
+            ok,
+            {
+                "mart_line_items": int(rows),
+                "ledger_rows": entry.row_count,
+                "other_currency_line_items": int(other),
+                "mart_billed_cost": str(billed),
+                "ledger_unblended": str(entry.unblended_cost),
+                "mart_effective_cost": str(effective),
+                "ledger_effective": str(entry.effective_cost),
+            },
+        )
     return results
 
 
@@ -152,14 +198,22 @@ def amortization_invariant(con, ledger: Ledger, day: dt.date) -> DayResult:
         "select count(distinct usage_date), coalesce(sum(billed_cost), 0), "
         "coalesce(sum(effective_cost + amortization_true_up + upfront_fee), 0) "
         "from fct_daily_cost where usage_date >= ? and usage_date < ?",
-        [period_start, next_period]).fetchone()
-    meta = {"billing_period": period_start.strftime("%Y-%m"), "days_in_mart": int(mart_days),
-            "days_in_ledger": len(ledger_days)}
+        [period_start, next_period],
+    ).fetchone()
+    meta = {
+        "billing_period": period_start.strftime("%Y-%m"),
+        "days_in_mart": int(mart_days),
+        "days_in_ledger": len(ledger_days),
+    }
     if int(mart_days) < len(ledger_days):
         return DayResult(True, {**meta, "status": "period incomplete"})
     billed, rhs = Decimal(billed), Decimal(rhs)
-    meta.update(status="evaluated", billed_cost=str(billed),
-                effective_plus_true_up_plus_upfront=str(rhs), difference=str(billed - rhs))
+    meta.update(
+        status="evaluated",
+        billed_cost=str(billed),
+        effective_plus_true_up_plus_upfront=str(rhs),
+        difference=str(billed - rhs),
+    )
     return DayResult(same_to_the_cent(billed, rhs), meta)
 
 
@@ -176,8 +230,9 @@ def schema_drift(lake: RawLake, day: dt.date, lookback_days: int = 40) -> DayRes
     return schema_drift_days(lake, [day], lookback_days)[day]
 
 
-def schema_drift_days(lake: RawLake, days: list[dt.date], lookback_days: int = 40
-                      ) -> dict[dt.date, DayResult]:
+def schema_drift_days(
+    lake: RawLake, days: list[dt.date], lookback_days: int = 40
+) -> dict[dt.date, DayResult]:
     """Columns and tag keys that appeared or vanished since the closest earlier ingested day
     (CUR column sets change from month to month; a warning, not a crash). Over a range each
     day's tag keys are read once, though a day is compared twice (with the day before and the
@@ -195,18 +250,37 @@ def schema_drift_days(lake: RawLake, days: list[dt.date], lookback_days: int = 4
             results[day] = DayResult(False, {"reason": f"{day}: no raw file"})
             continue
         here, here_tags = profile(day)
-        prev = next((p for back in range(1, lookback_days + 1)
-                     if lake.has_day(SOURCE, p := day - dt.timedelta(days=back))), None)
+        prev = next(
+            (
+                p
+                for back in range(1, lookback_days + 1)
+                if lake.has_day(SOURCE, p := day - dt.timedelta(days=back))
+            ),
+            None,
+        )
         if prev is None:
-            results[day] = DayResult(True, {"compared_with": "none (first ingested day)",
-                                            "columns": len(here), "tag_keys": len(here_tags)})
+            results[day] = DayResult(
+                True,
+                {
+                    "compared_with": "none (first ingested day)",
+                    "columns": len(here),
+                    "tag_keys": len(here_tags),
+                },
+            )
             continue
         before, before_tags = profile(prev)
         new, gone = sorted(here - before), sorted(before - here)
         new_tags, gone_tags = sorted(here_tags - before_tags), sorted(before_tags - here_tags)
-        results[day] = DayResult(not (new or gone or new_tags or gone_tags), {
-            "compared_with": str(prev), "new_columns": ", ".join(new) or "none",
-            "missing_columns": ", ".join(gone) or "none", "columns": len(here),
-            "new_tag_keys": ", ".join(new_tags) or "none",
-            "missing_tag_keys": ", ".join(gone_tags) or "none", "tag_keys": len(here_tags)})
+        results[day] = DayResult(
+            not (new or gone or new_tags or gone_tags),
+            {
+                "compared_with": str(prev),
+                "new_columns": ", ".join(new) or "none",
+                "missing_columns": ", ".join(gone) or "none",
+                "columns": len(here),
+                "new_tag_keys": ", ".join(new_tags) or "none",
+                "missing_tag_keys": ", ".join(gone_tags) or "none",
+                "tag_keys": len(here_tags),
+            },
+        )
     return results

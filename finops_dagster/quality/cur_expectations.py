@@ -44,18 +44,23 @@ def _gx():
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
-    batches = (context.data_sources.add_or_update_pandas("raw_cur")
-               .add_dataframe_asset("cur_day_profiles").add_batch_definition_whole_dataframe("day"))
+    batches = (
+        context.data_sources.add_or_update_pandas("raw_cur")
+        .add_dataframe_asset("cur_day_profiles")
+        .add_batch_definition_whole_dataframe("day")
+    )
     return gx, batches
 
 
-def column_expectations(lake: RawLake, day: dt.date,
-                        currencies: tuple[str, ...] = ALLOWED_CURRENCIES) -> DayResult:
+def column_expectations(
+    lake: RawLake, day: dt.date, currencies: tuple[str, ...] = ALLOWED_CURRENCIES
+) -> DayResult:
     return column_expectations_days(lake, [day], currencies)[day]
 
 
-def column_expectations_days(lake: RawLake, days: list[dt.date],
-                             currencies: tuple[str, ...] = ALLOWED_CURRENCIES) -> dict[dt.date, DayResult]:
+def column_expectations_days(
+    lake: RawLake, days: list[dt.date], currencies: tuple[str, ...] = ALLOWED_CURRENCIES
+) -> dict[dt.date, DayResult]:
     """The suite on every day of a range, from one streaming pass over the range's day files.
 
     The pass reduces each day to its distinct profiles: per required column whether the value is
@@ -66,8 +71,9 @@ def column_expectations_days(lake: RawLake, days: list[dt.date],
     data's size (pandas copies of 650k-row days took 34 s and grew to 2.2 GB over a month).
     """
     gx, batches = _gx()
-    results = {d: DayResult(False, {"reason": f"{d}: no raw file"})
-               for d in days if not lake.has_day(SOURCE, d)}
+    results = {
+        d: DayResult(False, {"reason": f"{d}: no raw file"}) for d in days if not lake.has_day(SOURCE, d)
+    }
     present: dict[dt.date, list[str]] = {}
     scans = []
     for d in days:
@@ -88,17 +94,27 @@ def column_expectations_days(lake: RawLake, days: list[dt.date],
             suite.add_expectation(gx.expectations.ExpectColumnToExist(column=col))
             if col in columns:
                 suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=col))
-        suite.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
-            column="usage_in_period", value_set=[True]))
+        suite.add_expectation(
+            gx.expectations.ExpectColumnValuesToBeInSet(column="usage_in_period", value_set=[True])
+        )
         if CURRENCY in columns:
-            suite.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
-                column=CURRENCY, value_set=list(currencies)))
+            suite.add_expectation(
+                gx.expectations.ExpectColumnValuesToBeInSet(column=CURRENCY, value_set=list(currencies))
+            )
         result = batches.get_batch(batch_parameters={"dataframe": df}).validate(suite)
-        failed = [f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column')})"
-                  for r in result.results if not r.success]
-        results[d] = DayResult(bool(result.success), {
-            "rows": int(day["_rows"].sum()), "expectations": len(result.results),
-            "failed_expectations": ", ".join(failed) or "none"})
+        failed = [
+            f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column')})"
+            for r in result.results
+            if not r.success
+        ]
+        results[d] = DayResult(
+            bool(result.success),
+            {
+                "rows": int(day["_rows"].sum()),
+                "expectations": len(result.results),
+                "failed_expectations": ", ".join(failed) or "none",
+            },
+        )
     return {d: results[d] for d in days}
 
 
@@ -109,13 +125,22 @@ def _profile(names: list[str]) -> dict[str, pl.Expr]:
     """Per line item: True where a required value is there (null where it is not; the currency's
     own value), and whether usage starts inside the billing period. Absent columns are null
     here and left out of that day's batch, where ExpectColumnToExist fails."""
-    exprs = {c: (pl.col(c).cast(pl.String) if c == CURRENCY else
-                 pl.when(pl.col(c).is_not_null()).then(pl.lit(True)))
-             if c in names else pl.lit(None, dtype=pl.String if c == CURRENCY else pl.Boolean)
-             for c in REQUIRED_COLUMNS}
+    exprs = {
+        c: (
+            pl.col(c).cast(pl.String)
+            if c == CURRENCY
+            else pl.when(pl.col(c).is_not_null()).then(pl.lit(True))
+        )
+        if c in names
+        else pl.lit(None, dtype=pl.String if c == CURRENCY else pl.Boolean)
+        for c in REQUIRED_COLUMNS
+    }
     start = pl.col("bill_billing_period_start_date")
-    end = (pl.col("bill_billing_period_end_date") if "bill_billing_period_end_date" in names
-           else start.dt.offset_by("1mo"))
+    end = (
+        pl.col("bill_billing_period_end_date")
+        if "bill_billing_period_end_date" in names
+        else start.dt.offset_by("1mo")
+    )
     usage = pl.col("line_item_usage_start_date")
     exprs["usage_in_period"] = (usage >= start) & (usage < end)
     return exprs

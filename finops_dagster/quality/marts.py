@@ -20,19 +20,25 @@ def reconciliation_agreement(con, day: dt.date) -> DayResult:
     """
     rows = con.execute(
         "select status, count(*), coalesce(sum(max_abs_difference), 0) from fct_cost_reconciliation "
-        "where usage_date = ? group by status order by status", [day]).fetchall()
+        "where usage_date = ? group by status order by status",
+        [day],
+    ).fetchall()
     if not rows:
         return DayResult(False, {"reason": f"no CUR or Cost Explorer cost for {day}"})
     findings = con.execute(
         "select sub_account_id, service_name, status, unblended_difference, amortized_difference "
         "from fct_cost_reconciliation where usage_date = ? and status in (?, ?, ?) "
-        "order by sub_account_id, service_name", [day, *FAILING_STATUSES]).fetchall()
+        "order by sub_account_id, service_name",
+        [day, *FAILING_STATUSES],
+    ).fetchall()
     meta = {f"cells_{status}": int(n) for status, n, _ in rows}
-    meta["largest_finding"] = str(max((Decimal(d) for s, _, d in rows if s in FAILING_STATUSES),
-                                      default=Decimal(0)))
+    meta["largest_finding"] = str(
+        max((Decimal(d) for s, _, d in rows if s in FAILING_STATUSES), default=Decimal(0))
+    )
     if findings:
-        meta["findings"] = "; ".join(f"{a} {s}: {st} (unblended {u:+.2f}, amortized {m:+.2f})"
-                                     for a, s, st, u, m in findings[:20])
+        meta["findings"] = "; ".join(
+            f"{a} {s}: {st} (unblended {u:+.2f}, amortized {m:+.2f})" for a, s, st, u, m in findings[:20]
+        )
     return DayResult(not findings, meta)
 
 
@@ -42,15 +48,28 @@ def allocation_conservation(con, day: dt.date) -> DayResult:
     allocated = con.execute(
         "select coalesce(sum(billed_cost), 0), coalesce(sum(effective_cost), 0), "
         "coalesce(sum(case when is_unallocated then effective_cost else 0 end), 0), count(*) "
-        "from fct_cost_allocation where usage_date = ?", [day]).fetchone()
+        "from fct_cost_allocation where usage_date = ?",
+        [day],
+    ).fetchone()
     total = con.execute(
         "select coalesce(sum(billed_cost), 0), coalesce(sum(effective_cost), 0), count(*) "
-        "from fct_daily_cost where usage_date = ?", [day]).fetchone()
+        "from fct_daily_cost where usage_date = ?",
+        [day],
+    ).fetchone()
     billed, effective, unallocated, rows = allocated
-    ok = (same_to_the_cent(Decimal(billed), Decimal(total[0]))
-          and same_to_the_cent(Decimal(effective), Decimal(total[1])) and (rows > 0) == (total[2] > 0))
-    return DayResult(ok, {
-        "allocated_billed_cost": str(billed), "daily_billed_cost": str(total[0]),
-        "allocated_effective_cost": str(effective), "daily_effective_cost": str(total[1]),
-        "unallocated_effective_cost": str(unallocated), "allocation_rows": int(rows),
-    })
+    ok = (
+        same_to_the_cent(Decimal(billed), Decimal(total[0]))
+        and same_to_the_cent(Decimal(effective), Decimal(total[1]))
+        and (rows > 0) == (total[2] > 0)
+    )
+    return DayResult(
+        ok,
+        {
+            "allocated_billed_cost": str(billed),
+            "daily_billed_cost": str(total[0]),
+            "allocated_effective_cost": str(effective),
+            "daily_effective_cost": str(total[1]),
+            "unallocated_effective_cost": str(unallocated),
+            "allocation_rows": int(rows),
+        },
+    )

@@ -11,8 +11,13 @@ import threading
 import time
 from typing import Any
 
-THROTTLING = {"ThrottlingException", "LimitExceededException", "TooManyRequestsException",
-              "Throttling", "RequestLimitExceeded"}
+THROTTLING = {
+    "ThrottlingException",
+    "LimitExceededException",
+    "TooManyRequestsException",
+    "Throttling",
+    "RequestLimitExceeded",
+}
 
 
 class AwsCallError(Exception):
@@ -74,9 +79,13 @@ def account_session(role_arn: str | None = None, session: Any = None) -> tuple[A
     session = session or boto3.session.Session()
     if not role_arn:
         return session, "default"
-    creds = session.client("sts").assume_role(
-        RoleArn=role_arn, RoleSessionName="finops-dagster")["Credentials"]
+    creds = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="finops-dagster")[
+        "Credentials"
+    ]
     assumed = boto3.session.Session(
-        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"], region_name=session.region_name or "us-east-1")
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=session.region_name or "us-east-1",
+    )
     return assumed, role_arn.split(":")[4]

@@ -23,10 +23,20 @@ log = logging.getLogger(__name__)
 
 DATASETS: dict[str, dict[str, pl.DataType]] = {
     "customers": {"customer_id": pl.String, "name": pl.String, "mrr": MONEY, "currency": pl.String},
-    "requests": {"usage_date": pl.Date, "customer_id": pl.String, "service": pl.String,
-                 "request_count": pl.Int64},
-    "budgets": {"scope_type": pl.String, "scope_value": pl.String, "monthly_budget": MONEY,
-                "currency": pl.String, "cost_basis": pl.String, "threshold_pct": pl.Float64},
+    "requests": {
+        "usage_date": pl.Date,
+        "customer_id": pl.String,
+        "service": pl.String,
+        "request_count": pl.Int64,
+    },
+    "budgets": {
+        "scope_type": pl.String,
+        "scope_value": pl.String,
+        "monthly_budget": MONEY,
+        "currency": pl.String,
+        "cost_basis": pl.String,
+        "threshold_pct": pl.Float64,
+    },
     "shared_rules": {"service_tag": pl.String, "split_by": pl.String},
 }
 NON_NEGATIVE = {"mrr", "request_count", "monthly_budget"}
@@ -103,18 +113,19 @@ class BusinessSource:
             try:
                 rows, cols = _query(engine, sa.text(sql), params)
             except sa.exc.SQLAlchemyError as exc:
-                raise BusinessDataError(f"{self._where(name)}: {exc.__class__.__name__}: "
-                                        f"{redact(str(exc).splitlines()[0])}") from exc
+                raise BusinessDataError(
+                    f"{self._where(name)}: {exc.__class__.__name__}: {redact(str(exc).splitlines()[0])}"
+                ) from exc
             finally:
                 engine.dispose()
-            return pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None) \
-                .with_columns(pl.all().cast(pl.String))
+            return pl.DataFrame(rows, schema=cols, orient="row", infer_schema_length=None).with_columns(
+                pl.all().cast(pl.String)
+            )
         path = self._file(name)
         if not path.exists():
             raise BusinessDataError(f"{path}: file not found (expected {name}.csv or .parquet)")
         try:
-            df = (pl.read_parquet(path) if path.suffix == ".parquet"
-                  else pl.read_csv(path, infer_schema=False))
+            df = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path, infer_schema=False)
         except Exception as exc:
             raise BusinessDataError(f"{path}: unreadable ({exc})") from exc
         df = df.with_columns(pl.all().cast(pl.String))
@@ -122,15 +133,15 @@ class BusinessSource:
             df = df.filter(pl.col("usage_date") >= str(start), pl.col("usage_date") < str(end))
         return df
 
-    def read(self, name: str, start: dt.date | None = None, end: dt.date | None = None
-             ) -> pl.DataFrame:
+    def read(self, name: str, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
         """One dataset, typed and validated (``start``/``end`` filter dated datasets)."""
         schema = DATASETS[name]
         df = self._raw(name, start, end)
         where = self._where(name)
         optional = OPTIONAL.get(name, {})
-        df = df.with_columns([pl.lit(default).alias(col) for col, default in optional.items()
-                              if col not in df.columns])
+        df = df.with_columns(
+            [pl.lit(default).alias(col) for col, default in optional.items() if col not in df.columns]
+        )
         df = df.with_columns([pl.col(col).fill_null(default) for col, default in optional.items()])
         missing = [c for c in schema if c not in df.columns]
         if missing:
@@ -138,34 +149,50 @@ class BusinessSource:
         df = df.select(list(schema)).with_row_index("row", offset=1)
         typed = df.with_columns([_convert(c, t) for c, t in schema.items()])
         for col, dtype in schema.items():
-            bad = typed.filter(pl.col(col).is_null() & df[col].is_not_null()
-                               | df[col].is_null() & (col in ("customer_id", "usage_date")))
+            bad = typed.filter(
+                pl.col(col).is_null() & df[col].is_not_null()
+                | df[col].is_null() & (col in ("customer_id", "usage_date"))
+            )
             if bad.height:
                 row = bad["row"][0]
                 value = df.filter(pl.col("row") == row)[col].item()
-                raise BusinessDataError(f"{where}: row {row}, column {col}: {value!r} is not a "
-                                        f"valid {dtype}")
+                raise BusinessDataError(f"{where}: row {row}, column {col}: {value!r} is not a valid {dtype}")
             if col in NON_NEGATIVE:
                 neg = typed.filter(pl.col(col) < 0)
                 if neg.height:
-                    raise BusinessDataError(f"{where}: row {neg['row'][0]}, column {col}: "
-                                            f"negative value {neg[col][0]}")
+                    raise BusinessDataError(
+                        f"{where}: row {neg['row'][0]}, column {col}: negative value {neg[col][0]}"
+                    )
         if name == "budgets":
             scoped = pl.col("scope_type").is_in(list(SCOPES))
             for prefix in SCOPE_PREFIXES:
-                scoped = scoped | (pl.col("scope_type").str.starts_with(prefix)
-                                   & (pl.col("scope_type").str.len_chars() > len(prefix)))
-            checks = [("scope_type", ~scoped, f"is not one of {sorted(SCOPES)} or "
-                                              f"{', '.join(p + '<name>' for p in SCOPE_PREFIXES)}"),
-                      ("cost_basis", ~pl.col("cost_basis").is_in(list(COST_BASES)),
-                       f"is not one of {sorted(COST_BASES)}"),
-                      ("threshold_pct", ~pl.col("threshold_pct").is_between(0, 1000, closed="right"),
-                       "is not a share of the budget in (0, 1000] %")]
+                scoped = scoped | (
+                    pl.col("scope_type").str.starts_with(prefix)
+                    & (pl.col("scope_type").str.len_chars() > len(prefix))
+                )
+            checks = [
+                (
+                    "scope_type",
+                    ~scoped,
+                    f"is not one of {sorted(SCOPES)} or {', '.join(p + '<name>' for p in SCOPE_PREFIXES)}",
+                ),
+                (
+                    "cost_basis",
+                    ~pl.col("cost_basis").is_in(list(COST_BASES)),
+                    f"is not one of {sorted(COST_BASES)}",
+                ),
+                (
+                    "threshold_pct",
+                    ~pl.col("threshold_pct").is_between(0, 1000, closed="right"),
+                    "is not a share of the budget in (0, 1000] %",
+                ),
+            ]
             for col, bad, why in checks:
                 wrong = typed.filter(bad)
                 if wrong.height:
-                    raise BusinessDataError(f"{where}: row {wrong['row'][0]}, column {col}: "
-                                            f"{wrong[col][0]!r} {why}")
+                    raise BusinessDataError(
+                        f"{where}: row {wrong['row'][0]}, column {col}: {wrong[col][0]!r} {why}"
+                    )
         return typed.drop("row")
 
     def requests(self, start: dt.date, end: dt.date, customers: pl.DataFrame) -> pl.DataFrame:
@@ -173,6 +200,8 @@ class BusinessSource:
         df = self.read("requests", start, end)
         unknown = df.filter(~pl.col("customer_id").is_in(customers["customer_id"].implode()))
         if unknown.height:
-            raise BusinessDataError(f"{self._where('requests')}: unknown customer_id "
-                                    f"{unknown['customer_id'][0]!r} on {unknown['usage_date'][0]}")
+            raise BusinessDataError(
+                f"{self._where('requests')}: unknown customer_id "
+                f"{unknown['customer_id'][0]!r} on {unknown['usage_date'][0]}"
+            )
         return df

@@ -29,8 +29,9 @@ def _like(pattern: str) -> str:
     return "^" + ".*".join(re.escape(part) for part in pattern.split("%")) + "$"
 
 
-def cost_explorer_service(product_code: pl.Expr, line_item_type: pl.Expr, usage_type: pl.Expr,
-                          product_name: pl.Expr) -> pl.Expr:
+def cost_explorer_service(
+    product_code: pl.Expr, line_item_type: pl.Expr, usage_type: pl.Expr, product_name: pl.Expr
+) -> pl.Expr:
     """The first matching rule's service name, else the product name (the seed's semantics)."""
     expr = product_name
     for rule in reversed(rules().to_dicts()):  # built inside out: the first rule is outermost

@@ -31,13 +31,24 @@ __all__ = ["CostExplorerError", "RateLimiter", "call"]
 log = logging.getLogger(__name__)
 
 METRICS = ("UnblendedCost", "AmortizedCost", "NetUnblendedCost", "BlendedCost", "UsageQuantity")
-COLUMNS = {"UnblendedCost": "unblended_cost", "AmortizedCost": "amortized_cost",
-           "NetUnblendedCost": "net_unblended_cost", "BlendedCost": "blended_cost",
-           "UsageQuantity": "usage_quantity"}
+COLUMNS = {
+    "UnblendedCost": "unblended_cost",
+    "AmortizedCost": "amortized_cost",
+    "NetUnblendedCost": "net_unblended_cost",
+    "BlendedCost": "blended_cost",
+    "UsageQuantity": "usage_quantity",
+}
 # One raw row per day x query x group; the amounts are exact decimals (MONEY) once parsed.
-DAILY_SCHEMA = {"usage_date": pl.Date, "source_account": pl.String, "query": pl.String,
-                "group_1_type": pl.String, "group_1": pl.String, "group_2_type": pl.String,
-                "group_2": pl.String, "estimated": pl.Boolean}
+DAILY_SCHEMA = {
+    "usage_date": pl.Date,
+    "source_account": pl.String,
+    "query": pl.String,
+    "group_1_type": pl.String,
+    "group_1": pl.String,
+    "group_2_type": pl.String,
+    "group_2": pl.String,
+    "estimated": pl.Boolean,
+}
 
 
 def parse_group_by(spec: str) -> list[dict[str, str]]:
@@ -51,16 +62,20 @@ def parse_group_by(spec: str) -> list[dict[str, str]]:
     return out
 
 
-def make_client(limiter: RateLimiter, role_arn: str | None = None, session: Any = None,
-                max_attempts: int = 10) -> tuple[Any, str]:
+def make_client(
+    limiter: RateLimiter, role_arn: str | None = None, session: Any = None, max_attempts: int = 10
+) -> tuple[Any, str]:
     """A rate-limited ``ce`` client (for ``role_arn`` if given) and the account it reads."""
     from botocore.config import Config
 
     from finops_dagster.sources.aws_calls import account_session
 
     session, account = account_session(role_arn, session)
-    client = session.client("ce", region_name="us-east-1", config=Config(
-        retries={"mode": "adaptive", "total_max_attempts": max_attempts}))
+    client = session.client(
+        "ce",
+        region_name="us-east-1",
+        config=Config(retries={"mode": "adaptive", "total_max_attempts": max_attempts}),
+    )
     client.meta.events.register("before-send.ce.*", limiter.acquire)
     return client, account
 
@@ -113,10 +128,14 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def daily_request(start: dt.date, end: dt.date, group_by: list[dict[str, str]],
-                  metrics: tuple[str, ...] = METRICS) -> dict:
-    req: dict = {"TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
-                 "Granularity": "DAILY", "Metrics": list(metrics)}
+def daily_request(
+    start: dt.date, end: dt.date, group_by: list[dict[str, str]], metrics: tuple[str, ...] = METRICS
+) -> dict:
+    req: dict = {
+        "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+        "Granularity": "DAILY",
+        "Metrics": list(metrics),
+    }
     if group_by:
         req["GroupBy"] = group_by
     return req
@@ -131,11 +150,16 @@ def rows_from_pages(pages: list[dict], query: str, account: str) -> pl.DataFrame
             groups = day.get("Groups") or [{"Keys": [], "Metrics": day.get("Total", {})}]
             for g in groups:
                 keys = list(g["Keys"]) + [None, None]
-                rec = {"usage_date": dt.date.fromisoformat(day["TimePeriod"]["Start"]),
-                       "source_account": account, "query": query,
-                       "group_1_type": kinds[0] if kinds else None, "group_1": keys[0],
-                       "group_2_type": kinds[1] if len(kinds) > 1 else None, "group_2": keys[1],
-                       "estimated": bool(day.get("Estimated", False))}
+                rec = {
+                    "usage_date": dt.date.fromisoformat(day["TimePeriod"]["Start"]),
+                    "source_account": account,
+                    "query": query,
+                    "group_1_type": kinds[0] if kinds else None,
+                    "group_1": keys[0],
+                    "group_2_type": kinds[1] if len(kinds) > 1 else None,
+                    "group_2": keys[1],
+                    "estimated": bool(day.get("Estimated", False)),
+                }
                 for metric, col in COLUMNS.items():
                     rec[col] = g["Metrics"].get(metric, {}).get("Amount")
                 records.append(rec)
@@ -146,18 +170,34 @@ def rows_from_pages(pages: list[dict], query: str, account: str) -> pl.DataFrame
 
 def forecast(client: Any, start: dt.date, end: dt.date, account: str) -> pl.DataFrame:
     """GetCostForecast (unblended, daily, 80 % interval) for [start, end)."""
-    resp = call(client, "get_cost_forecast", TimePeriod={"Start": start.isoformat(),
-                "End": end.isoformat()}, Metric="UNBLENDED_COST", Granularity="DAILY",
-                PredictionIntervalLevel=80)
-    rows = [{"forecast_date": dt.date.fromisoformat(r["TimePeriod"]["Start"]),
-             "source_account": account, "mean": r["MeanValue"],
-             "lower_80": r.get("PredictionIntervalLowerBound"),
-             "upper_80": r.get("PredictionIntervalUpperBound")}
-            for r in resp.get("ForecastResultsByTime", [])]
-    return pl.DataFrame(rows, schema={"forecast_date": pl.Date, "source_account": pl.String,
-                                      "mean": pl.String, "lower_80": pl.String,
-                                      "upper_80": pl.String}).with_columns(
-        [pl.col(c).cast(MONEY) for c in ("mean", "lower_80", "upper_80")])
+    resp = call(
+        client,
+        "get_cost_forecast",
+        TimePeriod={"Start": start.isoformat(), "End": end.isoformat()},
+        Metric="UNBLENDED_COST",
+        Granularity="DAILY",
+        PredictionIntervalLevel=80,
+    )
+    rows = [
+        {
+            "forecast_date": dt.date.fromisoformat(r["TimePeriod"]["Start"]),
+            "source_account": account,
+            "mean": r["MeanValue"],
+            "lower_80": r.get("PredictionIntervalLowerBound"),
+            "upper_80": r.get("PredictionIntervalUpperBound"),
+        }
+        for r in resp.get("ForecastResultsByTime", [])
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "forecast_date": pl.Date,
+            "source_account": pl.String,
+            "mean": pl.String,
+            "lower_80": pl.String,
+            "upper_80": pl.String,
+        },
+    ).with_columns([pl.col(c).cast(MONEY) for c in ("mean", "lower_80", "upper_80")])
 
 
 def cost_categories(client: Any, start: dt.date, end: dt.date, account: str) -> pl.DataFrame:
@@ -166,12 +206,30 @@ def cost_categories(client: Any, start: dt.date, end: dt.date, account: str) -> 
     while True:
         resp = call(client, "list_cost_category_definitions", **({"NextToken": token} if token else {}))
         for ref in resp.get("CostCategoryReferences", []):
-            values = call(client, "get_cost_categories", CostCategoryName=ref["Name"], TimePeriod={
-                "Start": start.isoformat(), "End": end.isoformat()}).get("CostCategoryValues", [])
-            rows += [{"source_account": account, "cost_category": ref["Name"],
-                      "cost_category_arn": ref["CostCategoryArn"], "value": v} for v in values]
+            values = call(
+                client,
+                "get_cost_categories",
+                CostCategoryName=ref["Name"],
+                TimePeriod={"Start": start.isoformat(), "End": end.isoformat()},
+            ).get("CostCategoryValues", [])
+            rows += [
+                {
+                    "source_account": account,
+                    "cost_category": ref["Name"],
+                    "cost_category_arn": ref["CostCategoryArn"],
+                    "value": v,
+                }
+                for v in values
+            ]
         token = resp.get("NextToken")
         if not token:
             break
-    return pl.DataFrame(rows, schema={"source_account": pl.String, "cost_category": pl.String,
-                                      "cost_category_arn": pl.String, "value": pl.String})
+    return pl.DataFrame(
+        rows,
+        schema={
+            "source_account": pl.String,
+            "cost_category": pl.String,
+            "cost_category_arn": pl.String,
+            "value": pl.String,
+        },
+    )

@@ -59,8 +59,11 @@ class _LocalStore:
         base = self.root / prefix
         if not base.exists():
             return []
-        return [StoredObject(p.relative_to(self.root).as_posix(), _local_etag(p), p.stat().st_size)
-                for p in sorted(base.rglob("*")) if p.is_file()]
+        return [
+            StoredObject(p.relative_to(self.root).as_posix(), _local_etag(p), p.stat().st_size)
+            for p in sorted(base.rglob("*"))
+            if p.is_file()
+        ]
 
     def read_text(self, key: str) -> str:
         return (self.root / key).read_text()
@@ -99,7 +102,7 @@ class _S3Store:
             for obj in page.get("Contents", []):
                 if not obj["Key"].startswith(root) or obj["Key"].endswith("/"):
                     continue  # a sibling prefix (export-2 beside export) or a folder marker
-                out.append(StoredObject(obj["Key"][len(root):], obj["ETag"].strip('"'), obj["Size"]))
+                out.append(StoredObject(obj["Key"][len(root) :], obj["ETag"].strip('"'), obj["Size"]))
         return sorted(out, key=lambda o: o.key)
 
     def read_text(self, key: str) -> str:
@@ -147,8 +150,7 @@ class CurExport:
         """The layout, every billing period's current delivery, and the problems of periods
         whose files form no usable delivery. Each call lists the export again (a delivery can
         land at any time); callers that need one consistent view keep the result."""
-        return discover(self.store.list(""), self.store.read_text, self.store.describe,
-                        self._read_status)
+        return discover(self.store.list(""), self.store.read_text, self.store.describe, self._read_status)
 
     def manifests(self) -> dict[str, Manifest]:
         """The current delivery of every billing period, keyed by ``YYYY-MM``."""
@@ -161,8 +163,7 @@ class CurExport:
             return found.deliveries[period]
         if period in found.problems:
             raise CurError(f"billing period {period}: {found.problems[period]}")
-        raise CurError(f"{self.url}: no CUR delivery for billing period {period} "
-                       f"({found.describe()})")
+        raise CurError(f"{self.url}: no CUR delivery for billing period {period} ({found.describe()})")
 
     def _read_status(self, key: str) -> str:
         try:
@@ -175,8 +176,7 @@ class CurExport:
     def describe(self, key: str) -> str:
         return self.store.describe(key)
 
-    def fetch_delivery(self, manifest: Manifest,
-                       progress: Any = log.info) -> list[Path]:
+    def fetch_delivery(self, manifest: Manifest, progress: Any = log.info) -> list[Path]:
         """Local paths of the delivery's data files (Parquet or csv.gz), each one's columns
         validated before anything is written.
 
@@ -187,8 +187,9 @@ class CurExport:
         """
         declared = normalized_names(list(manifest.columns)) if manifest.columns else None
         if len(set(manifest.data_files)) != len(manifest.data_files):
-            raise CurError(f"{self.store.describe(manifest.manifest_key)} lists the same data file "
-                           "more than once")
+            raise CurError(
+                f"{self.store.describe(manifest.manifest_key)} lists the same data file more than once"
+            )
         paths = []
         for i, key in enumerate(manifest.data_files, start=1):
             where = self.store.describe(key)
@@ -199,10 +200,10 @@ class CurExport:
             except FileNotFoundError as exc:
                 raise CurError(
                     f"{self.store.describe(manifest.manifest_key)} lists data file {where}, "
-                    "which does not exist") from exc
+                    "which does not exist"
+                ) from exc
             try:
-                names = (read_csv_header(path) if key.endswith(".csv.gz")
-                         else pq.read_schema(path).names)
+                names = read_csv_header(path) if key.endswith(".csv.gz") else pq.read_schema(path).names
             except CurFormatError as exc:
                 raise CurError(f"{where}: {exc}") from exc
             except Exception as exc:  # pyarrow raises several types for damaged files
@@ -213,11 +214,15 @@ class CurExport:
             if missing:
                 raise CurError(f"{where}: required columns missing: {', '.join(missing)}")
             if declared is not None and found != declared:
-                raise CurError(f"{where}: columns differ from the manifest: unexpected "
-                               f"{sorted(found - declared)}, missing {sorted(declared - found)}")
+                raise CurError(
+                    f"{where}: columns differ from the manifest: unexpected "
+                    f"{sorted(found - declared)}, missing {sorted(declared - found)}"
+                )
             paths.append(path)
-            progress(f"CUR {manifest.billing_period}: file {i}/{len(manifest.data_files)} {where} "
-                     f"({path.stat().st_size / 1e6:.1f} MB) fetched, columns valid")
+            progress(
+                f"CUR {manifest.billing_period}: file {i}/{len(manifest.data_files)} {where} "
+                f"({path.stat().st_size / 1e6:.1f} MB) fetched, columns valid"
+            )
         return paths
 
 
@@ -233,8 +238,9 @@ def with_usage_date(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.Dat
 
 def scan_delivery(paths: list[Path]) -> pl.LazyFrame:
     """All line items of a Parquet delivery, lazily, normalized, with the UTC usage day added."""
-    return with_usage_date(normalize(pl.scan_parquet(paths, missing_columns="insert",
-                                                     extra_columns="ignore")))
+    return with_usage_date(
+        normalize(pl.scan_parquet(paths, missing_columns="insert", extra_columns="ignore"))
+    )
 
 
 def file_schema(path: Path) -> pl.Schema:
@@ -284,10 +290,14 @@ def usage_starts(pf: pq.ParquetFile, group: int) -> tuple[dt.datetime, dt.dateti
     return None
 
 
-def iter_delivery(paths: list[Path], batch_rows: int, progress: Any = log.info,
-                  schema: pl.Schema | None = None,
-                  usage_window: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
-                  skipped: Callable[[int], None] | None = None) -> Iterator[pl.DataFrame]:
+def iter_delivery(
+    paths: list[Path],
+    batch_rows: int,
+    progress: Any = log.info,
+    schema: pl.Schema | None = None,
+    usage_window: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
+    skipped: Callable[[int], None] | None = None,
+) -> Iterator[pl.DataFrame]:
     """The delivery's line items in bounded batches, file after file: Parquet row group after
     row group (at most ``2 * batch_rows`` rows), csv.gz ``batch_rows / 2`` rows at a time (the
     streaming CSV reader holds more batches in flight than a row group read: measured peak
@@ -298,6 +308,7 @@ def iter_delivery(paths: list[Path], batch_rows: int, progress: Any = log.info,
     whose usage-start statistics lie wholly outside it: ingesting one day of a month reads the
     row groups that can hold that day, not the whole delivery; the caller still keeps only its
     days' rows (``skipped(n)`` is told each skipped group's rows, so row numbers stay true)."""
+
     def out(frame: pl.DataFrame) -> pl.DataFrame:
         frame = with_usage_date(frame)
         return conform(frame, schema) if schema is not None else frame
@@ -320,8 +331,9 @@ def iter_delivery(paths: list[Path], batch_rows: int, progress: Any = log.info,
                 lf, offset, low, high = pl.scan_parquet(path), 0, *usage_window
                 for i, n in enumerate(groups):
                     span = usage_starts(pf, i) if low is not None or high is not None else None
-                    if span is None or not ((high is not None and span[0] >= high)
-                                            or (low is not None and span[1] < low)):
+                    if span is None or not (
+                        (high is not None and span[0] >= high) or (low is not None and span[1] < low)
+                    ):
                         yielded = True
                         yield out(normalize(lf.slice(offset, n).collect()))
                     elif skipped is not None:

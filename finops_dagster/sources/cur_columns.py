@@ -17,47 +17,81 @@ TAG_MAP = pl.Map(pl.String, pl.String)
 TIMESTAMP = pl.Datetime("us")  # naive UTC: CUR usage dates are UTC
 
 # Numeric columns of the legacy and CUR 2.0 dictionaries (CUR 2.0 / Athena spelling).
-NUMERIC = frozenset({
-    # line item
-    "line_item_usage_amount", "line_item_normalization_factor", "line_item_normalized_usage_amount",
-    "line_item_unblended_rate", "line_item_unblended_cost", "line_item_blended_rate",
-    "line_item_blended_cost", "line_item_net_unblended_rate", "line_item_net_unblended_cost",
-    # pricing
-    "pricing_public_on_demand_cost", "pricing_public_on_demand_rate",
-    # reservations
-    "reservation_amortized_upfront_cost_for_usage", "reservation_amortized_upfront_fee_for_billing_period",
-    "reservation_effective_cost", "reservation_normalized_units_per_reservation",
-    "reservation_number_of_reservations", "reservation_recurring_fee_for_usage",
-    "reservation_total_reserved_normalized_units", "reservation_total_reserved_units",
-    "reservation_units_per_reservation", "reservation_unused_amortized_upfront_fee_for_billing_period",
-    "reservation_unused_normalized_unit_quantity", "reservation_unused_quantity",
-    "reservation_unused_recurring_fee", "reservation_upfront_value",
-    "reservation_net_amortized_upfront_cost_for_usage",
-    "reservation_net_amortized_upfront_fee_for_billing_period", "reservation_net_effective_cost",
-    "reservation_net_recurring_fee_for_usage",
-    "reservation_net_unused_amortized_upfront_fee_for_billing_period",
-    "reservation_net_unused_recurring_fee", "reservation_net_upfront_value",
-    # savings plans
-    "savings_plan_amortized_upfront_commitment_for_billing_period",
-    "savings_plan_recurring_commitment_for_billing_period", "savings_plan_savings_plan_effective_cost",
-    "savings_plan_savings_plan_rate", "savings_plan_total_commitment_to_date",
-    "savings_plan_used_commitment", "savings_plan_net_amortized_upfront_commitment_for_billing_period",
-    "savings_plan_net_recurring_commitment_for_billing_period",
-    "savings_plan_net_savings_plan_effective_cost",
-    # legacy discount/* columns
-    "discount_total_discount", "discount_bundled_discount", "discount_edp_discount",
-    "discount_private_rate_discount", "discount_spp_discount",
-    # split cost allocation data
-    "split_line_item_split_cost", "split_line_item_unused_cost", "split_line_item_net_split_cost",
-    "split_line_item_net_unused_cost", "split_line_item_public_on_demand_split_cost",
-    "split_line_item_public_on_demand_unused_cost", "split_line_item_reserved_usage",
-    "split_line_item_actual_usage", "split_line_item_split_usage", "split_line_item_split_usage_ratio",
-})
+NUMERIC = frozenset(
+    {
+        # line item
+        "line_item_usage_amount",
+        "line_item_normalization_factor",
+        "line_item_normalized_usage_amount",
+        "line_item_unblended_rate",
+        "line_item_unblended_cost",
+        "line_item_blended_rate",
+        "line_item_blended_cost",
+        "line_item_net_unblended_rate",
+        "line_item_net_unblended_cost",
+        # pricing
+        "pricing_public_on_demand_cost",
+        "pricing_public_on_demand_rate",
+        # reservations
+        "reservation_amortized_upfront_cost_for_usage",
+        "reservation_amortized_upfront_fee_for_billing_period",
+        "reservation_effective_cost",
+        "reservation_normalized_units_per_reservation",
+        "reservation_number_of_reservations",
+        "reservation_recurring_fee_for_usage",
+        "reservation_total_reserved_normalized_units",
+        "reservation_total_reserved_units",
+        "reservation_units_per_reservation",
+        "reservation_unused_amortized_upfront_fee_for_billing_period",
+        "reservation_unused_normalized_unit_quantity",
+        "reservation_unused_quantity",
+        "reservation_unused_recurring_fee",
+        "reservation_upfront_value",
+        "reservation_net_amortized_upfront_cost_for_usage",
+        "reservation_net_amortized_upfront_fee_for_billing_period",
+        "reservation_net_effective_cost",
+        "reservation_net_recurring_fee_for_usage",
+        "reservation_net_unused_amortized_upfront_fee_for_billing_period",
+        "reservation_net_unused_recurring_fee",
+        "reservation_net_upfront_value",
+        # savings plans
+        "savings_plan_amortized_upfront_commitment_for_billing_period",
+        "savings_plan_recurring_commitment_for_billing_period",
+        "savings_plan_savings_plan_effective_cost",
+        "savings_plan_savings_plan_rate",
+        "savings_plan_total_commitment_to_date",
+        "savings_plan_used_commitment",
+        "savings_plan_net_amortized_upfront_commitment_for_billing_period",
+        "savings_plan_net_recurring_commitment_for_billing_period",
+        "savings_plan_net_savings_plan_effective_cost",
+        # legacy discount/* columns
+        "discount_total_discount",
+        "discount_bundled_discount",
+        "discount_edp_discount",
+        "discount_private_rate_discount",
+        "discount_spp_discount",
+        # split cost allocation data
+        "split_line_item_split_cost",
+        "split_line_item_unused_cost",
+        "split_line_item_net_split_cost",
+        "split_line_item_net_unused_cost",
+        "split_line_item_public_on_demand_split_cost",
+        "split_line_item_public_on_demand_unused_cost",
+        "split_line_item_reserved_usage",
+        "split_line_item_actual_usage",
+        "split_line_item_split_usage",
+        "split_line_item_split_usage_ratio",
+    }
+)
 
-TIMESTAMPS = frozenset({
-    "bill_billing_period_start_date", "bill_billing_period_end_date",
-    "line_item_usage_start_date", "line_item_usage_end_date",
-})
+TIMESTAMPS = frozenset(
+    {
+        "bill_billing_period_start_date",
+        "bill_billing_period_end_date",
+        "line_item_usage_start_date",
+        "line_item_usage_end_date",
+    }
+)
 
 # CUR 2.0 map columns (CSV delivers them as JSON text); legacy exports are folded into the first
 # two by the normalizer.
@@ -68,24 +102,51 @@ ACCOUNT_IDS = frozenset({"bill_payer_account_id", "line_item_usage_account_id"})
 # Every raw CUR day holds these (typed nulls when the export lacks them): what staging, the cost
 # rules and the checks read.
 CONTRACT: dict[str, pl.DataType] = {
-    name: (pl.Float64 if name in NUMERIC else TIMESTAMP if name in TIMESTAMPS
-           else TAG_MAP if name in MAPS else pl.String)
+    name: (
+        pl.Float64
+        if name in NUMERIC
+        else TIMESTAMP
+        if name in TIMESTAMPS
+        else TAG_MAP
+        if name in MAPS
+        else pl.String
+    )
     for name in (
-        "identity_line_item_id", "identity_time_interval",
-        "bill_billing_period_start_date", "bill_billing_period_end_date", "bill_payer_account_id",
-        "line_item_usage_account_id", "line_item_line_item_type", "line_item_usage_start_date",
-        "line_item_usage_end_date", "line_item_product_code", "line_item_usage_type",
-        "line_item_operation", "line_item_resource_id", "line_item_currency_code",
-        "line_item_usage_amount", "line_item_unblended_cost", "line_item_net_unblended_cost",
-        "line_item_blended_cost", "pricing_public_on_demand_cost", "pricing_public_on_demand_rate",
-        "product_product_name", "product_region_code", "product_instance_type",
-        "savings_plan_savings_plan_a_r_n", "savings_plan_savings_plan_effective_cost",
-        "savings_plan_total_commitment_to_date", "savings_plan_used_commitment",
+        "identity_line_item_id",
+        "identity_time_interval",
+        "bill_billing_period_start_date",
+        "bill_billing_period_end_date",
+        "bill_payer_account_id",
+        "line_item_usage_account_id",
+        "line_item_line_item_type",
+        "line_item_usage_start_date",
+        "line_item_usage_end_date",
+        "line_item_product_code",
+        "line_item_usage_type",
+        "line_item_operation",
+        "line_item_resource_id",
+        "line_item_currency_code",
+        "line_item_usage_amount",
+        "line_item_unblended_cost",
+        "line_item_net_unblended_cost",
+        "line_item_blended_cost",
+        "pricing_public_on_demand_cost",
+        "pricing_public_on_demand_rate",
+        "product_product_name",
+        "product_region_code",
+        "product_instance_type",
+        "savings_plan_savings_plan_a_r_n",
+        "savings_plan_savings_plan_effective_cost",
+        "savings_plan_total_commitment_to_date",
+        "savings_plan_used_commitment",
         "savings_plan_amortized_upfront_commitment_for_billing_period",
-        "reservation_reservation_a_r_n", "reservation_effective_cost",
+        "reservation_reservation_a_r_n",
+        "reservation_effective_cost",
         "reservation_amortized_upfront_fee_for_billing_period",
         "reservation_unused_amortized_upfront_fee_for_billing_period",
-        "reservation_unused_recurring_fee", "resource_tags", "cost_category",
+        "reservation_unused_recurring_fee",
+        "resource_tags",
+        "cost_category",
     )
 }
 

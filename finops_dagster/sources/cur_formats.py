@@ -47,7 +47,7 @@ def _tag_key(column: str) -> str | None:
     if column.startswith("resourceTags/"):
         return column.split("/", 1)[1].replace(":", "_")
     if column.startswith("resource_tags_"):
-        return column[len("resource_tags_"):]
+        return column[len("resource_tags_") :]
     return None
 
 
@@ -55,7 +55,7 @@ def _category_key(column: str) -> str | None:
     if column.startswith("costCategory/"):
         return column.split("/", 1)[1]
     if column.startswith("cost_category_"):  # the Athena spelling of legacy cost categories
-        return column[len("cost_category_"):]
+        return column[len("cost_category_") :]
     return None
 
 
@@ -92,8 +92,10 @@ def column_plan(names: list[str]) -> ColumnPlan:
         for other in sources:
             if other != winner:
                 renames[other] = f"{target}__{re.sub(r'[^0-9A-Za-z]+', '_', other).strip('_')}"
-                collisions.append(f"{other!r} and {winner!r} both normalize to {target!r}: kept "
-                                  f"{winner!r}, {other!r} is {renames[other]!r}")
+                collisions.append(
+                    f"{other!r} and {winner!r} both normalize to {target!r}: kept "
+                    f"{winner!r}, {other!r} is {renames[other]!r}"
+                )
     for folded, label in ((tags, "tag"), (categories, "cost category")):
         seen: dict[str, str] = {}
         for c, k in list(folded.items()):
@@ -102,18 +104,23 @@ def column_plan(names: list[str]) -> ColumnPlan:
                 while f"{k}__{n}" in seen:
                     n += 1
                 folded[c] = f"{k}__{n}"
-                collisions.append(f"{label} columns {seen[k]!r} and {c!r} both give key {k!r}: "
-                                  f"{c!r} is key {folded[c]!r}")
+                collisions.append(
+                    f"{label} columns {seen[k]!r} and {c!r} both give key {k!r}: {c!r} is key {folded[c]!r}"
+                )
             seen[folded[c]] = c
     return ColumnPlan(renames, tags, categories, tuple(collisions))
 
 
 def _fold(columns: dict[str, str], target: str) -> pl.Expr:
     """One-column-per-key (legacy) -> one MAP column, empty values dropped."""
-    return (pl.concat_list([pl.struct(key=pl.lit(k), value=pl.col(c).cast(pl.String))
-                            for c, k in columns.items()])
-            .list.filter(pl.element().struct.field("value").fill_null("") != "")
-            .cast(TAG_MAP).alias(target))
+    return (
+        pl.concat_list(
+            [pl.struct(key=pl.lit(k), value=pl.col(c).cast(pl.String)) for c, k in columns.items()]
+        )
+        .list.filter(pl.element().struct.field("value").fill_null("") != "")
+        .cast(TAG_MAP)
+        .alias(target)
+    )
 
 
 def _typed(name: str, dtype: pl.DataType) -> pl.Expr | None:
@@ -134,8 +141,12 @@ def _typed(name: str, dtype: pl.DataType) -> pl.Expr | None:
         text = pl.when(col.str.strip_chars() == "").then(None).otherwise(col)
         if want == pl.Float64:
             return text.cast(pl.Float64).alias(name)
-        return (text.str.strip_suffix("Z").str.replace(" ", "T", literal=True)
-                .str.strptime(TIMESTAMP, "%Y-%m-%dT%H:%M:%S%.f").alias(name))
+        return (
+            text.str.strip_suffix("Z")
+            .str.replace(" ", "T", literal=True)
+            .str.strptime(TIMESTAMP, "%Y-%m-%dT%H:%M:%S%.f")
+            .alias(name)
+        )
     if want == TIMESTAMP and isinstance(dtype, pl.Datetime):
         if dtype.time_zone:
             col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
@@ -159,12 +170,17 @@ def normalize(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.DataFrame
     if plan.renames:
         frame = frame.rename(plan.renames)
     if plan.tags:  # an export cannot carry both a resource_tags map and tag columns; the map wins
-        frame = (frame.rename({"__tags": "resource_tags"}) if "resource_tags" not in plan.renames.values()
-                 and "resource_tags" not in schema else frame.drop("__tags"))
+        frame = (
+            frame.rename({"__tags": "resource_tags"})
+            if "resource_tags" not in plan.renames.values() and "resource_tags" not in schema
+            else frame.drop("__tags")
+        )
     if plan.categories:
-        frame = (frame.rename({"__categories": "cost_category"})
-                 if "cost_category" not in plan.renames.values() and "cost_category" not in schema
-                 else frame.drop("__categories"))
+        frame = (
+            frame.rename({"__categories": "cost_category"})
+            if "cost_category" not in plan.renames.values() and "cost_category" not in schema
+            else frame.drop("__categories")
+        )
     schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
     if isinstance(frame, pl.DataFrame):
         frame = _decode_json_maps(frame)
@@ -220,9 +236,12 @@ def conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
     if frame.schema == schema:
         return frame
     have = frame.schema
-    return frame.select([
-        (pl.col(n).cast(t) if have[n] != t else pl.col(n)) if n in have
-        else pl.lit(None, t).alias(n) for n, t in schema.items()])
+    return frame.select(
+        [
+            (pl.col(n).cast(t) if have[n] != t else pl.col(n)) if n in have else pl.lit(None, t).alias(n)
+            for n, t in schema.items()
+        ]
+    )
 
 
 def read_csv_header(path: Path) -> list[str]:
@@ -253,8 +272,12 @@ def _decode_json_maps(frame: pl.DataFrame) -> pl.DataFrame:
         if frame.schema.get(name) != pl.String:
             continue
         lookup = pl.DataFrame({name: frame.get_column(name).unique()}).with_columns(
-            pl.when(pl.col(name).str.strip_chars() == "").then(None).otherwise(pl.col(name))
-            .str.json_decode(TAG_MAP).alias("_map"))
+            pl.when(pl.col(name).str.strip_chars() == "")
+            .then(None)
+            .otherwise(pl.col(name))
+            .str.json_decode(TAG_MAP)
+            .alias("_map")
+        )
         decoded = frame.select(name).join(lookup, on=name, how="left", maintain_order="left")
         frame = frame.with_columns(decoded.get_column("_map").alias(name))
     return frame
@@ -275,8 +298,9 @@ def _estimated_rows(source: Path, size: int, sample: int = 16 << 20) -> float:
     return max(lines * size / max(consumed, 1), 1.0)
 
 
-def iter_csv_gz(source: Path, batch_rows: int,
-                progress: Callable[[str], None] = log.info) -> Iterator[pl.DataFrame]:
+def iter_csv_gz(
+    source: Path, batch_rows: int, progress: Callable[[str], None] = log.info
+) -> Iterator[pl.DataFrame]:
     """A csv.gz file's rows, normalized, in batches of about ``batch_rows`` rows.
 
     Polars' streaming CSV reader decompresses and parses on every core with numeric columns
@@ -296,8 +320,10 @@ def iter_csv_gz(source: Path, batch_rows: int,
             rows += batch.height
             if rows >= next_report:
                 done = min(rows / expected, 0.99)
-                progress(f"{source.name}: parsed {rows} rows, about {done * size / 1e6:.0f}/"
-                         f"{size / 1e6:.0f} MB compressed ({done:.0%}, estimated)")
+                progress(
+                    f"{source.name}: parsed {rows} rows, about {done * size / 1e6:.0f}/"
+                    f"{size / 1e6:.0f} MB compressed ({done:.0%}, estimated)"
+                )
                 next_report = rows + 1_000_000
             yield normalize(batch)
     except (OSError, EOFError, zlib.error) as exc:

@@ -60,8 +60,9 @@ def _map_keys(path: Path, column: str) -> set[str]:
 
 
 def inspect_period(export: CurExport, manifest) -> PeriodReport:
-    report = PeriodReport(manifest.billing_period, manifest.layout, manifest.delivery_id,
-                          len(manifest.data_files), 0, 0, False)
+    report = PeriodReport(
+        manifest.billing_period, manifest.layout, manifest.delivery_id, len(manifest.data_files), 0, 0, False
+    )
     for key in manifest.data_files:
         where = export.describe(key)
         try:
@@ -80,18 +81,24 @@ def inspect_period(export: CurExport, manifest) -> PeriodReport:
         report.columns |= delivered
         missing = [c for c in REQUIRED_COLUMNS if c not in delivered]
         if missing:
-            report.problems.append(f"{where}: required columns missing: {', '.join(missing)} "
-                                   "(the period cannot be ingested; is this a cost and usage report?)")
+            report.problems.append(
+                f"{where}: required columns missing: {', '.join(missing)} "
+                "(the period cannot be ingested; is this a cost and usage report?)"
+            )
         plan = column_plan(names)
         report.notes += [f"{where}: collision: {c}" for c in plan.collisions]
         report.tag_keys |= {k for c in names if (k := _tag_key(c))}
         if "resource_tags" in types:
             report.tag_keys |= _map_keys(path, "resource_tags")
-        text_numbers = sorted(plan.renames.get(c, c) for c, t in types.items()
-                              if t == pl.String and plan.renames.get(c, c) in cur_columns.NUMERIC)
+        text_numbers = sorted(
+            plan.renames.get(c, c)
+            for c, t in types.items()
+            if t == pl.String and plan.renames.get(c, c) in cur_columns.NUMERIC
+        )
         if text_numbers:
-            report.notes.append(f"{where}: numeric columns stored as text (\"\" becomes null): "
-                                f"{', '.join(text_numbers)}")
+            report.notes.append(
+                f'{where}: numeric columns stored as text ("" becomes null): {", ".join(text_numbers)}'
+            )
     return report
 
 
@@ -118,12 +125,16 @@ def inspect_export(url: str, cache_dir: Path, history_start: str | None = None) 
             out.append(f"\n{period}: PROBLEM {exc}")
             continue
         approx = "~" if r.rows_estimated else ""
-        out.append(f"\n{period}: {r.layout}, delivery {r.delivery}, {r.files} file(s), "
-                   f"{r.bytes / 1e6:.1f} MB, {approx}{r.rows:,} rows")
+        out.append(
+            f"\n{period}: {r.layout}, delivery {r.delivery}, {r.files} file(s), "
+            f"{r.bytes / 1e6:.1f} MB, {approx}{r.rows:,} rows"
+        )
         absent = sorted(contract - r.columns - {"resource_tags", "cost_category"})
         known = cur_columns.NUMERIC | cur_columns.TIMESTAMPS | contract | cur_columns.MAPS
-        out.append(f"  columns: {len(r.columns)}; contract columns absent (typed nulls): "
-                   f"{', '.join(absent) or 'none'}")
+        out.append(
+            f"  columns: {len(r.columns)}; contract columns absent (typed nulls): "
+            f"{', '.join(absent) or 'none'}"
+        )
         extra = sorted(c for c in r.columns if c not in known)
         out.append(f"  other columns, kept as text: {len(extra)}")
         out.append(f"  tag keys: {', '.join(sorted(r.tag_keys)) or 'none'}")
@@ -132,8 +143,10 @@ def inspect_export(url: str, cache_dir: Path, history_start: str | None = None) 
             tags_added = sorted(r.tag_keys - previous.tag_keys)
             tags_gone = sorted(previous.tag_keys - r.tag_keys)
             if added or gone or tags_added or tags_gone:
-                out.append(f"  vs {previous.period}: columns +{added or '[]'} -{gone or '[]'}; "
-                           f"tag keys +{tags_added or '[]'} -{tags_gone or '[]'} (unioned by name)")
+                out.append(
+                    f"  vs {previous.period}: columns +{added or '[]'} -{gone or '[]'}; "
+                    f"tag keys +{tags_added or '[]'} -{tags_gone or '[]'} (unioned by name)"
+                )
         out += [f"  note: {n}" for n in r.notes]
         for p in r.problems:
             ok = False
@@ -141,10 +154,14 @@ def inspect_export(url: str, cache_dir: Path, history_start: str | None = None) 
         previous = r
     periods = sorted(found.deliveries)
     if periods:
-        out.append(f"\nto ingest: FINOPS_CUR_EXPORT_URL={export.url} FINOPS_HISTORY_START={periods[0]} "
-                   f"FINOPS_AS_OF=<last day to treat as today, e.g. the last day of {periods[-1]}> "
-                   "finops-dagster sync")
+        out.append(
+            f"\nto ingest: FINOPS_CUR_EXPORT_URL={export.url} FINOPS_HISTORY_START={periods[0]} "
+            f"FINOPS_AS_OF=<last day to treat as today, e.g. the last day of {periods[-1]}> "
+            "finops-dagster sync"
+        )
         if history_start and history_start > periods[0]:
-            out.append(f"  note: FINOPS_HISTORY_START={history_start} skips {periods[0]}..; "
-                       "set it to the first period you want")
+            out.append(
+                f"  note: FINOPS_HISTORY_START={history_start} skips {periods[0]}..; "
+                "set it to the first period you want"
+            )
     return "\n".join(out), ok

@@ -75,15 +75,19 @@ class Discovery:
 
     @staticmethod
     def nothing_found(url: str) -> str:
-        return (f"no export found under {url} (looked for CUR 2.0 metadata/BILLING_PERIOD=YYYY-MM/"
-                "*-Manifest.json, legacy YYYYMMDD-YYYYMMDD/*-Manifest.json and Athena "
-                "year=YYYY/month=M/*.parquet); point the URL at the export or report folder")
+        return (
+            f"no export found under {url} (looked for CUR 2.0 metadata/BILLING_PERIOD=YYYY-MM/"
+            "*-Manifest.json, legacy YYYYMMDD-YYYYMMDD/*-Manifest.json and Athena "
+            "year=YYYY/month=M/*.parquet); point the URL at the export or report folder"
+        )
 
     def describe(self) -> str:
         layout = ", ".join(self.layouts) or "none"
-        return (f"layout {layout}: {len(self.deliveries)} billing period(s) with a delivery, "
-                f"{self.data_files} data file(s), {self.data_bytes / 1e6:.1f} MB"
-                + (f", data status {self.status}" if self.status else ""))
+        return (
+            f"layout {layout}: {len(self.deliveries)} billing period(s) with a delivery, "
+            f"{self.data_files} data file(s), {self.data_bytes / 1e6:.1f} MB"
+            + (f", data status {self.status}" if self.status else "")
+        )
 
 
 def _period(year: str, month: str) -> str:
@@ -97,9 +101,12 @@ def period_bounds(period: str) -> tuple[dt.date, dt.date]:
     return start, start + dt.timedelta(days=calendar.monthrange(y, m)[1])
 
 
-def discover(objects: list[StoredObject], read_text: Callable[[str], str],
-             describe: Callable[[str], str], read_status: Callable[[str], str] | None = None
-             ) -> Discovery:
+def discover(
+    objects: list[StoredObject],
+    read_text: Callable[[str], str],
+    describe: Callable[[str], str],
+    read_status: Callable[[str], str] | None = None,
+) -> Discovery:
     found = Discovery()
     data = [o for o in objects if o.key.endswith(DATA_SUFFIXES) and not STATUS_FILE.search(o.key)]
     found.data_files, found.data_bytes = len(data), sum(o.size for o in data)
@@ -110,7 +117,8 @@ def discover(objects: list[StoredObject], read_text: Callable[[str], str],
         if other is not None and other.manifest_key != m.manifest_key:
             found.problems[m.billing_period] = (
                 f"two deliveries for {m.billing_period}: {describe(other.manifest_key)} and "
-                f"{describe(m.manifest_key)}; point FINOPS_CUR_EXPORT_URL at one export or report")
+                f"{describe(m.manifest_key)}; point FINOPS_CUR_EXPORT_URL at one export or report"
+            )
             return
         found.deliveries[m.billing_period] = m
         used.update(m.data_files)
@@ -118,7 +126,7 @@ def discover(objects: list[StoredObject], read_text: Callable[[str], str],
             found.layouts.append(m.layout)
 
     for o in objects:
-        if (match := CUR2_MANIFEST.search(o.key)):
+        if match := CUR2_MANIFEST.search(o.key):
             period = _period(*match.groups())
             try:
                 add(_parse(o, period, "cur2", read_text, describe, data))
@@ -141,8 +149,11 @@ def discover(objects: list[StoredObject], read_text: Callable[[str], str],
         files.sort(key=lambda o: o.key)
         digest = hashlib.sha256("\n".join(f"{o.key}:{o.etag}" for o in files).encode()).hexdigest()
         folder = files[0].key.rsplit("/", 1)[0]
-        add(Manifest(period, f"files-{digest[:16]}", folder, digest[:16],
-                     tuple(o.key for o in files), (), "athena"))
+        add(
+            Manifest(
+                period, f"files-{digest[:16]}", folder, digest[:16], tuple(o.key for o in files), (), "athena"
+            )
+        )
 
     statuses = [o.key for o in objects if STATUS_FILE.search(o.key)]
     if statuses and read_status is not None:
@@ -152,7 +163,8 @@ def discover(objects: list[StoredObject], read_text: Callable[[str], str],
                 if m.layout == "athena":
                     found.problems[period] = (
                         f"{describe(statuses[0])} says UPDATING: AWS is rewriting the report; "
-                        "sync again when it says READY")
+                        "sync again when it says READY"
+                    )
                     del found.deliveries[period]
 
     orphans: set[str] = set()
@@ -166,7 +178,8 @@ def discover(objects: list[StoredObject], read_text: Callable[[str], str],
             orphans.add(period)
             found.problems[period] = (
                 f"data files but no manifest for {period} (a delivery still being written, or a "
-                f"manifest deleted): {describe(o.key)}")
+                f"manifest deleted): {describe(o.key)}"
+            )
         elif period in orphans and found.problems[period].count(", ") < 5:
             found.problems[period] += f", {describe(o.key)}"
     return found
@@ -174,11 +187,17 @@ def discover(objects: list[StoredObject], read_text: Callable[[str], str],
 
 def _is_period_manifest(key: str, match: re.Match) -> bool:
     """The period folder's manifest (the current delivery), not an assembly folder's copy."""
-    return key[match.start(1):].count("/") == 1
+    return key[match.start(1) :].count("/") == 1
 
 
-def _parse(obj: StoredObject, period: str, layout: str, read_text: Callable[[str], str],
-           describe: Callable[[str], str], data: list[StoredObject]) -> Manifest:
+def _parse(
+    obj: StoredObject,
+    period: str,
+    layout: str,
+    read_text: Callable[[str], str],
+    describe: Callable[[str], str],
+    data: list[StoredObject],
+) -> Manifest:
     where = describe(obj.key)
     try:
         doc = json.loads(read_text(obj.key))
@@ -192,8 +211,11 @@ def _parse(obj: StoredObject, period: str, layout: str, read_text: Callable[[str
         raise LayoutError(f"{where}: manifest lacks dataFiles/reportKeys or executionId/assemblyId")
     if not all(isinstance(f, str) for f in files):
         raise LayoutError(f"{where}: manifest dataFiles/reportKeys must be strings")
-    columns = tuple(f"{c['category']}/{c['name']}" if c.get("category") else c["name"]
-                    for c in doc.get("columns", []) if isinstance(c, dict) and "name" in c)
+    columns = tuple(
+        f"{c['category']}/{c['name']}" if c.get("category") else c["name"]
+        for c in doc.get("columns", [])
+        if isinstance(c, dict) and "name" in c
+    )
     keys = tuple(_locate(f, where, data, describe) for f in files)
     if layout == "legacy":
         folder = obj.key.rsplit("/", 1)[0]
@@ -219,10 +241,10 @@ def _locate(entry: str, where: str, data: list[StoredObject], describe: Callable
         if ".." in path.split("/"):
             raise LayoutError(f"{where} lists data file {entry}, which is outside the export root")
         if not name.endswith(DATA_SUFFIXES):
-            raise LayoutError(f"{where} lists {entry}: unsupported CUR data file (Parquet or csv.gz "
-                              "expected)")
+            raise LayoutError(
+                f"{where} lists {entry}: unsupported CUR data file (Parquet or csv.gz expected)"
+            )
         anchor = CUR2_DATA.search(path) or LEGACY_DATA.search(path)
-        shown = describe(path[anchor.start():].lstrip("/")) if anchor else entry
-        raise LayoutError(f"{where} lists data file {shown}, which does not exist under the export "
-                          "root")
+        shown = describe(path[anchor.start() :].lstrip("/")) if anchor else entry
+        raise LayoutError(f"{where} lists data file {shown}, which does not exist under the export root")
     return best

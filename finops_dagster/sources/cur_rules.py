@@ -39,15 +39,21 @@ def effective_cost(schema: pl.Schema) -> pl.Expr:
     ri_fee = (t == "Fee") & (_text("reservation_reservation_a_r_n", schema) != "")
     sp_refund = (t == "Refund") & (pl.col("line_item_product_code") == "ComputeSavingsPlans")
     return (
-        pl.when(t == "SavingsPlanCoveredUsage").then(m["savings_plan_savings_plan_effective_cost"])
-        .when(t == "SavingsPlanRecurringFee").then(
-            m["savings_plan_total_commitment_to_date"] - m["savings_plan_used_commitment"])
-        .when(t.is_in(["SavingsPlanNegation", "SavingsPlanUpfrontFee"])).then(pl.lit(0, MONEY))
-        .when(t == "DiscountedUsage").then(m["reservation_effective_cost"])
-        .when(t == "RIFee").then(
+        pl.when(t == "SavingsPlanCoveredUsage")
+        .then(m["savings_plan_savings_plan_effective_cost"])
+        .when(t == "SavingsPlanRecurringFee")
+        .then(m["savings_plan_total_commitment_to_date"] - m["savings_plan_used_commitment"])
+        .when(t.is_in(["SavingsPlanNegation", "SavingsPlanUpfrontFee"]))
+        .then(pl.lit(0, MONEY))
+        .when(t == "DiscountedUsage")
+        .then(m["reservation_effective_cost"])
+        .when(t == "RIFee")
+        .then(
             m["reservation_unused_amortized_upfront_fee_for_billing_period"]
-            + m["reservation_unused_recurring_fee"])
-        .when(ri_fee | sp_refund).then(pl.lit(0, MONEY))
+            + m["reservation_unused_recurring_fee"]
+        )
+        .when(ri_fee | sp_refund)
+        .then(pl.lit(0, MONEY))
         .otherwise(m["line_item_unblended_cost"])
     )
 

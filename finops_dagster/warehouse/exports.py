@@ -62,8 +62,9 @@ def publish_frame(target_dir: Path, name: str, frame: pl.DataFrame) -> Path:
     return publish(target_dir, name, lambda path: frame.write_parquet(path))
 
 
-def export_marts(con, names: list[str], target_dir: Path,
-                 rewritten: list[str] | None = None) -> dict[str, int]:
+def export_marts(
+    con, names: list[str], target_dir: Path, rewritten: list[str] | None = None
+) -> dict[str, int]:
     """Publish ``<target_dir>/<mart>.parquet`` for each mart whose content changed since its
     current export; returns the row count of each (``rewritten`` collects the marts written). A
     failed export leaves the previous one in place. An unchanged mart keeps its export file, so
@@ -79,8 +80,13 @@ def export_marts(con, names: list[str], target_dir: Path,
         current = target_dir / f"{name}.parquet"
         if current.exists() and stamp.exists() and stamp.read_text() == print_:
             continue
-        publish(target_dir, name, lambda path, name=name: con.execute(
-            f"copy (select * from {name}) to '{path}' (format parquet, compression zstd)"))
+        publish(
+            target_dir,
+            name,
+            lambda path, name=name: con.execute(
+                f"copy (select * from {name}) to '{path}' (format parquet, compression zstd)"
+            ),
+        )
         stamp.write_text(print_)
         if rewritten is not None:
             rewritten.append(name)

@@ -32,9 +32,23 @@ def rebuild_views(dbt_executable: str, project_dir: Path, environment: dict[str,
     """dbt run of the views alone (staging / intermediate), with the current lake path
     (``environment``: the dbt resource's, Settings.dbt_environment)."""
     proc = subprocess.run(
-        [dbt_executable, "run", "--quiet", "--select", "config.materialized:view", "--project-dir",
-         str(project_dir), "--profiles-dir", str(project_dir), "--target-path", "target/views-refresh"],
-        capture_output=True, text=True, check=False,
-        env={**os.environ, **dbt_process_environment(environment)})
+        [
+            dbt_executable,
+            "run",
+            "--quiet",
+            "--select",
+            "config.materialized:view",
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+            "--target-path",
+            "target/views-refresh",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **dbt_process_environment(environment)},
+    )
     if proc.returncode:
         raise RuntimeError(f"rebuilding the warehouse views failed:\n{(proc.stdout + proc.stderr)[-2000:]}")

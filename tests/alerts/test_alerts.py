@@ -38,8 +38,12 @@ def test_without_a_webhook_alerts_wait_in_the_outbox(tmp_path):
 
 
 def test_an_unreachable_webhook_is_retried_a_bounded_number_of_times(tmp_path):
-    outbox = AlertOutbox(tmp_path / "alerts.sqlite", "http://127.0.0.1:9/services/T0/B0/SECRET",
-                         max_attempts=3, retry_seconds=0)
+    outbox = AlertOutbox(
+        tmp_path / "alerts.sqlite",
+        "http://127.0.0.1:9/services/T0/B0/SECRET",
+        max_attempts=3,
+        retry_seconds=0,
+    )
     assert outbox.raise_alert(Alert("c1", "auditor", "unbilled usage")) == "retry"
     assert outbox.deliver_due() == {"retry": 1}
     assert outbox.deliver_due() == {"failed": 1}
@@ -61,14 +65,18 @@ def test_a_failed_run_alerts_once(tmp_path, demo):
     with dg.instance_for_test() as instance, webhook_receiver() as hook:
         defs = build_definitions(settings)  # while the instance is alive (definitions resolve it)
         result = defs.resolve_job_def("cur_ingest_job").execute_in_process(
-            instance=instance, partition_key="2026-11-02", raise_on_error=False)
+            instance=instance, partition_key="2026-11-02", raise_on_error=False
+        )
         assert not result.success
         alerts = AlertResource(webhook_url=hook.url, outbox_path=str(tmp_path / "alerts.sqlite"))
         for _ in range(2):  # a second tick (or a restarted daemon) sees the same failure
             context = dg.build_run_status_sensor_context(
-                sensor_name="run_failure_alert_sensor", dagster_instance=instance,
-                dagster_run=result.dagster_run, dagster_event=result.get_run_failure_event(),
-                resources={"alerts": alerts}).for_run_failure()
+                sensor_name="run_failure_alert_sensor",
+                dagster_instance=instance,
+                dagster_run=result.dagster_run,
+                dagster_event=result.get_run_failure_event(),
+                resources={"alerts": alerts},
+            ).for_run_failure()
             run_failure_alert_sensor(context)
         (post,) = hook.received
         assert "job `cur_ingest_job` for 2026-11-02" in post["text"]

@@ -27,17 +27,24 @@ def test_optimization_endpoints_serve_the_planted_findings(client, warehouse):
     waste = client.get("/api/v1/ai/resources/waste-analysis").json()
     assert waste["pagination"]["total"] == 3
     assert {r["resource_id"] for r in waste["data"]} == {
-        r[0] for r in warehouse("select resource_id from fct_waste")}
+        r[0] for r in warehouse("select resource_id from fct_waste")
+    }
     rs = client.get("/api/v1/ai/resources/rightsizing-candidates").json()["data"]
     assert [(r["target_instance_type"], Decimal(r["monthly_savings"])) for r in rs] == [
-        ("r5.large", Decimal("275.94"))]
+        ("r5.large", Decimal("275.94"))
+    ]
     portfolio = client.get("/api/v1/ai/summary/portfolio-analysis").json()["data"]
-    assert {r["category"] for r in portfolio} == {"idle_resources", "rightsizing", "workload_schedules",
-                                                   "commitments"}
+    assert {r["category"] for r in portfolio} == {
+        "idle_resources",
+        "rightsizing",
+        "workload_schedules",
+        "commitments",
+    }
     commitments = client.get("/api/v1/ai/costs/commitment-opportunities", params={"account": "111111111111"})
     assert [r["recommended_hourly_commitment"] for r in commitments.json()["data"]] == ["0.06912"]
-    schedules = client.get("/api/v1/ai/patterns/workload-schedules",
-                           params={"account": "222222222222"}).json()
+    schedules = client.get(
+        "/api/v1/ai/patterns/workload-schedules", params={"account": "222222222222"}
+    ).json()
     assert schedules["pagination"]["total"] == 2 * 7  # two office-hours dev machines x 7 weekdays
 
 
@@ -45,8 +52,11 @@ def test_allocation_filters_and_pagination(client, warehouse):
     params = {"start_date": "2026-09-01", "end_date": "2026-09-30"}
     teams = client.get("/api/v1/allocation/teams", params=params).json()
     total = sum(Decimal(r["effective_cost"]) for r in teams["data"])
-    want = warehouse("select sum(effective_cost) from fct_daily_cost where usage_date between ? and ?",
-                     "2026-09-01", "2026-09-30")[0][0]
+    want = warehouse(
+        "select sum(effective_cost) from fct_daily_cost where usage_date between ? and ?",
+        "2026-09-01",
+        "2026-09-30",
+    )[0][0]
     assert total == want  # every dollar of September, to the cent and beyond
     first = client.get("/api/v1/costs/trend", params={**params, "limit": 10}).json()
     second = client.get("/api/v1/costs/trend", params={**params, "limit": 10, "offset": 10}).json()
@@ -54,16 +64,22 @@ def test_allocation_filters_and_pagination(client, warehouse):
     assert first["data"][0]["usage_date"] == "2026-09-01" and second["data"][0]["usage_date"] == "2026-09-11"
     customers = client.get("/api/v1/allocation/customers", params={"start_date": "2026-10-01"}).json()["data"]
     assert {c["customer_id"]: c["is_negative_margin"] for c in customers} == {
-        "acme": False, "globex": False, "initech": True}
+        "acme": False,
+        "globex": False,
+        "initech": True,
+    }
 
 
-@pytest.mark.parametrize(("params", "status", "says"), [
-    ({"start_date": "2026-13-01"}, 422, "date"),
-    ({"start_date": "2026-10-02", "end_date": "2026-10-01"}, 400, "after end_date"),
-    ({"account": "1234"}, 422, "pattern"),
-    ({"limit": 0}, 422, "greater than or equal to 1"),
-    ({"team": "x' or 1=1 --"}, 422, "pattern"),
-])
+@pytest.mark.parametrize(
+    ("params", "status", "says"),
+    [
+        ({"start_date": "2026-13-01"}, 422, "date"),
+        ({"start_date": "2026-10-02", "end_date": "2026-10-01"}, 400, "after end_date"),
+        ({"account": "1234"}, 422, "pattern"),
+        ({"limit": 0}, 422, "greater than or equal to 1"),
+        ({"team": "x' or 1=1 --"}, 422, "pattern"),
+    ],
+)
 def test_bad_parameters_are_clear_4xx(client, params, status, says):
     response = client.get("/api/v1/allocation/teams", params=params)
     assert response.status_code == status and says in response.text
@@ -81,8 +97,10 @@ def test_a_mart_not_built_yet_is_a_404_naming_it(tmp_path):
 
 
 def test_insight_endpoints_serve_the_planted_findings(client):
-    anomalies = client.get("/api/v1/anomalies", params={"service": "AmazonDynamoDB",
-                                                        "start_date": "2026-10-26", "end_date": "2026-10-26"})
+    anomalies = client.get(
+        "/api/v1/anomalies",
+        params={"service": "AmazonDynamoDB", "start_date": "2026-10-26", "end_date": "2026-10-26"},
+    )
     body = anomalies.json()
     assert body["pagination"]["total"] == 3  # the spike's first day: account, service and team
     assert {r["severity"] for r in body["data"]} == {"critical"}
@@ -90,7 +108,8 @@ def test_insight_endpoints_serve_the_planted_findings(client):
     assert client.get("/api/v1/anomalies", params={"service": "AmazonAthena"}).json()["data"] == []
     audit = client.get("/api/v1/billing-audit", params={"account": "222222222222"}).json()["data"]
     assert [(r["status"], r["diagnosis"], r["unbilled_cost"]) for r in audit] == [
-        ("open", "unbilled_usage", "52.5")]
+        ("open", "unbilled_usage", "52.5")
+    ]
     budgets = client.get("/api/v1/budgets").json()["data"]
     over = [(b["scope_type"], b["scope_value"]) for b in budgets if b["alert"]]
     assert over == [("account", "111111111111")]
@@ -136,6 +155,7 @@ def test_fuzzed_requests_never_fail_the_server(app, client, warehouse):
             nonlocal calls
             calls += 1
             case.call_and_validate(excluded_checks=[positive_data_acceptance])
+
         check()
     assert calls >= 25 * len(ENDPOINTS) // 2
     # and the marts are untouched: still every row, still readable
@@ -151,9 +171,15 @@ def test_a_new_export_is_served_at_once_never_a_stale_cached_answer(tmp_path):
     client = TestClient(create_app(exports))
 
     def publish(resources: list[str]) -> None:
-        frame = pl.DataFrame({"resource_id": resources, "sub_account_id": ["111111111111"] * len(resources),
-                              "tag_team": ["web"] * len(resources), "tag_service": ["api"] * len(resources),
-                              "monthly_savings": [Decimal("1.50")] * len(resources)})
+        frame = pl.DataFrame(
+            {
+                "resource_id": resources,
+                "sub_account_id": ["111111111111"] * len(resources),
+                "tag_team": ["web"] * len(resources),
+                "tag_service": ["api"] * len(resources),
+                "monthly_savings": [Decimal("1.50")] * len(resources),
+            }
+        )
         tmp = exports / ".fct_waste.parquet.tmp"
         frame.write_parquet(tmp)
         tmp.replace(exports / "fct_waste.parquet")
@@ -178,8 +204,11 @@ def test_serve_runs_two_workers_that_each_answer_from_the_exports(pipeline):
     settings, *_ = pipeline
     port = free_port()
     env = {**os.environ, "FINOPS_DATA_DIR": str(settings.data_dir)}
-    server = subprocess.Popen([sys.executable, "-m", "finops_dagster.cli", "serve", "--port", str(port),
-                               "--workers", "2"], env=env, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "finops_dagster.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/healthz", server, 60, "serve --workers 2 did not start")
         for _ in range(4):  # new connections: the kernel spreads them over both workers

@@ -21,10 +21,19 @@ TEAMS = ["web", "data platform", "ops@acme", "c++", "équipe-été", "a/b:c=d.e_
 
 
 def _publish_waste(exports, n: int = 3) -> None:
-    publish_frame(exports, "fct_waste", pl.DataFrame({
-        "resource_id": [f"i-{i}" for i in range(n)], "sub_account_id": ["111111111111"] * n,
-        "tag_team": [TEAMS[i % len(TEAMS)] for i in range(n)], "tag_service": ["api"] * n,
-        "monthly_savings": [Decimal("1.50")] * n}))
+    publish_frame(
+        exports,
+        "fct_waste",
+        pl.DataFrame(
+            {
+                "resource_id": [f"i-{i}" for i in range(n)],
+                "sub_account_id": ["111111111111"] * n,
+                "tag_team": [TEAMS[i % len(TEAMS)] for i in range(n)],
+                "tag_service": ["api"] * n,
+                "monthly_savings": [Decimal("1.50")] * n,
+            }
+        ),
+    )
 
 
 @pytest.fixture
@@ -53,8 +62,9 @@ def test_serve_refuses_a_non_loopback_address_without_a_token(host, capsys, monk
 def test_unknown_query_parameters_are_a_400_naming_the_accepted_ones(exports):
     response = TestClient(create_app(exports)).get(WASTE, params={"acount": "111111111111"})
     assert response.status_code == 400
-    assert response.json()["detail"] == (f"unknown query parameter(s) acount; {WASTE} accepts "
-                                         "account, team, service, limit, offset")
+    assert response.json()["detail"] == (
+        f"unknown query parameter(s) acount; {WASTE} accepts account, team, service, limit, offset"
+    )
 
 
 @pytest.mark.parametrize("team", TEAMS)

@@ -38,13 +38,34 @@ def test_overlapping_backfills_share_the_warehouse_without_conflict(pipeline, tm
     # the instance's storage exists before runs start (as under dagster dev / the daemon); two
     # processes creating a fresh SQLite storage at once would both stamp its schema version
     dg.DagsterInstance.from_config(str(home)).dispose()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "FINOPS_DATA_DIR": str(settings.data_dir),
-           "FINOPS_AS_OF": "2026-10-31", "FINOPS_CUR_EXPORT_URL": settings.cur_export_url}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "FINOPS_DATA_DIR": str(settings.data_dir),
+        "FINOPS_AS_OF": "2026-10-31",
+        "FINOPS_CUR_EXPORT_URL": settings.cur_export_url,
+    }
     dagster = str(Path(sys.executable).with_name("dagster"))
-    procs = [subprocess.Popen([dagster, "job", "execute", "-m", "finops_dagster.definitions",
-                               "-j", "daily_cost_job", "--tags", json.dumps(range_tags(*r))],
-                              cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-             for r in (("2026-09-10", "2026-09-20"), ("2026-09-15", "2026-09-25"))]
+    procs = [
+        subprocess.Popen(
+            [
+                dagster,
+                "job",
+                "execute",
+                "-m",
+                "finops_dagster.definitions",
+                "-j",
+                "daily_cost_job",
+                "--tags",
+                json.dumps(range_tags(*r)),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for r in (("2026-09-10", "2026-09-20"), ("2026-09-15", "2026-09-25"))
+    ]
     outputs = [p.communicate(timeout=600)[0].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
     assert "lock" not in "".join(outputs).lower().replace("blocked by limit", "")

@@ -26,8 +26,11 @@ def test_invocations_run_without_the_in_process_adapter():
     # the hook overridden: if dagster-dbt renames it, the 1.5 s come back silently
     assert "_initialize_dbt_core_adapter" in vars(DbtCliResource)
     dbt = FinopsDbtResource(project_dir=dbt_project, dbt_executable=str(GUARDED_DBT))
-    invocation = dbt.cli(["ls", "--select", "fct_daily_cost", "--resource-type", "model"],
-                         manifest=ensure_manifest(), raise_on_error=True)
+    invocation = dbt.cli(
+        ["ls", "--select", "fct_daily_cost", "--resource-type", "model"],
+        manifest=ensure_manifest(),
+        raise_on_error=True,
+    )
     lines = list(invocation.stream_raw_events())
     assert invocation.is_successful() and invocation.adapter is None
     assert any("fct_daily_cost" in str(e.raw_event) for e in lines)
@@ -49,8 +52,11 @@ def test_dbt_gets_the_lake_from_the_resource_not_the_environment(tmp_path, monke
     assert dict(os.environ) == before
     dbt = defs.resources["dbt"]
     assert dbt.environment["FINOPS_RAW_LAKE_DIR"] == str(tmp_path / "elsewhere" / "raw")
-    invocation = dbt.cli(["ls", "--select", "source:raw_cur.line_items", "--output", "json",
-                          "--output-keys", "name"], manifest=ensure_manifest(), raise_on_error=True)
+    invocation = dbt.cli(
+        ["ls", "--select", "source:raw_cur.line_items", "--output", "json", "--output-keys", "name"],
+        manifest=ensure_manifest(),
+        raise_on_error=True,
+    )
     list(invocation.stream_raw_events())
     assert invocation.process.args and invocation.is_successful()
     assert "FINOPS_RAW_LAKE_DIR" not in os.environ  # restored after the process started

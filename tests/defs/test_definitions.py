@@ -5,6 +5,7 @@ import pytest
 
 from finops_dagster.definitions import build_definitions, defs
 from finops_dagster.settings import Settings
+from finops_dagster.warehouse import engine
 
 ASSET_KEYS = [
     "budget_status",
@@ -83,8 +84,12 @@ def _single_node_dbt_tests() -> list[str]:
     from finops_dagster.defs.warehouse.project import ensure_manifest
 
     nodes = json.loads(ensure_manifest().read_text())["nodes"].values()
-    return [n["unique_id"] for n in nodes if n["resource_type"] == "test"
-            and len({d for d in n["depends_on"]["nodes"] if d.split(".")[0] in ("model", "seed")}) == 1]
+    return [
+        n["unique_id"]
+        for n in nodes
+        if n["resource_type"] == "test"
+        and len({d for d in n["depends_on"]["nodes"] if d.split(".")[0] in ("model", "seed")}) == 1
+    ]
 
 
 def _defs(tmp_path) -> dg.Definitions:
@@ -112,16 +117,31 @@ def test_assets_are_readable_in_the_ui(tmp_path):
     graph = _defs(tmp_path).resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name in {"ingestion", "reference", "staging", "intermediate", "cost",
-                                   "efficiency", "allocation", "insights", "exports"}, key
+        assert node.group_name in {
+            "ingestion",
+            "reference",
+            "staging",
+            "intermediate",
+            "cost",
+            "efficiency",
+            "allocation",
+            "insights",
+            "exports",
+        }, key
         assert node.owners == ["team:finops-platform"], key
         assert node.description, key
     raw, fct = graph.get(dg.AssetKey("raw_cur_line_items")), graph.get(dg.AssetKey("fct_daily_cost"))
     assert raw.partitions_def == fct.partitions_def
     assert raw.backfill_policy == fct.backfill_policy == dg.BackfillPolicy.single_run()
     assert dg.AssetKey("raw_cur_line_items") in graph.get(dg.AssetKey("stg_cur__line_items")).parent_keys
-    daily = {"fct_daily_cost", "fct_daily_cost_tags", "fct_cost_reconciliation", "fct_cost_allocation",
-             "fct_other_currency_cost", "fct_cost_trend"}
+    daily = {
+        "fct_daily_cost",
+        "fct_daily_cost_tags",
+        "fct_cost_reconciliation",
+        "fct_cost_allocation",
+        "fct_other_currency_cost",
+        "fct_cost_trend",
+    }
     for key in graph.get_all_asset_keys():  # exactly the incremental marts follow the day partitions
         if key.path[-1].startswith(("fct_", "dim_")):
             assert (graph.get(key).partitions_def is not None) == (key.path[-1] in daily), key
@@ -145,15 +165,18 @@ def test_history_start_sets_every_day_partition(tmp_path):
         for key in ("raw_cur_line_items", "fct_daily_cost", "raw_cost_explorer_daily"):
             pdef = graph.get(dg.AssetKey(key)).partitions_def
             assert pdef.get_first_partition_key() == "2018-10-01", key
-        assert old.resolve_job_def("cur_refresh_job").partitions_def.get_first_partition_key() == \
-            "2018-10-01"
+        assert old.resolve_job_def("cur_refresh_job").partitions_def.get_first_partition_key() == "2018-10-01"
         spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey("raw_cur_line_items"), "cur_day_gap"))
         assert spec.partitions_def.get_first_partition_key() == "2018-10-01"
     finally:
         back = build_definitions(Settings(data_dir=tmp_path, cur_export_url=str(tmp_path)))
     assert partitions.history_start() == "2026-08"
-    assert back.resolve_asset_graph().get(dg.AssetKey("raw_cur_line_items")).partitions_def \
-        .get_first_partition_key() == "2026-08-01"
+    assert (
+        back.resolve_asset_graph()
+        .get(dg.AssetKey("raw_cur_line_items"))
+        .partitions_def.get_first_partition_key()
+        == "2026-08-01"
+    )
     for bad in ("2018", "2018-13", "18-10", "2012-01"):
         with pytest.raises(ValueError, match="FINOPS_HISTORY_START"):
             Settings.from_env({"FINOPS_HISTORY_START": bad})
@@ -161,8 +184,13 @@ def test_history_start_sets_every_day_partition(tmp_path):
 
 def test_role_arns_per_linked_account_reach_the_resources(tmp_path):
     roles = "arn:aws:iam::444455556666:role/finops-read, arn:aws:iam::777788889999:role/finops-read"
-    settings = Settings.from_env({"FINOPS_DATA_DIR": str(tmp_path), "FINOPS_CLOUDWATCH_ROLE_ARNS": roles,
-                                  "FINOPS_COST_EXPLORER_ROLE_ARNS": roles.split(",")[0]})
+    settings = Settings.from_env(
+        {
+            "FINOPS_DATA_DIR": str(tmp_path),
+            "FINOPS_CLOUDWATCH_ROLE_ARNS": roles,
+            "FINOPS_COST_EXPLORER_ROLE_ARNS": roles.split(",")[0],
+        }
+    )
     resources = build_definitions(settings).resources
     assert resources["cloudwatch"].role_arns == [r.strip() for r in roles.split(",")]
     assert resources["cost_explorer"].role_arns == ["arn:aws:iam::444455556666:role/finops-read"]
@@ -178,18 +206,30 @@ def test_jobs_select_other_domains_by_tag_and_keep_their_assets(tmp_path):
     from pathlib import Path
 
     defs_dir = Path(__file__).resolve().parents[2] / "finops_dagster" / "defs"
-    by_string = [str(p.relative_to(defs_dir)) for p in defs_dir.rglob("*.py")
-                 if re.search(r"AssetSelection\.assets\(\s*['\"]", p.read_text())]
+    by_string = [
+        str(p.relative_to(defs_dir))
+        for p in defs_dir.rglob("*.py")
+        if re.search(r"AssetSelection\.assets\(\s*['\"]", p.read_text())
+    ]
     assert by_string == []
     repo = build_definitions(Settings(data_dir=tmp_path, cur_export_url=str(tmp_path))).get_repository_def()
 
     def keys(job: str) -> set[str]:
         return {k.to_user_string() for k in repo.get_job(job).asset_layer.selected_asset_keys}
+
     assert keys("cur_ingest_job") == {"raw_cur_line_items", "raw_cur_restatements"}
-    assert keys("sources_job") == {"raw_cost_explorer_daily", "raw_cloudwatch_metrics",
-                                   "raw_business_requests"}
-    assert keys("reference_job") == {"raw_cost_explorer_forecast", "raw_cost_categories", "raw_customers",
-                                     "raw_budgets", "raw_shared_resource_rules"}
+    assert keys("sources_job") == {
+        "raw_cost_explorer_daily",
+        "raw_cloudwatch_metrics",
+        "raw_business_requests",
+    }
+    assert keys("reference_job") == {
+        "raw_cost_explorer_forecast",
+        "raw_cost_categories",
+        "raw_customers",
+        "raw_budgets",
+        "raw_shared_resource_rules",
+    }
     refresh = keys("cur_refresh_job")
     assert {"raw_cur_line_items", "raw_cost_explorer_daily", "fct_daily_cost", "mart_exports"} <= refresh
     assert "raw_cloudwatch_metrics" not in refresh
@@ -198,4 +238,33 @@ def test_jobs_select_other_domains_by_tag_and_keep_their_assets(tmp_path):
         "cloudwatch_recent_hours_schedule": "cloudwatch_job",
         "cost_explorer_daily_schedule": "cost_explorer_job",
         "current_month_schedule": "month_refresh_job",
-        "previous_month_finalization_schedule": "month_refresh_job"}
+        "previous_month_finalization_schedule": "month_refresh_job",
+    }
+
+
+def _pools(settings: Settings) -> dict[str, set]:
+    defs = build_definitions(settings)
+    pools: dict[str, set] = {"assets": set(), "checks": set()}
+    for item in [*(defs.assets or []), *(defs.asset_checks or [])]:
+        node = getattr(item, "node_def", None)
+        if node is not None:
+            pools["checks" if isinstance(item, dg.AssetChecksDefinition) else "assets"].add(node.pool)
+    return pools
+
+
+def test_the_warehouse_pool_applies_to_duckdb_only(tmp_path):
+    """DuckDB's warehouse is one file with one writer, so every step touching it holds the
+    one-slot pool; Spark takes concurrent runs and its readers lock nothing (issue 18, item 5)."""
+    duck = Settings(data_dir=tmp_path, cur_export_url=str(tmp_path / "export"))
+    spark = Settings(data_dir=tmp_path, cur_export_url=str(tmp_path / "export"), warehouse_engine="spark")
+    try:
+        assert _pools(duck) == {"assets": {None, "warehouse"}, "checks": {None, "warehouse"}}
+        assert _pools(spark) == {"assets": {None}, "checks": {None}}
+        assert spark.dbt_environment()["FINOPS_DBT_TARGET"] == "spark"
+        assert "FINOPS_DBT_TARGET" not in duck.dbt_environment()
+    finally:
+        engine.configure(engine.DUCKDB)  # the default engine for the tests after this one
+    with pytest.raises(ValueError, match="FINOPS_WAREHOUSE_ENGINE='hive'"):
+        Settings.from_env({"FINOPS_WAREHOUSE_ENGINE": "hive"})
+    with pytest.raises(ValueError, match="does not follow the S3"):
+        Settings.from_env({"FINOPS_WAREHOUSE_ENGINE": "spark", "FINOPS_RAW_LAKE_URL": "s3://lake/raw"})

@@ -11,14 +11,18 @@ from finops_dagster.defs.warehouse.project import dbt_project
 from finops_dagster.lake.ledger import Ledger
 from tests.conftest import mart_names, mart_snapshot
 
-RANGE = {"dagster/asset_partition_range_start": "2026-09-16",
-         "dagster/asset_partition_range_end": "2026-09-18"}
+RANGE = {
+    "dagster/asset_partition_range_start": "2026-09-16",
+    "dagster/asset_partition_range_end": "2026-09-18",
+}
 
 
 def _mart_days(settings) -> dict:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        rows = con.execute("select usage_date, sum(line_item_count), sum(billed_cost), "
-                           "sum(effective_cost), count(*) from fct_daily_cost group by 1").fetchall()
+        rows = con.execute(
+            "select usage_date, sum(line_item_count), sum(billed_cost), "
+            "sum(effective_cost), count(*) from fct_daily_cost group by 1"
+        ).fetchall()
     return {r[0]: r[1:] for r in rows}
 
 
@@ -26,8 +30,15 @@ def test_demo_window_materializes_with_exact_totals(pipeline):
     settings, _, report, demo = pipeline
     assert report.ok, report.render()
     assert [name for name, ok, _ in report.runs if ok] == [
-        "cur_ingest_job", "sources_job", "reference_job", "warehouse_views_job", "daily_cost_job",
-        "marts_job", "cur_refresh_job 2026-08 (restated)", "cur_sync_status_job"]
+        "cur_ingest_job",
+        "sources_job",
+        "reference_job",
+        "warehouse_views_job",
+        "daily_cost_job",
+        "marts_job",
+        "cur_refresh_job 2026-08 (restated)",
+        "cur_sync_status_job",
+    ]
     days = _mart_days(settings)
     assert len(days) == 92
     restated = {"2026-08-20": Decimal("-120"), "2026-08-05": Decimal("35.5")}
@@ -44,11 +55,14 @@ def test_demo_window_materializes_with_exact_totals(pipeline):
 def test_restatement_diffs_are_a_mart(pipeline):
     settings, _, report, _ = pipeline
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        rows = con.execute("select usage_date, sub_account_id, service_code, billed_cost_change "
-                           "from fct_cur_restatements order by 1").fetchall()
+        rows = con.execute(
+            "select usage_date, sub_account_id, service_code, billed_cost_change "
+            "from fct_cur_restatements order by 1"
+        ).fetchall()
     assert [(str(d), a, s, c) for d, a, s, c in rows] == [
         ("2026-08-05", "333333333333", "AmazonS3", Decimal("35.5")),
-        ("2026-08-20", "111111111111", "AmazonEC2", Decimal("-120"))]
+        ("2026-08-20", "111111111111", "AmazonEC2", Decimal("-120")),
+    ]
 
 
 def test_other_sources_landed_with_exact_values(pipeline):
@@ -62,11 +76,18 @@ def test_other_sources_landed_with_exact_values(pipeline):
     truth = sum(Decimal(t["unblended"]) for t in demo["daily"] if t["date"] == "2026-09-18")
     assert ce.unblended_cost == truth
     cw = pl.read_parquet(settings.raw_lake_dir / "cloudwatch" / "usage_date=2026-09-18" / "data.parquet")
-    assert cw.filter(pl.col("namespace") == "AWS/EC2", pl.col("metric_name") == "CPUUtilization",
-                     pl.col("stat") == "Average").height == 16 * 24
+    assert (
+        cw.filter(
+            pl.col("namespace") == "AWS/EC2",
+            pl.col("metric_name") == "CPUUtilization",
+            pl.col("stat") == "Average",
+        ).height
+        == 16 * 24
+    )
     assert set(cw["period_seconds"]) == {300}  # 43 days old on the demo's "today"
-    reqs = pl.read_parquet(settings.raw_lake_dir / "business_requests" / "usage_date=2026-09-18"
-                           / "data.parquet")
+    reqs = pl.read_parquet(
+        settings.raw_lake_dir / "business_requests" / "usage_date=2026-09-18" / "data.parquet"
+    )
     assert reqs["request_count"].sum() == 3 * 10000  # three shared services, 10k a day each
     forecast = pl.read_parquet(settings.raw_lake_dir / "cost_explorer_forecast" / "data.parquet")
     assert forecast.height == 30 and forecast["forecast_date"].min() == dt.date(2026, 11, 1)
@@ -86,11 +107,14 @@ def test_every_partition_shows_its_checks_and_the_gap_is_caught(pipeline):
         "restatement of 2026-08 (delivery 6b633777): 2 planted changes found in fct_cur_restatements",
         "insight alert (anomaly): the ~$4,000/day WriteRequestUnits spike from 2026-10-26",
         "insight alert (audit): $52.50 of Requests-Tier1 never billed",
-        "insight alert (budget): the account 111111111111 budget, forecast over it in 2026-11"}
+        "insight alert (budget): the account 111111111111 budget, forecast over it in 2026-11",
+    }
     gap = dg.AssetCheckKey(dg.AssetKey("raw_cur_line_items"), "cur_day_gap")
-    infos = {i.partition_key: i.latest_execution_status.value
-             for i in instance.event_log_storage.get_asset_check_partition_info([gap])
-             if i.partition_key}
+    infos = {
+        i.partition_key: i.latest_execution_status.value
+        for i in instance.event_log_storage.get_asset_check_partition_info([gap])
+        if i.partition_key
+    }
     assert len(infos) == 92
     assert {d for d, s in infos.items() if s == "FAILED"} == {"2026-09-17"}
     assert instance.get_materialized_partitions(dg.AssetKey("fct_daily_cost")) >= {"2026-09-17"}
@@ -103,13 +127,20 @@ def test_rerunning_partitions_changes_no_mart_row(pipeline):
     # every mart has rows, but the demo bills in one currency: nothing to report in another
     assert [k for k, rows in before.items() if not rows] == ["fct_other_currency_cost"]
     defs = build_definitions(settings)
-    for job, tags in (("cur_ingest_job", RANGE), ("sources_job", RANGE), ("daily_cost_job", RANGE),
-                      ("marts_job", None)):
+    for job, tags in (
+        ("cur_ingest_job", RANGE),
+        ("sources_job", RANGE),
+        ("daily_cost_job", RANGE),
+        ("marts_job", None),
+    ):
         result = defs.resolve_job_def(job).execute_in_process(instance=instance, tags=tags)
         assert result.success, job
     after = mart_snapshot(settings)
-    changed = {k: (sorted(set(before[k]) - set(after[k]))[:2], sorted(set(after[k]) - set(before[k]))[:2])
-               for k in before if before[k] != after[k]}
+    changed = {
+        k: (sorted(set(before[k]) - set(after[k]))[:2], sorted(set(after[k]) - set(before[k]))[:2])
+        for k in before
+        if before[k] != after[k]
+    }
     assert changed == {}
 
 
@@ -117,8 +148,9 @@ def test_materialization_metadata_shows_rows_costs_and_files(pipeline):
     """A day's partition page shows that day's figures, though it was ingested in a range run."""
     settings, instance, _, _ = pipeline
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_cur_line_items"),
-                              asset_partitions=["2026-09-17"]), limit=1).records
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("raw_cur_line_items"), asset_partitions=["2026-09-17"]),
+        limit=1,
+    ).records
     meta = records[0].asset_materialization.metadata
     entry = Ledger(settings.ledger_path).day("cur", dt.date(2026, 9, 17))
     assert meta["rows"].value == entry.row_count > 0
@@ -133,7 +165,8 @@ def test_undelivered_day_fails_the_run_with_a_clear_message(pipeline):
     settings, instance, _, _ = pipeline
     defs = build_definitions(settings)
     result = defs.resolve_job_def("cur_ingest_job").execute_in_process(
-        instance=instance, partition_key="2026-11-02", raise_on_error=False)
+        instance=instance, partition_key="2026-11-02", raise_on_error=False
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "no CUR delivery for billing period 2026-11" in str(failure.event_specific_data)

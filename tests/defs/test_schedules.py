@@ -20,8 +20,12 @@ def all_defs(tmp_path_factory) -> dict[int, dg.Definitions]:
     """Definitions with a 5- and a 7-day finalization window, built before any instance is
     opened (a closed test instance cannot be the load context of a later build)."""
     root = tmp_path_factory.mktemp("schedules")
-    built = {days: build_definitions(Settings(data_dir=root, cur_export_url=str(root / "export"),
-                                              finalization_days=days)) for days in (7, 5)}
+    built = {
+        days: build_definitions(
+            Settings(data_dir=root, cur_export_url=str(root / "export"), finalization_days=days)
+        )
+        for days in (7, 5)
+    }
     for d in built.values():
         d.get_repository_def()  # resolved now, not lazily inside a later test's instance
     return built
@@ -36,9 +40,12 @@ def _keys(defs: dg.Definitions, name: str, when: dt.datetime) -> tuple[str, str]
     """The (first, last) day partition a schedule requests at ``when``, or its skip reason."""
     schedule = defs.resolve_schedule_def(name)
     with dg.instance_for_test() as instance:
-        ctx = dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                        repository_def=defs.get_repository_def(),
-                                        resources={"cur": defs.resources["cur"]})
+        ctx = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=when,
+            repository_def=defs.get_repository_def(),
+            resources={"cur": defs.resources["cur"]},
+        )
         result = schedule.evaluate_tick(ctx)
         if result.skip_message:
             return result.skip_message
@@ -46,34 +53,34 @@ def _keys(defs: dg.Definitions, name: str, when: dt.datetime) -> tuple[str, str]
     tags = request.tags
     first, last = tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]
     keys = defs.resolve_job_def(schedule.job_name).partitions_def.get_partition_keys_in_range(
-        dg.PartitionKeyRange(first, last))
+        dg.PartitionKeyRange(first, last)
+    )
     assert keys[0] == first and keys[-1] == last  # both ends are real partitions of the job
     return first, last
 
 
-@pytest.mark.parametrize(("name", "when", "want"), [
-    # the current month every 6 hours
-    ("current_month_schedule", at(2026, 9, 1, 0, 0), ("2026-09-01", "2026-09-01")),
-    ("current_month_schedule", at(2026, 9, 30, 18, 0), ("2026-09-01", "2026-09-30")),
-    ("current_month_schedule", at(2028, 2, 29, 6, 0), ("2028-02-01", "2028-02-29")),
-    ("current_month_schedule", at(2027, 1, 1, 0, 0), ("2027-01-01", "2027-01-01")),
-    # the previous month daily during the first 5 days
-    ("previous_month_finalization_schedule", at(2026, 9, 1, 3, 0),
-     ("2026-08-01", "2026-08-31")),
-    ("previous_month_finalization_schedule", at(2026, 9, 5, 3, 0),
-     ("2026-08-01", "2026-08-31")),
-    ("previous_month_finalization_schedule", at(2028, 3, 1, 3, 0),
-     ("2028-02-01", "2028-02-29")),
-    ("previous_month_finalization_schedule", at(2027, 1, 1, 3, 0),
-     ("2026-12-01", "2026-12-31")),
-    # Cost Explorer: yesterday's month to yesterday
-    ("cost_explorer_daily_schedule", at(2027, 1, 1, 4, 17), ("2026-12-01", "2026-12-31")),
-    ("cost_explorer_daily_schedule", at(2028, 2, 29, 4, 17), ("2028-02-01", "2028-02-28")),
-    ("cost_explorer_daily_schedule", at(2026, 9, 30, 4, 17), ("2026-09-01", "2026-09-29")),
-    # CloudWatch's recent hours: yesterday and today
-    ("cloudwatch_recent_hours_schedule", at(2027, 1, 1, 0, 10), ("2026-12-31", "2027-01-01")),
-    ("cloudwatch_recent_hours_schedule", at(2028, 3, 1, 23, 10), ("2028-02-29", "2028-03-01")),
-])
+@pytest.mark.parametrize(
+    ("name", "when", "want"),
+    [
+        # the current month every 6 hours
+        ("current_month_schedule", at(2026, 9, 1, 0, 0), ("2026-09-01", "2026-09-01")),
+        ("current_month_schedule", at(2026, 9, 30, 18, 0), ("2026-09-01", "2026-09-30")),
+        ("current_month_schedule", at(2028, 2, 29, 6, 0), ("2028-02-01", "2028-02-29")),
+        ("current_month_schedule", at(2027, 1, 1, 0, 0), ("2027-01-01", "2027-01-01")),
+        # the previous month daily during the first 5 days
+        ("previous_month_finalization_schedule", at(2026, 9, 1, 3, 0), ("2026-08-01", "2026-08-31")),
+        ("previous_month_finalization_schedule", at(2026, 9, 5, 3, 0), ("2026-08-01", "2026-08-31")),
+        ("previous_month_finalization_schedule", at(2028, 3, 1, 3, 0), ("2028-02-01", "2028-02-29")),
+        ("previous_month_finalization_schedule", at(2027, 1, 1, 3, 0), ("2026-12-01", "2026-12-31")),
+        # Cost Explorer: yesterday's month to yesterday
+        ("cost_explorer_daily_schedule", at(2027, 1, 1, 4, 17), ("2026-12-01", "2026-12-31")),
+        ("cost_explorer_daily_schedule", at(2028, 2, 29, 4, 17), ("2028-02-01", "2028-02-28")),
+        ("cost_explorer_daily_schedule", at(2026, 9, 30, 4, 17), ("2026-09-01", "2026-09-29")),
+        # CloudWatch's recent hours: yesterday and today
+        ("cloudwatch_recent_hours_schedule", at(2027, 1, 1, 0, 10), ("2026-12-31", "2027-01-01")),
+        ("cloudwatch_recent_hours_schedule", at(2028, 3, 1, 23, 10), ("2028-02-29", "2028-03-01")),
+    ],
+)
 def test_schedule_requests_exactly_these_days(defs, name, when, want):
     assert _keys(defs, name, when) == want
 
@@ -81,8 +88,10 @@ def test_schedule_requests_exactly_these_days(defs, name, when, want):
 def test_finalization_window_ends_after_the_configured_days(all_defs):
     skip = _keys(all_defs[5], "previous_month_finalization_schedule", at(2026, 9, 6, 3, 0))
     assert "first 5 days" in skip
-    assert _keys(all_defs[7], "previous_month_finalization_schedule",
-                 at(2026, 9, 7, 3, 0)) == ("2026-08-01", "2026-08-31")
+    assert _keys(all_defs[7], "previous_month_finalization_schedule", at(2026, 9, 7, 3, 0)) == (
+        "2026-08-01",
+        "2026-08-31",
+    )
 
 
 def test_schedules_ship_stopped_with_their_crons(defs):

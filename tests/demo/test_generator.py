@@ -31,11 +31,19 @@ def test_content_matches_the_spec(demo):
     services = set(df.filter(pl.col("line_item_line_item_type") == "Usage")["line_item_product_code"])
     assert len(services) == 9
     assert set(df["line_item_line_item_type"]) == {
-        "Usage", "DiscountedUsage", "RIFee", "SavingsPlanCoveredUsage", "SavingsPlanNegation",
-        "SavingsPlanRecurringFee", "Credit", "Tax"}
+        "Usage",
+        "DiscountedUsage",
+        "RIFee",
+        "SavingsPlanCoveredUsage",
+        "SavingsPlanNegation",
+        "SavingsPlanRecurringFee",
+        "Credit",
+        "Tax",
+    }
     assert df.schema["resource_tags"] == pl.Map(pl.String, pl.String)
-    ec2 = df.filter(pl.col("line_item_product_code") == "AmazonEC2",
-                    pl.col("line_item_line_item_type") == "Usage")
+    ec2 = df.filter(
+        pl.col("line_item_product_code") == "AmazonEC2", pl.col("line_item_line_item_type") == "Usage"
+    )
     assert ec2["line_item_usage_start_date"].dt.hour().n_unique() == 24  # hourly usage
     untagged = df.filter(pl.col("resource_tags").map.len() == 0)
     assert untagged["line_item_unblended_cost"].sum() > 0

@@ -23,22 +23,38 @@ def run_child(code: str, crash_at: str = "", timeout: float = 300, **env: str) -
     environ.pop("FINOPS_CRASH_AT", None)
     if crash_at:
         environ["FINOPS_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def lake_state(data: Path, source: str = "cur") -> dict:
     """Everything a delivery changes: day files (digest), ledger rows (with accounts),
     restatement records (content), held days; staging leftovers are reported too."""
     raw = data / "raw"
-    files = {str(p.relative_to(raw)): hashlib.sha256(p.read_bytes()).hexdigest()[:16]
-             for p in sorted((raw / source).rglob("*.parquet"))} if (raw / source).exists() else {}
-    restated = {str(p.relative_to(raw)): pl.read_parquet(p).drop("detected_at").rows()
-                for p in sorted((raw / "cur_restatements").rglob("billing_period=*/*.parquet"))}
+    files = (
+        {
+            str(p.relative_to(raw)): hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+            for p in sorted((raw / source).rglob("*.parquet"))
+        }
+        if (raw / source).exists()
+        else {}
+    )
+    restated = {
+        str(p.relative_to(raw)): pl.read_parquet(p).drop("detected_at").rows()
+        for p in sorted((raw / "cur_restatements").rglob("billing_period=*/*.parquet"))
+    }
     ledger = Ledger(data / "ledger.sqlite")
     with ledger._connect() as con:  # noqa: SLF001 - the test reads the whole table
-        rows = con.execute("select source, usage_date, delivery_id, row_count, unblended_cost, "
-                           "effective_cost, raw_file from ingested_days order by 1, 2").fetchall()
+        rows = con.execute(
+            "select source, usage_date, delivery_id, row_count, unblended_cost, "
+            "effective_cost, raw_file from ingested_days order by 1, 2"
+        ).fetchall()
         accts = con.execute("select * from ingested_day_accounts order by 1, 2, 3").fetchall()
     return {"files": files, "restatements": restated, "ledger": rows, "accounts": accts}
 
@@ -46,5 +62,3 @@ def lake_state(data: Path, source: str = "cur") -> dict:
 def staging_left(data: Path) -> list[str]:
     root = data / "raw" / "_staging"
     return sorted(p.name for p in root.iterdir()) if root.exists() else []
-
-

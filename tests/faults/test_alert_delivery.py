@@ -78,8 +78,9 @@ def test_two_processes_flushing_together_post_each_alert_once(tmp_path):
             first.record(Alert(f"c{i}", "anomaly", f"alert {i}"))
         second = _outbox(tmp_path, hook.url, budget_seconds=60)  # another daemon, same outbox
         results = []
-        threads = [threading.Thread(target=lambda o=o: results.append(o.deliver_due()))
-                   for o in (first, second)]
+        threads = [
+            threading.Thread(target=lambda o=o: results.append(o.deliver_due())) for o in (first, second)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -90,9 +91,11 @@ def test_two_processes_flushing_together_post_each_alert_once(tmp_path):
 
 def test_killed_between_post_and_mark_sent_the_retry_is_deduplicated(tmp_path):
     with webhook_receiver() as hook:
-        code = (f"from pathlib import Path\nfrom finops_dagster.alerts import Alert, AlertOutbox\n"
-                f"AlertOutbox(Path({str(tmp_path / 'alerts.sqlite')!r}), {hook.url!r}, timeout=1, "
-                f"lease_seconds=2).raise_alert(Alert('k1', 'anomaly', 'spike'))\n")
+        code = (
+            f"from pathlib import Path\nfrom finops_dagster.alerts import Alert, AlertOutbox\n"
+            f"AlertOutbox(Path({str(tmp_path / 'alerts.sqlite')!r}), {hook.url!r}, timeout=1, "
+            f"lease_seconds=2).raise_alert(Alert('k1', 'anomaly', 'spike'))\n"
+        )
         proc = run_child(code, "alert:after_post")
         assert proc.returncode == -9, proc.stderr[-2000:]
         assert hook.keys == ["k1"]  # posted, never marked sent

@@ -22,8 +22,14 @@ AS_OF = dt.date(2026, 10, 31)
 
 
 def _ingest(data, export, days=AUGUST, guard=None):
-    return ingest_cur_days(CurExport(str(export), data / "cache"), RawLake(data / "raw"),
-                           Ledger(data / "ledger.sqlite"), days, progress=lambda m: None, guard=guard)
+    return ingest_cur_days(
+        CurExport(str(export), data / "cache"),
+        RawLake(data / "raw"),
+        Ledger(data / "ledger.sqlite"),
+        days,
+        progress=lambda m: None,
+        guard=guard,
+    )
 
 
 def _redeliver(cfg, keep: float) -> str:
@@ -42,10 +48,13 @@ def test_a_shrinking_redelivery_of_a_closed_month_is_held_until_allowed(restatab
     _ingest(data, restatable.export_root)
     before = lake_state(data)
     delivery = _redeliver(restatable, keep)
-    with pytest.raises(CurError, match=rf"billing period 2026-08 held: its re-delivery {delivery} has "
-                                       r"\d+ line item\(s\) on 2026-08-01..2026-08-31 where the lake holds "
-                                       r"\d+ \(\d+% fewer; the limit is FINOPS_MAX_SHRINK=25%\); nothing was "
-                                       r"replaced.*FINOPS_ALLOW_SHRINK=2026-08"):
+    with pytest.raises(
+        CurError,
+        match=rf"billing period 2026-08 held: its re-delivery {delivery} has "
+        r"\d+ line item\(s\) on 2026-08-01..2026-08-31 where the lake holds "
+        r"\d+ \(\d+% fewer; the limit is FINOPS_MAX_SHRINK=25%\); nothing was "
+        r"replaced.*FINOPS_ALLOW_SHRINK=2026-08",
+    ):
         _ingest(data, restatable.export_root, guard=ShrinkGuard(0.25, frozenset(), AS_OF))
     assert lake_state(data) == before
 
@@ -65,8 +74,9 @@ def test_an_open_month_may_shrink(restatable, tmp_path):
 
 
 def test_a_zero_byte_manifest_blocks_only_its_own_period(restatable, tmp_path):
-    manifest = (restatable.export_root / "metadata" / "BILLING_PERIOD=2026-09"
-                / "finops-demo-export-Manifest.json")
+    manifest = (
+        restatable.export_root / "metadata" / "BILLING_PERIOD=2026-09" / "finops-demo-export-Manifest.json"
+    )
     manifest.write_bytes(b"")
     data = tmp_path / "data"
     october = days_between("2026-10-01", "2026-10-31")

@@ -15,27 +15,56 @@ import duckdb
 
 from finops_dagster.defs.warehouse.project import GUARDED_DBT, dbt_project
 
-MARTS = {"fct_daily_cost": "billed_cost", "fct_daily_cost_tags": "billed_cost",
-         "fct_cost_reconciliation": "cur_unblended_cost", "fct_cost_allocation": "billed_cost",
-         "fct_other_currency_cost": "billed_cost", "fct_cost_trend": "billed_cost",
-         "int_cur__usage_and_credits_daily": "effective_cost"}
+MARTS = {
+    "fct_daily_cost": "billed_cost",
+    "fct_daily_cost_tags": "billed_cost",
+    "fct_cost_reconciliation": "cur_unblended_cost",
+    "fct_cost_allocation": "billed_cost",
+    "fct_other_currency_cost": "billed_cost",
+    "fct_cost_trend": "billed_cost",
+    "int_cur__usage_and_credits_daily": "effective_cost",
+}
 WINDOW = json.dumps({"min_date": "2026-08-01", "max_date": "2026-11-01", "cost_explorer_available": True})
 
 
 def _snapshot(warehouse) -> dict:
     """Rows and money of every incremental mart, per day: a window half deleted would show."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return {m: con.execute(f"select usage_date, count(*), cast(sum({money}) as varchar) from {m} "
-                               "group by 1 order by 1").fetchall() for m, money in MARTS.items()}
+        return {
+            m: con.execute(
+                f"select usage_date, count(*), cast(sum({money}) as varchar) from {m} group by 1 order by 1"
+            ).fetchall()
+            for m, money in MARTS.items()
+        }
 
 
 def _dbt(data, target) -> subprocess.Popen:
-    env = {**os.environ, "FINOPS_DATA_DIR": str(data), "FINOPS_RAW_LAKE_DIR": str(data / "raw"),
-           "FINOPS_WAREHOUSE_PATH": str(data / "warehouse.duckdb")}
+    env = {
+        **os.environ,
+        "FINOPS_DATA_DIR": str(data),
+        "FINOPS_RAW_LAKE_DIR": str(data / "raw"),
+        "FINOPS_WAREHOUSE_PATH": str(data / "warehouse.duckdb"),
+    }
     return subprocess.Popen(
-        [str(GUARDED_DBT), "run", "--select", "config.materialized:incremental", "--vars", WINDOW,
-         "--project-dir", str(dbt_project.project_dir), "--profiles-dir", str(dbt_project.profiles_dir),
-         "--target-path", str(target)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            str(GUARDED_DBT),
+            "run",
+            "--select",
+            "config.materialized:incremental",
+            "--vars",
+            WINDOW,
+            "--project-dir",
+            str(dbt_project.project_dir),
+            "--profiles-dir",
+            str(dbt_project.profiles_dir),
+            "--target-path",
+            str(target),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_a_dbt_build_killed_mid_way_leaves_each_mart_whole(pipeline, tmp_path):

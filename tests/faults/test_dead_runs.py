@@ -30,9 +30,13 @@ def _wait(predicate, timeout: float, what: str):
 def test_a_run_killed_with_9_frees_the_warehouse_for_the_next_run(pipeline, tmp_path):
     settings, *_ = pipeline
     marker = tmp_path / "crashed-once"
-    env = {"FINOPS_AS_OF": "2026-10-31", "FINOPS_CUR_EXPORT_URL": settings.cur_export_url,
-           "FINOPS_CRASH_AT": "warehouse:dbt:hang", "FINOPS_CRASH_ONCE": str(marker),
-           "FINOPS_RUN_MONITOR_SECONDS": "3"}
+    env = {
+        "FINOPS_AS_OF": "2026-10-31",
+        "FINOPS_CUR_EXPORT_URL": settings.cur_export_url,
+        "FINOPS_CRASH_AT": "warehouse:dbt:hang",
+        "FINOPS_CRASH_ONCE": str(marker),
+        "FINOPS_RUN_MONITOR_SECONDS": "3",
+    }
     with dagster_dev(settings.data_dir, tmp_path / "home", env) as url:
         client = DagsterGraphQLClient("127.0.0.1", port_number=int(url.rsplit(":", 1)[1]))
         first = client.submit_job_execution("warehouse_views_job")
@@ -41,23 +45,35 @@ def test_a_run_killed_with_9_frees_the_warehouse_for_the_next_run(pipeline, tmp_
         os.kill(pid, signal.SIGKILL)  # the worker dies holding the warehouse slot
 
         second = client.submit_job_execution("warehouse_views_job")
-        status = _wait(lambda: (s := client.get_run_status(second).value) in ("SUCCESS", "FAILURE")
-                       and s, 300, "the second run to finish")
+        status = _wait(
+            lambda: (s := client.get_run_status(second).value) in ("SUCCESS", "FAILURE") and s,
+            300,
+            "the second run to finish",
+        )
         assert status == "SUCCESS"
         assert client.get_run_status(first).value == "FAILURE"
         # dagster.yaml retries a run whose worker died once: that retry must finish too, here and
         # successfully, or it outlives this UI and holds the warehouse for the tests that follow
         retry = _wait(lambda: _retry_of(url, first), 120, "the killed run's retry to be launched")
-        status = _wait(lambda: (s := client.get_run_status(retry).value) in ("SUCCESS", "FAILURE")
-                       and s, 300, "the retry to finish")
+        status = _wait(
+            lambda: (s := client.get_run_status(retry).value) in ("SUCCESS", "FAILURE") and s,
+            300,
+            "the retry to finish",
+        )
         assert status == "SUCCESS"
 
 
 def _retry_of(url: str, run_id: str) -> str | None:
     """The run the daemon launched to retry ``run_id`` (tag dagster/parent_run_id), if any yet."""
-    query = ('query($f: RunsFilter) { runsOrError(filter: $f) { ... on Runs { results { runId } } } }')
-    reply = requests.post(f"{url}/graphql", timeout=30, json={
-        "query": query, "variables": {"f": {"tags": [{"key": "dagster/parent_run_id", "value": run_id}]}}})
+    query = "query($f: RunsFilter) { runsOrError(filter: $f) { ... on Runs { results { runId } } } }"
+    reply = requests.post(
+        f"{url}/graphql",
+        timeout=30,
+        json={
+            "query": query,
+            "variables": {"f": {"tags": [{"key": "dagster/parent_run_id", "value": run_id}]}},
+        },
+    )
     results = reply.json()["data"]["runsOrError"]["results"]
     return results[0]["runId"] if results else None
 
@@ -66,16 +82,29 @@ def test_dbt_dies_with_the_process_that_started_it(tmp_path):
     """finops-dbt (what the dbt assets run) is killed by the kernel when its parent dies."""
     guard = os.path.join(os.path.dirname(sys.executable), "finops-dbt")
     pidfile = tmp_path / "child.pid"
-    parent = subprocess.Popen([sys.executable, "-c", (
-        "import subprocess, sys, time\n"
-        f"p = subprocess.Popen([{guard!r}, '300'])\n"
-        f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
-        "time.sleep(300)\n")], env={**os.environ, "FINOPS_DBT_EXECUTABLE": "/bin/sleep",
-                                    "PYTHONPATH": str(PROJECT)})
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import subprocess, sys, time\n"
+                f"p = subprocess.Popen([{guard!r}, '300'])\n"
+                f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
+                "time.sleep(300)\n"
+            ),
+        ],
+        env={**os.environ, "FINOPS_DBT_EXECUTABLE": "/bin/sleep", "PYTHONPATH": str(PROJECT)},
+    )
     child = int(_wait(lambda: pidfile.exists() and pidfile.read_text(), 60, "the child to start"))
     time.sleep(1)
     assert "sleep" in open(f"/proc/{child}/cmdline").read()  # the guard became the program
     parent.kill()
     parent.wait()
-    _wait(lambda: not os.path.exists(f"/proc/{child}") or
-          open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0] == "Z", 10, "the child to die")
+    _wait(
+        lambda: (
+            not os.path.exists(f"/proc/{child}")
+            or open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+        ),
+        10,
+        "the child to die",
+    )

@@ -22,11 +22,13 @@ DAY = dt.date(2026, 9, 17)
 def test_a_day_failing_a_blocking_check_is_held_until_it_passes(tmp_path):
     lake = LakeResource(data_dir=str(tmp_path))
     raw, ledger = lake.raw_lake(), lake.ledger()
-    rows = pl.DataFrame({"identity_line_item_id": ["a", "a"], "identity_time_interval": ["t", "t"],
-                         "usage_date": [DAY, DAY]})
+    rows = pl.DataFrame(
+        {"identity_line_item_id": ["a", "a"], "identity_time_interval": ["t", "t"], "usage_date": [DAY, DAY]}
+    )
     raw.write_days("cur", rows.lazy(), [DAY])  # a day doubled behind the ingest's back
-    holding = _holding(ledger, "cur_unique_line_items",
-                       lambda days: {d: cur_days.unique_line_items(raw, d) for d in days})
+    holding = _holding(
+        ledger, "cur_unique_line_items", lambda days: {d: cur_days.unique_line_items(raw, d) for d in days}
+    )
 
     def check(key: str):
         return holding([key])[key]

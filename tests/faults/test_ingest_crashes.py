@@ -34,8 +34,13 @@ ingest_cur_days(CurExport(export, data / "cache"), RawLake(data / "raw"), Ledger
 
 
 def _ingest(data, export) -> None:
-    ingest_cur_days(CurExport(str(export), data / "cache"), RawLake(data / "raw"),
-                    Ledger(data / "ledger.sqlite"), AUGUST, progress=lambda m: None)
+    ingest_cur_days(
+        CurExport(str(export), data / "cache"),
+        RawLake(data / "raw"),
+        Ledger(data / "ledger.sqlite"),
+        AUGUST,
+        progress=lambda m: None,
+    )
 
 
 @pytest.fixture
@@ -55,18 +60,22 @@ def states(restatable, tmp_path):
     return data, restatable.export_root, before, after
 
 
-@pytest.mark.parametrize("point, committed", [
-    ("cur:staged", False),  # day files staged, nothing decided
-    ("commit:before_journal", False),  # diff done, restatement staged
-    ("commit:after_journal", True),  # the commit point passed, nothing applied
-    ("commit:mid_swap", True),  # one day file swapped, 30 not (the F5 split)
-    ("commit:before_ledger", True),  # every file swapped, ledger still old
-    ("commit:before_cleanup", True),  # all applied, staging left behind
-])
+@pytest.mark.parametrize(
+    "point, committed",
+    [
+        ("cur:staged", False),  # day files staged, nothing decided
+        ("commit:before_journal", False),  # diff done, restatement staged
+        ("commit:after_journal", True),  # the commit point passed, nothing applied
+        ("commit:mid_swap", True),  # one day file swapped, 30 not (the F5 split)
+        ("commit:before_ledger", True),  # every file swapped, ledger still old
+        ("commit:before_cleanup", True),  # all applied, staging left behind
+    ],
+)
 def test_kill_9_during_a_restated_ingest_leaves_before_or_after(states, point, committed):
     data, export, before, after = states
-    proc = run_child(INGEST.replace("sys.argv[1]", repr(str(data))).replace("sys.argv[2]", repr(str(export))),
-                     point)
+    proc = run_child(
+        INGEST.replace("sys.argv[1]", repr(str(data))).replace("sys.argv[2]", repr(str(export))), point
+    )
     assert proc.returncode == -9, proc.stderr[-2000:]
     assert staging_left(data)  # the dead process left its staging folder
 
@@ -104,8 +113,10 @@ def test_two_ingests_of_the_same_days_at_once_leave_the_state_after(states):
     data, export, _, after = states
     code = INGEST.replace("sys.argv[1]", repr(str(data))).replace("sys.argv[2]", repr(str(export)))
     env = {**__import__("os").environ, "PYTHONPATH": str(PROJECT)}
-    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-2000:]

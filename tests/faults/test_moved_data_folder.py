@@ -36,5 +36,6 @@ def test_views_of_a_moved_data_folder_are_found_and_rebuilt(pipeline, tmp_path, 
     with duckdb.connect(str(moved / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute("select count(*) from stg_cur__line_items").fetchone()[0]
     ledger = Ledger(settings.ledger_path)  # every line item the lake holds, read from the new place
-    assert rows == sum(e.row_count for d in days_between("2026-08-01", "2026-10-31")
-                       if (e := ledger.day("cur", d)))
+    assert rows == sum(
+        e.row_count for d in days_between("2026-08-01", "2026-10-31") if (e := ledger.day("cur", d))
+    )

@@ -24,19 +24,23 @@ PG = f"{PG_SERVER}/test"
 def test_the_business_url_reaches_the_ui_as_a_variable_name(tmp_path, demo, monkeypatch):
     secret_url = "postgresql+psycopg2://app:hunter2@db.internal:5432/biz"
     monkeypatch.setenv(BUSINESS_ENV, secret_url)
-    defs = build_definitions(Settings(data_dir=tmp_path, cur_export_url=demo["export_root"],
-                                      business_url=secret_url))
+    defs = build_definitions(
+        Settings(data_dir=tmp_path, cur_export_url=demo["export_root"], business_url=secret_url)
+    )
     business = defs.resources["business"]
     assert isinstance(business.url, dg.EnvVar) and business.url.env_var_name == BUSINESS_ENV
     assert "hunter2" not in repr(business) and "hunter2" not in repr(defs.resources)
 
 
-@pytest.mark.parametrize("text", [
-    "could not connect postgresql+psycopg2://app:hunter2@db.internal:5432/biz",
-    "posting to https://hooks.slack.com/services/T0/B0/hunter2 failed",
-    "unknown url type: 'hooks.slack.com/services/T0/B0/hunter2'",
-    "postgresql://app:p@ss:hunter2@db/biz",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "could not connect postgresql+psycopg2://app:hunter2@db.internal:5432/biz",
+        "posting to https://hooks.slack.com/services/T0/B0/hunter2 failed",
+        "unknown url type: 'hooks.slack.com/services/T0/B0/hunter2'",
+        "postgresql://app:p@ss:hunter2@db/biz",
+    ],
+)
 def test_urls_are_redacted_in_every_message(text):
     assert "hunter2" not in redact(text)
 
@@ -56,16 +60,26 @@ def test_a_dropped_connection_is_retried():
     admin = sa.create_engine(PG, isolation_level="AUTOCOMMIT")
     with admin.connect() as con:  # a slow table: the query is still running when it is killed
         con.execute(sa.text(f'alter table "{schema}".customers rename to customers_data'))
-        con.execute(sa.text(f'create view "{schema}".customers as select c.* from '
-                            f'"{schema}".customers_data c, (select pg_sleep(1.5)) s'))
+        con.execute(
+            sa.text(
+                f'create view "{schema}".customers as select c.* from '
+                f'"{schema}".customers_data c, (select pg_sleep(1.5)) s'
+            )
+        )
     killed = []
 
     def kill_once() -> None:
         time.sleep(0.7)
         with admin.connect() as con:
-            killed.extend(con.execute(sa.text(
-                "select pg_terminate_backend(pid) from pg_stat_activity where query like '%customers%' "
-                "and pid <> pg_backend_pid() and state = 'active'")).scalars())
+            killed.extend(
+                con.execute(
+                    sa.text(
+                        "select pg_terminate_backend(pid) from pg_stat_activity "
+                        "where query like '%customers%' "
+                        "and pid <> pg_backend_pid() and state = 'active'"
+                    )
+                ).scalars()
+            )
 
     try:
         thread = threading.Thread(target=kill_once)

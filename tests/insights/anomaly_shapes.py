@@ -43,21 +43,32 @@ FLEET = [
     ("db-one", "222222222222", "AmazonRDS", "InstanceUsage:db.r5", "data", None, "ledger", 2500, 1.0),
     ("tbl-wknd", "222222222222", "AmazonDynamoDB", "WriteRequestUnits", "data", "globex", "events", 900, 0.5),
     ("bkt-drop", "333333333333", "AmazonS3", "Requests-Tier1", "platform", None, "media", 1500, 1.0),
-    ("cdn-busy", "333333333333", "AmazonCloudFront", "DataTransfer-Out-Bytes", "platform", "acme",
-     "storefront", 2200, 0.7),
+    (
+        "cdn-busy",
+        "333333333333",
+        "AmazonCloudFront",
+        "DataTransfer-Out-Bytes",
+        "platform",
+        "acme",
+        "storefront",
+        2200,
+        0.7,
+    ),
     ("db-restated", "222222222222", "AmazonRDS", "InstanceUsage:db.m5", "data", None, "reports", 1100, 1.0),
 ] + [
     (f"i-{n:02d}", f"{(n % 3 + 1) * 111111111111}", svc, ut, team, None, f"svc{n}", base, wk)
-    for n, (svc, ut, team, base, wk) in enumerate([
-        ("AmazonEC2", "BoxUsage:t3.large", "web", 300, 1.0),
-        ("AmazonEC2", "BoxUsage:m5.large", "data", 700, 0.6),
-        ("AWSLambda", "Lambda-GB-Second", "web", 450, 0.5),
-        ("AmazonS3", "TimedStorage-ByteHrs", "platform", 800, 1.0),
-        ("AmazonEC2", "EBS:VolumeUsage.gp3", "data", 350, 1.0),
-        ("AmazonRDS", "InstanceUsage:db.t3", "platform", 260, 1.0),
-        ("AmazonEC2", "BoxUsage:r5.xlarge", "data", 1300, 0.8),
-        ("AmazonDynamoDB", "ReadRequestUnits", "web", 500, 0.4),
-    ])
+    for n, (svc, ut, team, base, wk) in enumerate(
+        [
+            ("AmazonEC2", "BoxUsage:t3.large", "web", 300, 1.0),
+            ("AmazonEC2", "BoxUsage:m5.large", "data", 700, 0.6),
+            ("AWSLambda", "Lambda-GB-Second", "web", 450, 0.5),
+            ("AmazonS3", "TimedStorage-ByteHrs", "platform", 800, 1.0),
+            ("AmazonEC2", "EBS:VolumeUsage.gp3", "data", 350, 1.0),
+            ("AmazonRDS", "InstanceUsage:db.t3", "platform", 260, 1.0),
+            ("AmazonEC2", "BoxUsage:r5.xlarge", "data", 1300, 0.8),
+            ("AmazonDynamoDB", "ReadRequestUnits", "web", 500, 0.4),
+        ]
+    )
 ]
 
 
@@ -100,22 +111,63 @@ def generate(seed: int = 7) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, T
             cost = base * season * driver * noise + extra.get((resource, d), 0.0)
             if resource == "db-restated" and d == restated_day:
                 cost += 900.0
-            rows.append((d, account, service, usage_type, "us-east-1", resource, team, customer, tag,
-                         round(cost, 2), round(cost / 0.1, 3)))
+            rows.append(
+                (
+                    d,
+                    account,
+                    service,
+                    usage_type,
+                    "us-east-1",
+                    resource,
+                    team,
+                    customer,
+                    tag,
+                    round(cost, 2),
+                    round(cost / 0.1, 3),
+                )
+            )
             if resource == "cdn-busy":
                 count = 1_000_000 * season * driver * (1 + rng.normal(0, 0.01))
                 requests.append((d, "acme", tag, int(count)))
-    usage = pl.DataFrame(rows, orient="row", schema=[
-        "usage_date", "sub_account_id", "service_code", "usage_type", "region_id", "resource_id", "team",
-        "customer", "tag_service", "effective_cost", "usage_quantity"])
-    requests_df = pl.DataFrame(requests, orient="row",
-                               schema=["usage_date", "customer_id", "service_tag", "request_count"])
-    restatements = pl.DataFrame([{
-        "billing_period": f"{restated_day:%Y-%m}", "old_delivery_id": "a", "new_delivery_id": "b",
-        "usage_date": restated_day, "sub_account_id": "222222222222", "service_code": "AmazonRDS",
-        "old_billed_cost": 1100.0, "new_billed_cost": 2000.0, "billed_cost_change": 900.0,
-        "old_effective_cost": 1100.0, "new_effective_cost": 2000.0, "effective_cost_change": 900.0,
-        "detected_at": dt.datetime(2026, 7, 20)}])
+    usage = pl.DataFrame(
+        rows,
+        orient="row",
+        schema=[
+            "usage_date",
+            "sub_account_id",
+            "service_code",
+            "usage_type",
+            "region_id",
+            "resource_id",
+            "team",
+            "customer",
+            "tag_service",
+            "effective_cost",
+            "usage_quantity",
+        ],
+    )
+    requests_df = pl.DataFrame(
+        requests, orient="row", schema=["usage_date", "customer_id", "service_tag", "request_count"]
+    )
+    restatements = pl.DataFrame(
+        [
+            {
+                "billing_period": f"{restated_day:%Y-%m}",
+                "old_delivery_id": "a",
+                "new_delivery_id": "b",
+                "usage_date": restated_day,
+                "sub_account_id": "222222222222",
+                "service_code": "AmazonRDS",
+                "old_billed_cost": 1100.0,
+                "new_billed_cost": 2000.0,
+                "billed_cost_change": 900.0,
+                "old_effective_cost": 1100.0,
+                "new_effective_cost": 2000.0,
+                "effective_cost_change": 900.0,
+                "detected_at": dt.datetime(2026, 7, 20),
+            }
+        ]
+    )
     return usage, requests_df, restatements, truth
 
 
@@ -124,15 +176,22 @@ def write_warehouse(path: Path, seed: int = 7) -> Truth:
     usage, requests, restatements, truth = generate(seed)
     with duckdb.connect(str(path)) as con:
         con.register("usage_df", usage.to_arrow())
-        con.execute("create or replace table int_cost__usage_daily as select * replace "
-                    "(cast(effective_cost as decimal(38, 10)) as effective_cost) from usage_df")
+        con.execute(
+            "create or replace table int_cost__usage_daily as select * replace "
+            "(cast(effective_cost as decimal(38, 10)) as effective_cost) from usage_df"
+        )
         con.register("requests_df", requests.to_arrow())
         con.execute("create or replace table stg_business__requests as select * from requests_df")
         con.register("restated_df", restatements.to_arrow())
-        con.execute("create or replace table fct_cur_restatements as select * replace ("
-                    + ", ".join(f"cast({c} as decimal(38, 10)) as {c}" for c in restatements.columns
-                                if c.endswith("_cost") or c.endswith("_change"))
-                    + ") from restated_df")
+        con.execute(
+            "create or replace table fct_cur_restatements as select * replace ("
+            + ", ".join(
+                f"cast({c} as decimal(38, 10)) as {c}"
+                for c in restatements.columns
+                if c.endswith("_cost") or c.endswith("_change")
+            )
+            + ") from restated_df"
+        )
     return truth
 
 
@@ -140,10 +199,15 @@ def score(alerted: pl.DataFrame, truth: Truth) -> dict[str, float]:
     """Precision and recall by alert (one per planted episode) and by day (a planted day is
     caught when an alertable anomaly row names its resource that day)."""
     episodes = {(p.resource_id, p.usage_type): p for p in truth.plants}
-    alerts = alerted.select("root_cause_resource_id", "root_cause_usage_type",
-                            "root_cause_episode_start").unique()
-    true_alerts = [a for a in alerts.iter_rows() if (a[0], a[1]) in episodes
-                   and episodes[(a[0], a[1])].days[0] <= a[2] <= episodes[(a[0], a[1])].days[-1]]
+    alerts = alerted.select(
+        "root_cause_resource_id", "root_cause_usage_type", "root_cause_episode_start"
+    ).unique()
+    true_alerts = [
+        a
+        for a in alerts.iter_rows()
+        if (a[0], a[1]) in episodes
+        and episodes[(a[0], a[1])].days[0] <= a[2] <= episodes[(a[0], a[1])].days[-1]
+    ]
     found_days = {(r, d) for r, d in alerted.select("root_cause_resource_id", "usage_date").iter_rows()}
     planted_days = {(p.resource_id, d) for p in truth.plants for d in p.days}
     return {

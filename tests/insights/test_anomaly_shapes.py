@@ -46,8 +46,9 @@ def test_precision_and_recall_by_alert_and_by_day_are_at_least_0_9(scored):
 def test_the_ten_day_step_is_flagged_every_day_it_lasts(scored):
     anomalies, truth = scored
     (step,) = [p for p in truth.plants if p.shape == "step"]
-    flagged = set(anomaly_episodes(anomalies).filter(
-        pl.col("root_cause_resource_id") == step.resource_id)["usage_date"])
+    flagged = set(
+        anomaly_episodes(anomalies).filter(pl.col("root_cause_resource_id") == step.resource_id)["usage_date"]
+    )
     assert flagged == set(step.days)  # the median baseline holds; the mean lost days 8-10
 
 

@@ -8,14 +8,20 @@ from decimal import Decimal
 from finops_dagster.demo import catalog as C
 
 CENT = Decimal("0.01")
-COLUMNS = ("status, resolution_reason, diagnosis, difference, unexplained, unbilled_cost, credit, "
-           "price_change, billing_cycle_timing, restatement")
+COLUMNS = (
+    "status, resolution_reason, diagnosis, difference, unexplained, unbilled_cost, credit, "
+    "price_change, billing_cycle_timing, restatement"
+)
 
 
 def _cell(warehouse, period: str, account: str, service: str) -> dict:
-    rows = warehouse(f"select {COLUMNS} from fct_billing_audit where billing_period_start = ? "
-                     "and sub_account_id = ? and service_code = ?",
-                     dt.date.fromisoformat(period + "-01"), account, service)
+    rows = warehouse(
+        f"select {COLUMNS} from fct_billing_audit where billing_period_start = ? "
+        "and sub_account_id = ? and service_code = ?",
+        dt.date.fromisoformat(period + "-01"),
+        account,
+        service,
+    )
     assert len(rows) == 1, (period, account, service)
     return dict(zip([c.strip() for c in COLUMNS.split(",")], rows[0], strict=True))
 
@@ -47,9 +53,13 @@ def test_the_mid_period_price_change_is_auto_resolved(warehouse):
     cell = _cell(warehouse, f"{change['from']:%Y-%m}", resource.account, resource.product_code)
     assert (cell["status"], cell["resolution_reason"]) == ("auto_resolved", "price_change")
     # every day from the change on: quantity x (new rate - old rate), i.e. 25 % of the old-rate cost
-    (new_cost,) = warehouse("select sum(effective_cost) from fct_daily_cost where resource_id = ? "
-                            "and usage_date >= ? and usage_date < ?", change["resource_id"], change["from"],
-                            dt.date(2026, 11, 1))[0]
+    (new_cost,) = warehouse(
+        "select sum(effective_cost) from fct_daily_cost where resource_id = ? "
+        "and usage_date >= ? and usage_date < ?",
+        change["resource_id"],
+        change["from"],
+        dt.date(2026, 11, 1),
+    )[0]
     planted = new_cost * (change["pct"] - 100) / change["pct"]
     assert abs(cell["price_change"] - planted) < CENT and abs(cell["difference"] - planted) < CENT
 
@@ -66,8 +76,12 @@ def test_usage_billed_in_the_next_period_is_auto_resolved_on_both_sides(warehous
 
 def test_candidates_and_resolutions_are_counted(warehouse):
     counts = dict(warehouse("select status, count(*) from fct_billing_audit group by 1"))
-    reasons = dict(warehouse("select resolution_reason, count(*) from fct_billing_audit "
-                             "where status = 'auto_resolved' group by 1"))
+    reasons = dict(
+        warehouse(
+            "select resolution_reason, count(*) from fct_billing_audit "
+            "where status = 'auto_resolved' group by 1"
+        )
+    )
     # EC2 of the production account every month (Savings Plan + RI + its monthly credit: the
     # credit is the event that explains it, the standing commitment discount is named only where
     # no event is), the restated late S3 charge, and the three planted benign cases (timing on

@@ -24,11 +24,36 @@ RATE = 0.5  # public $/unit
 def _lines() -> list[tuple]:
     rows = []
 
-    def line(period, day, account, service, kind, quantity, cost, rate=RATE, usage_type="U", start=None,
-             category="Usage"):
+    def line(
+        period,
+        day,
+        account,
+        service,
+        kind,
+        quantity,
+        cost,
+        rate=RATE,
+        usage_type="U",
+        start=None,
+        category="Usage",
+    ):
         start = start or dt.datetime.combine(day, dt.time(12))
-        rows.append((period, day, start, account, service, usage_type, "us-east-1", kind, category,
-                     quantity, cost, rate))
+        rows.append(
+            (
+                period,
+                day,
+                start,
+                account,
+                service,
+                usage_type,
+                "us-east-1",
+                kind,
+                category,
+                quantity,
+                cost,
+                rate,
+            )
+        )
 
     for month in (8, 9, 10):
         period = dt.date(2026, month, 1)
@@ -57,25 +82,46 @@ def audit(tmp_path_factory):
 
 def build(root) -> dict:
     """fct_billing_audit over the planted lines, keyed by (period, account, service)."""
-    frame = pl.DataFrame(_lines(), orient="row", schema=[
-        "billing_period_start", "usage_date", "charge_period_start", "sub_account_id", "service_code",
-        "usage_type", "region_id", "line_item_type", "charge_category", "usage_quantity", "effective_cost",
-        "public_on_demand_rate"])
+    frame = pl.DataFrame(
+        _lines(),
+        orient="row",
+        schema=[
+            "billing_period_start",
+            "usage_date",
+            "charge_period_start",
+            "sub_account_id",
+            "service_code",
+            "usage_type",
+            "region_id",
+            "line_item_type",
+            "charge_category",
+            "usage_quantity",
+            "effective_cost",
+            "public_on_demand_rate",
+        ],
+    )
     path = root / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
         con.register("f", frame.to_arrow())
-        create_costed_lines(con, "select * replace ("
-                            "cast(effective_cost as decimal(38, 10)) as effective_cost, "
-                            "cast(public_on_demand_rate as decimal(38, 10)) as public_on_demand_rate), "
-                            "cast(effective_cost as decimal(38, 10)) as unblended_cost, "
-                            "'i-' || sub_account_id as resource_id from f")
-        con.execute("create table fct_cur_restatements (usage_date date, sub_account_id varchar, "
-                    "service_code varchar, effective_cost_change decimal(38, 10))")
+        create_costed_lines(
+            con,
+            "select * replace ("
+            "cast(effective_cost as decimal(38, 10)) as effective_cost, "
+            "cast(public_on_demand_rate as decimal(38, 10)) as public_on_demand_rate), "
+            "cast(effective_cost as decimal(38, 10)) as unblended_cost, "
+            "'i-' || sub_account_id as resource_id from f",
+        )
+        con.execute(
+            "create table fct_cur_restatements (usage_date date, sub_account_id varchar, "
+            "service_code varchar, effective_cost_change decimal(38, 10))"
+        )
     build_model(root, "int_cur__line_items_daily int_cur__usage_and_credits_daily fct_billing_audit")
     with duckdb.connect(str(path), read_only=True) as con:
         rows = con.sql("select * from fct_billing_audit").pl()
-    return {(f"{r['billing_period_start']:%Y-%m}", r["sub_account_id"], r["service_code"]): r
-            for r in rows.iter_rows(named=True)}
+    return {
+        (f"{r['billing_period_start']:%Y-%m}", r["sub_account_id"], r["service_code"]): r
+        for r in rows.iter_rows(named=True)
+    }
 
 
 def test_every_benign_difference_is_labelled_by_its_true_cause(audit):

@@ -17,12 +17,18 @@ def _synthetic(days: int = 120, start: dt.date = dt.date(2026, 5, 1)) -> tuple[p
     rng = np.random.default_rng(3)
     dates = [start + dt.timedelta(days=i) for i in range(days)]
     usage = np.array([(20.0 if d.weekday() >= 5 else 100.0) * rng.uniform(0.95, 1.05) for d in dates])
-    rows = [{"usage_date": d, "charge_category": "Usage", "cost": round(float(c), 4)}
-            for d, c in zip(dates, usage, strict=True)]
+    rows = [
+        {"usage_date": d, "charge_category": "Usage", "cost": round(float(c), 4)}
+        for d, c in zip(dates, usage, strict=True)
+    ]
     rows += [{"usage_date": d, "charge_category": "Tax", "cost": 30.0} for d in dates if d.day == 1]
     rows.append({"usage_date": dt.date(2026, 6, 12), "charge_category": "Credit", "cost": -40.0})
-    frame = pl.DataFrame(rows).with_columns(sub_account_id=pl.lit("1"), service_code=pl.lit("S"),
-                                            team=pl.lit("t"), cost=pl.col("cost").cast(pl.Decimal(38, 10)))
+    frame = pl.DataFrame(rows).with_columns(
+        sub_account_id=pl.lit("1"),
+        service_code=pl.lit("S"),
+        team=pl.lit("t"),
+        cost=pl.col("cost").cast(pl.Decimal(38, 10)),
+    )
     return frame, usage
 
 
@@ -33,14 +39,16 @@ def test_the_month_end_interval_covers_a_weekly_series():
     dates = [dt.date(2026, 5, 1) + dt.timedelta(days=i) for i in range(len(usage))]
     first = dates.index(dt.date(2026, 8, 1))
     # the truth of the month: usage of every August day (extended past the data by the same pattern)
-    rest = [20.0 if (dt.date(2026, 8, 1) + dt.timedelta(days=i)).weekday() >= 5 else 100.0
-            for i in range(len(usage) - first, 31)]
+    rest = [
+        20.0 if (dt.date(2026, 8, 1) + dt.timedelta(days=i)).weekday() >= 5 else 100.0
+        for i in range(len(usage) - first, 31)
+    ]
     truth = float(usage[first:].sum()) + sum(rest) + 30.0
     assert fc["month_start"] == dt.date(2026, 8, 1) and fc["remaining_days"] == 19
     assert fc["lower_95"] <= fc["lower_80"] <= fc["median"] <= fc["upper_80"] <= fc["upper_95"]
     assert fc["lower_95"] <= truth <= fc["upper_95"] and abs(fc["forecast"] - truth) / truth < 0.03
     assert fc["pending_recurring"] == 0  # August's tax has posted: it is in the actual
-    assert abs(fc["actual_to_date"] - float(sum(r for r in usage[first:first + 12])) - 30.0) < 0.01
+    assert abs(fc["actual_to_date"] - float(sum(r for r in usage[first : first + 12])) - 30.0) < 0.01
 
 
 def test_tax_not_yet_posted_is_added_and_a_one_off_credit_is_not():
@@ -49,8 +57,14 @@ def test_tax_not_yet_posted_is_added_and_a_one_off_credit_is_not():
     row = fc.row(0, named=True)
     assert row["month_start"] == dt.date(2026, 7, 1) and row["actual_to_date"] == 0
     assert row["pending_recurring"] == 30.0  # June's tax, expected again; June's credit was one-off
-    monthly = pl.concat([daily, daily.filter(pl.col("charge_category") == "Credit").with_columns(
-        usage_date=pl.lit(dt.date(2026, 5, 12)))])  # the credit came in May too: a monthly programme
+    monthly = pl.concat(
+        [
+            daily,
+            daily.filter(pl.col("charge_category") == "Credit").with_columns(
+                usage_date=pl.lit(dt.date(2026, 5, 12))
+            ),
+        ]
+    )  # the credit came in May too: a monthly programme
     again = forecast_month(monthly, Window(dt.date(2026, 6, 30))).filter(pl.col("scope_type") == "account")
     assert again["pending_recurring"][0] == 30.0 - 40.0
     done = forecast_month(daily, Window(dt.date(2026, 7, 31))).filter(pl.col("scope_type") == "account")
@@ -61,8 +75,13 @@ def test_the_backtest_replays_complete_months_and_scores_them():
     daily, _ = _synthetic(days=92, start=dt.date(2026, 5, 1))  # May, June, July
     bt = backtest(daily, scope_types=("account",))
     assert sorted(set(zip(bt["month_start"], bt["cutoff_day"], strict=True))) == [
-        (dt.date(2026, 6, 1), 0), (dt.date(2026, 6, 1), 10), (dt.date(2026, 6, 1), 20),
-        (dt.date(2026, 7, 1), 0), (dt.date(2026, 7, 1), 10), (dt.date(2026, 7, 1), 20)]
+        (dt.date(2026, 6, 1), 0),
+        (dt.date(2026, 6, 1), 10),
+        (dt.date(2026, 6, 1), 20),
+        (dt.date(2026, 7, 1), 0),
+        (dt.date(2026, 7, 1), 10),
+        (dt.date(2026, 7, 1), 20),
+    ]
     july = bt.filter(pl.col("month_start") == dt.date(2026, 7, 1))
     assert july["in_95"].all() and (july["abs_pct_error"] < 3).all()  # a clean month is covered
     june = bt.filter((pl.col("month_start") == dt.date(2026, 6, 1)) & (pl.col("cutoff_day") < 12))
@@ -96,8 +115,10 @@ def test_only_the_planted_budget_breaches(pipeline):
     assert over["breach_probability"][0] >= 0.9 and f"{over['month_start'][0]:%Y-%m}" == month
     assert (status.filter(~pl.col("alert"))["breach_probability"] < 0.05).all()
     budgets = {(t, v): Decimal(b) for t, v, b in C.BUDGETS}
-    assert all(Decimal(str(r["monthly_budget"])) == budgets[(r["scope_type"], r["scope_value"])]
-               for r in status.iter_rows(named=True))
+    assert all(
+        Decimal(str(r["monthly_budget"])) == budgets[(r["scope_type"], r["scope_value"])]
+        for r in status.iter_rows(named=True)
+    )
     event = instance.get_latest_materialization_event(dg.AssetKey("budget_status"))
     meta = event.asset_materialization.metadata
     assert meta["alerts"].value == 1

@@ -22,9 +22,14 @@ def _daily(seed: int = 5) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     days = [START + dt.timedelta(days=i) for i in range((END - START).days + 1)]
     rows = []
-    for account, base, shape in [("111", 900, "steady"), ("222", 600, "shifts"), ("333", 400, "credits"),
-                                 ("444", 700, "spikes"), ("555", 500, "price_change"),
-                                 ("666", 300, "growth")]:
+    for account, base, shape in [
+        ("111", 900, "steady"),
+        ("222", 600, "shifts"),
+        ("333", 400, "credits"),
+        ("444", 700, "spikes"),
+        ("555", 500, "price_change"),
+        ("666", 300, "growth"),
+    ]:
         level, spike_left = base, 0
         for i, day in enumerate(days):
             if shape == "shifts" and rng.random() < 0.02:
@@ -43,10 +48,13 @@ def _daily(seed: int = 5) -> pl.DataFrame:
                 rows.append((day, account, "Tax", "web", "Tax", base * 30 * 0.07))
             if shape == "credits" and day in (dt.date(2026, 2, 10), dt.date(2026, 5, 3)):
                 rows.append((day, account, "AmazonEC2", "web", "Credit", -base * 6))
-    return pl.DataFrame(rows, orient="row", schema=["usage_date", "sub_account_id", "service_code", "team",
-                                                    "charge_category", "cost"]
-                        ).with_columns(pl.col("cost").round(2).map_elements(lambda v: Decimal(str(v)),
-                                                                            return_dtype=pl.Decimal(38, 10)))
+    return pl.DataFrame(
+        rows,
+        orient="row",
+        schema=["usage_date", "sub_account_id", "service_code", "team", "charge_category", "cost"],
+    ).with_columns(
+        pl.col("cost").round(2).map_elements(lambda v: Decimal(str(v)), return_dtype=pl.Decimal(38, 10))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +89,7 @@ def test_calibration_moves_every_cut_off_day_toward_80_percent(replays):
     """The model's own intervals are too narrow on every horizon; calibrated, each is nearer the
     stated level (the figures docs/accuracy.md quotes come from bench/accuracy.py)."""
     by_cut = replays.group_by("cutoff_day").agg(
-        pl.col("in_80").mean().alias("raw"), pl.col("in_80_calibrated").mean().alias("calibrated"))
+        pl.col("in_80").mean().alias("raw"), pl.col("in_80_calibrated").mean().alias("calibrated")
+    )
     for cut, raw, calibrated in by_cut.iter_rows():
         assert raw < 0.75 and abs(calibrated - 0.8) < abs(raw - 0.8), (cut, raw, calibrated)

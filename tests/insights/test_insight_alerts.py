@@ -17,15 +17,23 @@ def test_the_alerts_are_exactly_the_planted_ones_and_visible_as_metadata(pipelin
     assert sorted(alerts["kind"]) == ["anomaly", "auditor", "budget"]
     event = instance.get_latest_materialization_event(dg.AssetKey("insight_alerts"))
     meta = event.asset_materialization.metadata
-    assert (meta["alerts"].value, meta["audit_candidates"].value, meta["audit_auto_resolved"].value,
-            meta["audit_open"].value) == (3, 9, 8, 1)
+    assert (
+        meta["alerts"].value,
+        meta["audit_candidates"].value,
+        meta["audit_auto_resolved"].value,
+        meta["audit_open"].value,
+    ) == (3, 9, 8, 1)
     assert "WriteRequestUnits" in meta["alert_texts"].value
 
 
 def _tick(settings, outbox_path, url: str, cursor: str | None = None) -> tuple[dg.SkipReason, str]:
-    context = dg.build_sensor_context(cursor=cursor, resources={
-        "lake": LakeResource(data_dir=str(settings.data_dir)),
-        "alerts": AlertResource(webhook_url=url, outbox_path=str(outbox_path), retry_seconds=0)})
+    context = dg.build_sensor_context(
+        cursor=cursor,
+        resources={
+            "lake": LakeResource(data_dir=str(settings.data_dir)),
+            "alerts": AlertResource(webhook_url=url, outbox_path=str(outbox_path), retry_seconds=0),
+        },
+    )
     return insight_alert_sensor(context), context.cursor
 
 

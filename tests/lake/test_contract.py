@@ -19,16 +19,22 @@ from finops_dagster.lake.raw_lake import RawLake
 def test_every_dbt_source_reads_a_folder_the_contract_names():
     manifest = json.loads(ensure_manifest().read_text())
     # the layout decides how dbt reads a folder on S3: pointers per day, one pointer, or a listing
-    sources = {f"{s['source_name']}.{s['name']}": (s["meta"].get("lake_folder"),
-                                                   s["meta"].get("lake_layout", DAILY))
-               for s in manifest["sources"].values()}
+    sources = {
+        f"{s['source_name']}.{s['name']}": (s["meta"].get("lake_folder"), s["meta"].get("lake_layout", DAILY))
+        for s in manifest["sources"].values()
+    }
     named = {d.dbt_source: (d.folder, d.layout) for d in DATASETS.values() if d.dbt_source}
     assert sources == named
 
 
 def test_every_ingest_writes_a_dataset_of_the_contract():
-    for name in (cur_ingest.SOURCE, cur_ingest.RESTATEMENTS, cost_explorer_ingest.SOURCE,
-                 cloudwatch_ingest.SOURCE, BUSINESS_REQUESTS):
+    for name in (
+        cur_ingest.SOURCE,
+        cur_ingest.RESTATEMENTS,
+        cost_explorer_ingest.SOURCE,
+        cloudwatch_ingest.SOURCE,
+        BUSINESS_REQUESTS,
+    ):
         assert name in DATASETS, name
 
 

@@ -19,9 +19,15 @@ def lake(tmp_path):
 
 
 def _snapshot(raw: RawLake, ledger: Ledger, days):
-    return {d: (file_digest(raw.day_path(SOURCE, d)), ledger.day(SOURCE, d).row_count,
-                ledger.day(SOURCE, d).unblended_cost, ledger.day(SOURCE, d).delivery_id)
-            for d in days}
+    return {
+        d: (
+            file_digest(raw.day_path(SOURCE, d)),
+            ledger.day(SOURCE, d).row_count,
+            ledger.day(SOURCE, d).unblended_cost,
+            ledger.day(SOURCE, d).delivery_id,
+        )
+        for d in days
+    }
 
 
 def test_s3_ingest_equals_the_truth_per_day_and_account(demo, s3_export, lake, tmp_path):
@@ -36,7 +42,10 @@ def test_s3_ingest_equals_the_truth_per_day_and_account(demo, s3_export, lake, t
 
         acct = ledger.day(SOURCE, dt.date.fromisoformat(t["date"])).accounts[t["account"]]
         assert (acct.row_count, acct.unblended_cost, acct.effective_cost) == (
-            t["rows"], Decimal(t["unblended"]), Decimal(t["effective"])), t
+            t["rows"],
+            Decimal(t["unblended"]),
+            Decimal(t["effective"]),
+        ), t
     sep17 = ledger.day(SOURCE, SEPTEMBER[16])
     assert set(sep17.accounts) == {"111111111111", "333333333333"}
     assert sep17.delivery_id == demo["billing_periods"]["2026-09"]["execution_id"]
@@ -71,8 +80,9 @@ def test_bad_input_keeps_ingested_days(damage, s3, s3_export, lake, tmp_path):
         import polars as pl
 
         path = tmp_path / "extra.parquet"
-        pl.read_parquet(raw.day_path(SOURCE, SEPTEMBER[0])).with_columns(
-            new_col=pl.lit("x")).write_parquet(path)
+        pl.read_parquet(raw.day_path(SOURCE, SEPTEMBER[0])).with_columns(new_col=pl.lit("x")).write_parquet(
+            path
+        )
         s3.upload_file(str(path), bucket, key)
     with pytest.raises(CurError, match=rf"s3://{bucket}/{key}"):
         ingest_cur_days(export, raw, ledger, SEPTEMBER)
@@ -82,18 +92,19 @@ def test_bad_input_keeps_ingested_days(damage, s3, s3_export, lake, tmp_path):
 def test_undelivered_period_is_a_clear_error(s3_export, lake, tmp_path):
     raw, ledger = lake
     with pytest.raises(CurError, match="no CUR delivery for billing period 2026-11"):
-        ingest_cur_days(CurExport(s3_export, tmp_path), raw, ledger,
-                        days_between("2026-10-30", "2026-11-02"))
+        ingest_cur_days(CurExport(s3_export, tmp_path), raw, ledger, days_between("2026-10-30", "2026-11-02"))
     assert ledger.day(SOURCE, days_between("2026-10-30", "2026-10-30")[0]) is None
 
 
-@pytest.mark.parametrize("damage, message", [
-    ("truncated", "truncated or corrupt csv.gz"),
-    ("checksum", "truncated or corrupt csv.gz .*checksum"),
-    ("bad_number", "invalid CSV content .*line_item_unblended_cost"),
-])
-def test_damaged_csv_gz_fails_part_way_and_keeps_ingested_days(damage, message, csv_export, lake,
-                                                              tmp_path):
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("truncated", "truncated or corrupt csv.gz"),
+        ("checksum", "truncated or corrupt csv.gz .*checksum"),
+        ("bad_number", "invalid CSV content .*line_item_unblended_cost"),
+    ],
+)
+def test_damaged_csv_gz_fails_part_way_and_keeps_ingested_days(damage, message, csv_export, lake, tmp_path):
     """A csv.gz is only known to be damaged when the reader gets there, after earlier files'
     rows were written: those writes are staged and dropped, the lake keeps its days."""
     import csv
@@ -107,8 +118,10 @@ def test_damaged_csv_gz_fails_part_way_and_keeps_ingested_days(damage, message, 
     export = CurExport(str(root), tmp_path / "cache")
     ingest_cur_days(export, raw, ledger, SEPTEMBER)
     before = _snapshot(raw, ledger, SEPTEMBER)
-    assert sum(ledger.day(SOURCE, d).row_count for d in SEPTEMBER) == \
-        csv_export["billing_periods"]["2026-09"]["rows"]
+    assert (
+        sum(ledger.day(SOURCE, d).row_count for d in SEPTEMBER)
+        == csv_export["billing_periods"]["2026-09"]["rows"]
+    )
 
     bad = sorted((root / "data" / "BILLING_PERIOD=2026-09").glob("*.csv.gz"))[1]  # the last file
     data = bytearray(bad.read_bytes())
@@ -146,8 +159,11 @@ def test_a_one_day_ingest_reads_only_the_row_groups_that_can_hold_it(local_expor
     paths = sorted(local_export.glob("data/BILLING_PERIOD=2026-09/*.parquet"))
     sizes = [pq.ParquetFile(p).metadata.num_rows for p in paths]
     month = pl.concat([pl.read_parquet(p) for p in paths], how="diagonal_relaxed")
-    month = (month.sort("line_item_usage_start_date") if order == "by_usage"
-             else month.sample(fraction=1.0, shuffle=True, seed=7))  # every file spans the month
+    month = (
+        month.sort("line_item_usage_start_date")
+        if order == "by_usage"
+        else month.sample(fraction=1.0, shuffle=True, seed=7)
+    )  # every file spans the month
     offset = 0
     for path, size in zip(paths, sizes, strict=True):  # the same files, the same sizes
         pq.write_table(month.slice(offset, size).to_arrow(), path, row_group_size=200)
@@ -158,12 +174,17 @@ def test_a_one_day_ingest_reads_only_the_row_groups_that_can_hold_it(local_expor
     def rows_read(days):
         root = tmp_path / str(days[0])
         raw, ledger, lines = RawLake(root / "raw"), Ledger(root / "ledger.sqlite"), []
-        ingest_cur_days(CurExport(str(local_export), root / "cache"), raw, ledger, days,
-                        progress=lines.append)
+        ingest_cur_days(
+            CurExport(str(local_export), root / "cache"), raw, ledger, days, progress=lines.append
+        )
         for day in days:
             got, want = ledger.day(SOURCE, day), full_ledger.day(SOURCE, day)
             assert (got.row_count, got.unblended_cost, got.effective_cost, got.accounts) == (
-                want.row_count, want.unblended_cost, want.effective_cost, want.accounts), day
+                want.row_count,
+                want.unblended_cost,
+                want.effective_cost,
+                want.accounts,
+            ), day
         # "read file i/n (..., N rows, ...)": N counts the period's rows read so far
         return max(int(line.split(" rows, ")[0].rsplit(", ", 1)[1]) for line in lines if " rows, " in line)
 

@@ -54,15 +54,20 @@ def test_restated_month_changes_exactly_the_planted_cells(world, s3):
 
     plan = sync_plan(export, ledger, "2026-08", AS_OF)
     assert [(p.billing_period, p.status) for p in plan] == [
-        ("2026-08", "restated"), ("2026-09", "up_to_date"), ("2026-10", "up_to_date")]
+        ("2026-08", "restated"),
+        ("2026-09", "up_to_date"),
+        ("2026-10", "up_to_date"),
+    ]
     result = ingest_cur_days(export, raw, ledger, list(plan[0].days_to_ingest))
     assert [r.changed_cells for r in result.restatements] == [2]
 
     diff = pl.read_parquet(result.restatements[0].path)
-    got = {(str(r["usage_date"]), r["sub_account_id"], r["service_code"]):
-           r["new_unblended_cost"] - r["old_unblended_cost"] for r in diff.iter_rows(named=True)}
-    want = {(c["date"], c["account"], c["service_code"]): Decimal(c["delta"])
-            for c in planted["changes"]}
+    got = {
+        (str(r["usage_date"]), r["sub_account_id"], r["service_code"]): r["new_unblended_cost"]
+        - r["old_unblended_cost"]
+        for r in diff.iter_rows(named=True)
+    }
+    want = {(c["date"], c["account"], c["service_code"]): Decimal(c["delta"]) for c in planted["changes"]}
     assert got == want
     assert set(diff["new_delivery_id"]) == {planted["delivery_id"]}
     for day, old in before.items():
@@ -71,8 +76,10 @@ def test_restated_month_changes_exactly_the_planted_cells(world, s3):
         delta = sum((v for (d, _, _), v in want.items() if d == str(day)), Decimal(0))
         assert new.unblended_cost - old.unblended_cost == delta, day
     # the replaced month holds the new delivery's rows only: no double counting
-    assert raw.scan_day(SOURCE, dt.date(2026, 8, 20)).select(pl.len()).collect().item() == \
-        before[dt.date(2026, 8, 20)].row_count + 1
+    assert (
+        raw.scan_day(SOURCE, dt.date(2026, 8, 20)).select(pl.len()).collect().item()
+        == before[dt.date(2026, 8, 20)].row_count + 1
+    )
 
 
 def test_missing_period_and_missing_days_are_found_and_backfilled(world, s3, demo):
@@ -94,8 +101,10 @@ def test_missing_period_and_missing_days_are_found_and_backfilled(world, s3, dem
     _run_plan(export, raw, ledger)
     final = sync_plan(export, ledger, "2026-08", AS_OF)
     assert [p.status for p in final] == ["up_to_date"] * 3
-    assert sum(ledger.day(SOURCE, d).row_count for d in days_between("2026-08-01", "2026-10-31")) \
-        == demo["total_rows"]  # every line item of the demo
+    assert (
+        sum(ledger.day(SOURCE, d).row_count for d in days_between("2026-08-01", "2026-10-31"))
+        == demo["total_rows"]
+    )  # every line item of the demo
 
 
 def test_the_open_month_and_the_configured_start(world):
@@ -112,20 +121,36 @@ def test_legacy_csv_and_cur2_give_identical_totals(demo, tmp_path):
     ledgers = {}
     for name, root in (("cur2", demo["export_root"]), ("legacy", legacy["export_root"])):
         ledgers[name] = Ledger(tmp_path / f"{name}.sqlite")
-        ingest_cur_days(CurExport(root, tmp_path / f"cache-{name}"),
-                        RawLake(tmp_path / f"raw-{name}"), ledgers[name], days)
+        ingest_cur_days(
+            CurExport(root, tmp_path / f"cache-{name}"),
+            RawLake(tmp_path / f"raw-{name}"),
+            ledgers[name],
+            days,
+        )
     for d in days:
         a, b = ledgers["cur2"].day(SOURCE, d), ledgers["legacy"].day(SOURCE, d)
-        assert (a.row_count, a.unblended_cost, a.effective_cost, a.accounts) == \
-            (b.row_count, b.unblended_cost, b.effective_cost, b.accounts), d
+        assert (a.row_count, a.unblended_cost, a.effective_cost, a.accounts) == (
+            b.row_count,
+            b.unblended_cost,
+            b.effective_cost,
+            b.accounts,
+        ), d
     # the normalized raw rows are the same, tags included (CSV cannot tell '' from null;
     # staging reads both as null with nullif)
     day = dt.date(2026, 9, 18)
     frames = [RawLake(tmp_path / f"raw-{n}").scan_day(SOURCE, day).collect() for n in ("cur2", "legacy")]
     cols = sorted(set(frames[0].columns) & set(frames[1].columns))
     assert set(frames[0].columns) == set(frames[1].columns)
-    a, b = (f.select(cols).with_columns(pl.col("resource_tags").cast(
-        pl.List(pl.Struct({"key": pl.String, "value": pl.String}))).list.sort(),
-        pl.col(pl.String).replace("", None)).sort("identity_line_item_id") for f in frames)
+    a, b = (
+        f.select(cols)
+        .with_columns(
+            pl.col("resource_tags")
+            .cast(pl.List(pl.Struct({"key": pl.String, "value": pl.String})))
+            .list.sort(),
+            pl.col(pl.String).replace("", None),
+        )
+        .sort("identity_line_item_id")
+        for f in frames
+    )
     assert a.equals(b)
     assert Path(tmp_path / "raw-legacy" / "cur").exists()

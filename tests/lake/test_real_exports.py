@@ -214,18 +214,22 @@ def test_a_null_usage_date_names_file_column_and_row(tmp_path):
     assert f"{bad.name}: column 'line_item_usage_start_date' is empty on row(s) 3" in error
 
 
-@pytest.mark.parametrize("column, value, message", [
-    # a null account failed the ledger insert after the day files were swapped (issue 14, F5)
-    ("line_item_usage_account_id", None, "is empty on row(s) 4"),
-    # 100 line items in EUR are fine (reported apart); a value that is no currency code is not
-    ("line_item_currency_code", "euro", "is not a currency code on row(s) 4 (['euro'])"),
-    # NaN in a money column other than cost passed ingest, then failed dbt naming nothing
-    ("pricing_public_on_demand_cost", float("inf"), "is not a finite number on row(s) 4"),
-])
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        # a null account failed the ledger insert after the day files were swapped (issue 14, F5)
+        ("line_item_usage_account_id", None, "is empty on row(s) 4"),
+        # 100 line items in EUR are fine (reported apart); a value that is no currency code is not
+        ("line_item_currency_code", "euro", "is not a currency code on row(s) 4 (['euro'])"),
+        # NaN in a money column other than cost passed ingest, then failed dbt naming nothing
+        ("pricing_public_on_demand_cost", float("inf"), "is not a finite number on row(s) 4"),
+    ],
+)
 def test_bad_values_in_any_column_name_file_column_and_row(tmp_path, column, value, message):
     def poison(frame):
-        return frame.with_columns(**{column: pl.when(pl.int_range(pl.len()) == 3).then(pl.lit(value))
-                                     .otherwise(pl.col(column))})
+        return frame.with_columns(
+            **{column: pl.when(pl.int_range(pl.len()) == 3).then(pl.lit(value)).otherwise(pl.col(column))}
+        )
 
     bad, error = _damage_and_ingest(tmp_path, poison)
     assert f"{bad.name}: column '{column}' {message}" in error

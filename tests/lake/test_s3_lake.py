@@ -45,8 +45,13 @@ def lake_url(s3) -> str:
 
 
 def _ingest(export_root, data, url, days):
-    return ingest_cur_days(CurExport(str(export_root), data / "cache"), RawLake(data / "raw", url),
-                           Ledger(data / "ledger.sqlite"), days, progress=lambda m: None)
+    return ingest_cur_days(
+        CurExport(str(export_root), data / "cache"),
+        RawLake(data / "raw", url),
+        Ledger(data / "ledger.sqlite"),
+        days,
+        progress=lambda m: None,
+    )
 
 
 def test_cur_on_s3_equals_the_truth_and_dbt_builds_from_it(demo, s3_export, lake_url, tmp_path):
@@ -68,22 +73,48 @@ def test_cur_on_s3_equals_the_truth_and_dbt_builds_from_it(demo, s3_export, lake
 
     # dbt (target duckdb_s3: httpfs + a secret from boto3's chain) builds the daily mart from S3
     assert set(optional_sources.ensure_readable(raw)) == {
-        "cost_explorer", "cloudwatch", "business_requests", "customers", "budgets", "shared_rules"}
+        "cost_explorer",
+        "cloudwatch",
+        "business_requests",
+        "customers",
+        "budgets",
+        "shared_rules",
+    }
     settings = Settings(data_dir=data, cur_export_url=str(s3_export), raw_lake_url=lake_url)
     env = {**os.environ, **dbt_process_environment(settings.dbt_environment())}
-    args = ["build", "--select", "+fct_daily_cost", "--exclude-resource-type", "unit_test",
-            "--indirect-selection", "cautious", "--project-dir", str(DBT_PROJECT_DIR),
-            "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path / "target")]
-    proc = subprocess.run([DBT_EXECUTABLE, *args], env=env, capture_output=True, text=True,
-                          check=False, cwd=tmp_path)
+    args = [
+        "build",
+        "--select",
+        "+fct_daily_cost",
+        "--exclude-resource-type",
+        "unit_test",
+        "--indirect-selection",
+        "cautious",
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(tmp_path / "target"),
+    ]
+    proc = subprocess.run(
+        [DBT_EXECUTABLE, *args], env=env, capture_output=True, text=True, check=False, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        rows, billed, effective = con.execute("select sum(line_item_count), sum(billed_cost), "
-                                              "sum(effective_cost) from fct_daily_cost").fetchone()
-        views = dict(con.execute("select view_name, sql from duckdb_views() "
-                                 "where schema_name = 'finops_raw'").fetchall())
-    assert (rows, billed, effective) == (demo["total_rows"], Decimal(demo["total_unblended"]),
-                                         Decimal(demo["total_effective"]))
+        rows, billed, effective = con.execute(
+            "select sum(line_item_count), sum(billed_cost), sum(effective_cost) from fct_daily_cost"
+        ).fetchone()
+        views = dict(
+            con.execute(
+                "select view_name, sql from duckdb_views() where schema_name = 'finops_raw'"
+            ).fetchall()
+        )
+    assert (rows, billed, effective) == (
+        demo["total_rows"],
+        Decimal(demo["total_unblended"]),
+        Decimal(demo["total_effective"]),
+    )
     # the raw view lists exactly the current objects: no folder listing, no superseded object
     assert sorted(current.values()) == sorted(u for u in current.values() if u in views["line_items"])
     assert views["line_items"].count("s3://") == len(current)
@@ -102,8 +133,13 @@ def test_a_redelivered_period_switches_each_day_at_its_pointer(restatable, lake_
 
     def watched(self, url):
         day = dt.date.fromisoformat(url.split("usage_date=")[1][:10])
-        seen.append((day, raw_conservation_days(reader, ledger, [day])[day].passed,
-                     reader.day_location(SOURCE, day) == old[day]))
+        seen.append(
+            (
+                day,
+                raw_conservation_days(reader, ledger, [day])[day].passed,
+                reader.day_location(SOURCE, day) == old[day],
+            )
+        )
         real_point(self, url)
 
     monkeypatch.setattr(ObjectLake, "point", watched)
@@ -147,8 +183,11 @@ def test_kill_9_mid_swap_on_s3_is_rolled_forward(restatable, lake_url, tmp_path)
     raw, ledger = RawLake(data / "raw", lake_url), Ledger(data / "ledger.sqlite")
     old, old_delivery = raw.remote.current_days("cur"), ledger.day(SOURCE, AUGUST[0]).delivery_id
     restate(restatable)
-    code = (INGEST.replace("DATA", repr(str(data)))
-            .replace("EXPORT", repr(str(restatable.export_root))).replace("URL", repr(lake_url)))
+    code = (
+        INGEST.replace("DATA", repr(str(data)))
+        .replace("EXPORT", repr(str(restatable.export_root)))
+        .replace("URL", repr(lake_url))
+    )
     proc = run_child(code, "commit:mid_swap")  # one day's object and pointer published, 30 not
     assert proc.returncode == -9, proc.stderr[-2000:]
     mid = raw.remote.current_days("cur")

@@ -28,9 +28,11 @@ def test_idle_dev_instances_are_exactly_the_waste(warehouse, fleet):
 
 
 def test_oversized_instance_gets_the_planted_target_and_savings(warehouse, fleet):
-    rows = warehouse("select resource_id, current_instance_type, target_instance_type, monthly_savings, "
-                     "confidence_score from fct_rightsizing_candidates")
-    (name, target), = C.PLANTED_RIGHTSIZING.items()
+    rows = warehouse(
+        "select resource_id, current_instance_type, target_instance_type, monthly_savings, "
+        "confidence_score from fct_rightsizing_candidates"
+    )
+    ((name, target),) = C.PLANTED_RIGHTSIZING.items()
     resource, current = fleet[name]
     assert len(rows) == 1 and rows[0][:3] == (resource, current, target)
     assert abs(rows[0][3] - (RATE[current] - Decimal("0.126")) * 730) < CENT  # r5.large $0.126/h
@@ -38,8 +40,10 @@ def test_oversized_instance_gets_the_planted_target_and_savings(warehouse, fleet
 
 
 def test_office_hours_instances_get_a_schedule(warehouse, fleet):
-    rows = warehouse("select resource_id, iso_weekday, idle_hours, first_active_hour, last_active_hour, "
-                     "monthly_savings from fct_workload_schedules where is_schedulable")
+    rows = warehouse(
+        "select resource_id, iso_weekday, idle_hours, first_active_hour, last_active_hour, "
+        "monthly_savings from fct_workload_schedules where is_schedulable"
+    )
     assert {r[0] for r in rows} == {fleet[n][0] for n in C.PLANTED_SCHEDULES}
     for rid, weekday, idle, first, last, _ in rows:
         assert (idle, first, last) == ((16, 9, 16) if weekday <= 5 else (24, None, None)), (rid, weekday)
@@ -54,8 +58,10 @@ def test_stable_baseline_yields_the_planted_commitment(warehouse, fleet):
     for inst in C.INSTANCES:  # on-demand instances with no pending optimization run 24/7
         if inst.pricing == "od" and inst.name not in flagged:
             baseline[inst.account] = baseline.get(inst.account, Decimal(0)) + RATE[inst.instance_type]
-    rows = warehouse("select sub_account_id, baseline_on_demand_hourly_cost, recommended_hourly_commitment, "
-                     "monthly_savings, is_stable from fct_commitment_opportunities order by 1")
+    rows = warehouse(
+        "select sub_account_id, baseline_on_demand_hourly_cost, recommended_hourly_commitment, "
+        "monthly_savings, is_stable from fct_commitment_opportunities order by 1"
+    )
     assert [r[0] for r in rows] == sorted(baseline)
     for account, hourly, commitment, savings, stable in rows:
         assert hourly == baseline[account] and stable
@@ -64,13 +70,15 @@ def test_stable_baseline_yields_the_planted_commitment(warehouse, fleet):
 
 
 def test_portfolio_adds_up_every_finding(warehouse):
-    by_category = dict(warehouse("select category, sum(monthly_savings) from fct_portfolio_summary "
-                                 "group by 1"))
+    by_category = dict(
+        warehouse("select category, sum(monthly_savings) from fct_portfolio_summary group by 1")
+    )
     assert by_category == {
         "idle_resources": warehouse("select sum(monthly_savings) from fct_waste")[0][0],
         "rightsizing": warehouse("select sum(monthly_savings) from fct_rightsizing_candidates")[0][0],
-        "workload_schedules": warehouse("select sum(monthly_savings) from fct_workload_schedules "
-                                        "where is_schedulable")[0][0],
+        "workload_schedules": warehouse(
+            "select sum(monthly_savings) from fct_workload_schedules where is_schedulable"
+        )[0][0],
         "commitments": warehouse("select sum(monthly_savings) from fct_commitment_opportunities")[0][0],
     }
 
@@ -78,7 +86,8 @@ def test_portfolio_adds_up_every_finding(warehouse):
 def test_utilization_is_complete_for_every_instance_day(warehouse):
     days, instances, completeness = warehouse(
         "select count(distinct usage_date), count(distinct resource_id), min(data_completeness) "
-        "from fct_resource_utilization")[0]
+        "from fct_resource_utilization"
+    )[0]
     assert (days, instances, completeness) == (92, len(C.INSTANCES), 1.0)
     efficiency = warehouse("select count(*), min(cost_per_cpu_hour) > 0 from fct_resource_efficiency")[0]
     assert efficiency[1]

@@ -32,9 +32,12 @@ FLEET = {
     "cc-dev-office": (None, "office"),  # no tag: its Environment cost category says dev
 }
 COST_CATEGORY_ENVIRONMENT = {"cc-dev-office": "dev", "untagged-office": None}
-PLANTED = {n for n, (env, p) in FLEET.items()
-           if p in ("office", "office_and_saturday")
-           and (env or COST_CATEGORY_ENVIRONMENT.get(n)) in ("dev", "test", "staging", "qa")}
+PLANTED = {
+    n
+    for n, (env, p) in FLEET.items()
+    if p in ("office", "office_and_saturday")
+    and (env or COST_CATEGORY_ENVIRONMENT.get(n)) in ("dev", "test", "staging", "qa")
+}
 
 
 def _cpu(name: str, pattern: str, day: dt.date, hour: int, rng) -> float:
@@ -59,33 +62,54 @@ def schedules(tmp_path_factory):
 def build(root, seed: int = 3) -> pl.DataFrame:
     """fct_workload_schedules over the planted fleet (also bench/accuracy.py's)."""
     rng = np.random.default_rng(seed)
-    hourly = pl.DataFrame([
-        (name, day, hour, day.isoweekday(), _cpu(name, pattern, day, hour, rng))
-        for name, (_, pattern) in FLEET.items() for day in DAYS for hour in range(24)],
-        orient="row", schema=["resource_id", "usage_date", "hour_of_day", "iso_weekday", "cpu_avg_pct"])
+    hourly = pl.DataFrame(
+        [
+            (name, day, hour, day.isoweekday(), _cpu(name, pattern, day, hour, rng))
+            for name, (_, pattern) in FLEET.items()
+            for day in DAYS
+            for hour in range(24)
+        ],
+        orient="row",
+        schema=["resource_id", "usage_date", "hour_of_day", "iso_weekday", "cpu_avg_pct"],
+    )
     hourly = hourly.with_columns(cpu_max_pct=pl.col("cpu_avg_pct") + 5)
     daily = hourly.group_by("resource_id", "usage_date").agg(avg_cpu_pct=pl.col("cpu_avg_pct").mean())
-    resources = pl.DataFrame([{
-        "resource_id": name, "sub_account_id": "222222222222", "instance_type": "m5.large",
-        "tag_team": "web", "tag_service": "app", "tag_environment": env,
-        "cost_category_environment": COST_CATEGORY_ENVIRONMENT.get(name)}
-        for name, (env, _) in FLEET.items()])
+    resources = pl.DataFrame(
+        [
+            {
+                "resource_id": name,
+                "sub_account_id": "222222222222",
+                "instance_type": "m5.large",
+                "tag_team": "web",
+                "tag_service": "app",
+                "tag_environment": env,
+                "cost_category_environment": COST_CATEGORY_ENVIRONMENT.get(name),
+            }
+            for name, (env, _) in FLEET.items()
+        ]
+    )
     path = root / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:  # the upstream relations of the efficiency window model
         for name, frame in {"h": hourly, "d": daily, "r": resources}.items():
             con.register(name, frame.to_arrow())
-        con.execute("create table int_cloudwatch__ec2_hourly as select * replace (cast(hour_of_day as "
-                    "integer) as hour_of_day, cast(iso_weekday as integer) as iso_weekday) from h")
+        con.execute(
+            "create table int_cloudwatch__ec2_hourly as select * replace (cast(hour_of_day as "
+            "integer) as hour_of_day, cast(iso_weekday as integer) as iso_weekday) from h"
+        )
         con.execute("create table fct_resource_utilization as select *, 1.0 as data_completeness from d")
-        con.execute("create table int_cur__line_items_daily as select resource_id, usage_date, "
-                    "'222222222222' as sub_account_id, 'm5.large' as instance_type, "
-                    "'Usage' as charge_category, 'USD' as billing_currency, 24 as line_item_count, "
-                    "cast(70.08 * 24 / 730 as decimal(38, 10)) as effective_cost, "
-                    "cast(70.08 * 24 / 730 as decimal(38, 10)) as unblended_cost, "
-                    "cast(70.08 * 24 / 730 as decimal(38, 10)) as public_on_demand_cost from d")
+        con.execute(
+            "create table int_cur__line_items_daily as select resource_id, usage_date, "
+            "'222222222222' as sub_account_id, 'm5.large' as instance_type, "
+            "'Usage' as charge_category, 'USD' as billing_currency, 24 as line_item_count, "
+            "cast(70.08 * 24 / 730 as decimal(38, 10)) as effective_cost, "
+            "cast(70.08 * 24 / 730 as decimal(38, 10)) as unblended_cost, "
+            "cast(70.08 * 24 / 730 as decimal(38, 10)) as public_on_demand_cost from d"
+        )
         con.execute("create table dim_resource as select * from r")
-        con.execute("create table instance_types as select 'm5.large' as instance_type, 'm5' as family, "
-                    "2 as vcpu, 8.0 as memory_gib, cast(0.096 as decimal(38, 10)) as on_demand_hourly_usd")
+        con.execute(
+            "create table instance_types as select 'm5.large' as instance_type, 'm5' as family, "
+            "2 as vcpu, 8.0 as memory_gib, cast(0.096 as decimal(38, 10)) as on_demand_hourly_usd"
+        )
     build_model(root, "fct_workload_schedules")
     with duckdb.connect(str(path), read_only=True) as con:
         return con.sql("select * from fct_workload_schedules").pl()

@@ -27,8 +27,12 @@ def ingested(demo, tmp_path_factory):
 def september(demo, tmp_path):
     """A private lake of three September days, for tests that tamper with a day file."""
     raw, ledger = RawLake(tmp_path / "raw"), Ledger(tmp_path / "ledger.sqlite")
-    ingest_cur_days(CurExport(demo["export_root"], tmp_path / "cache"), raw, ledger,
-                    days_between("2026-09-17", "2026-09-19"))
+    ingest_cur_days(
+        CurExport(demo["export_root"], tmp_path / "cache"),
+        raw,
+        ledger,
+        days_between("2026-09-17", "2026-09-19"),
+    )
     return raw, ledger
 
 
@@ -77,12 +81,19 @@ def test_great_expectations_catch_null_currency_and_out_of_period_usage(septembe
     raw, _ = september
 
     def damage(df: pl.DataFrame) -> pl.DataFrame:
-        df = df.with_columns(line_item_currency_code=pl.when(pl.int_range(pl.len()) == 0)
-                             .then(pl.lit("EUR")).otherwise("line_item_currency_code"))
-        return df.with_columns(bill_billing_period_start_date=pl.when(pl.int_range(pl.len()) == 1)
-                               .then(pl.datetime(2026, 10, 1)).otherwise("bill_billing_period_start_date"),
-                               line_item_usage_account_id=pl.when(pl.int_range(pl.len()) == 2)
-                               .then(None).otherwise("line_item_usage_account_id"))
+        df = df.with_columns(
+            line_item_currency_code=pl.when(pl.int_range(pl.len()) == 0)
+            .then(pl.lit("EUR"))
+            .otherwise("line_item_currency_code")
+        )
+        return df.with_columns(
+            bill_billing_period_start_date=pl.when(pl.int_range(pl.len()) == 1)
+            .then(pl.datetime(2026, 10, 1))
+            .otherwise("bill_billing_period_start_date"),
+            line_item_usage_account_id=pl.when(pl.int_range(pl.len()) == 2)
+            .then(None)
+            .otherwise("line_item_usage_account_id"),
+        )
 
     _rewrite(raw, DAY, damage)
     result = column_expectations(raw, DAY)

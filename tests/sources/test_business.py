@@ -24,8 +24,12 @@ def _check(src: BusinessSource):
     reqs = src.requests(*OCT, customers)
     assert reqs.height == 30 * 9  # 31 days, one missing, 9 customer x service pairs
     assert dt.date(2026, 10, 12) not in set(reqs["usage_date"])
-    db = reqs.filter(pl.col("service") == "shared-db").group_by("customer_id").agg(
-        pl.col("request_count").sum()).sort("customer_id")
+    db = (
+        reqs.filter(pl.col("service") == "shared-db")
+        .group_by("customer_id")
+        .agg(pl.col("request_count").sum())
+        .sort("customer_id")
+    )
     assert db["request_count"].to_list() == [150000, 90000, 60000]
     assert src.read("budgets").height == 5
     assert set(src.read("shared_rules")["service_tag"]) == {"shared-db", "shared-cache", "shared-cdn"}
@@ -54,14 +58,20 @@ def test_postgres_missing_table_is_clear():
         BusinessSource(f"{PG}?schema=nope").read("customers")
 
 
-@pytest.mark.parametrize("name,edit,message", [
-    ("customers", lambda t: t.replace("2400.00", "lots"), r"customers.csv: row 1, column mrr: 'lots'"),
-    ("customers", lambda t: t.replace("1500.00", "-1500.00"), r"row 2, column mrr: negative"),
-    ("requests", lambda t: t.replace("2026-10-05,acme,", "2026-10-05,umbrella,", 1),
-     r"unknown customer_id .umbrella. on 2026-10-05"),
-    ("budgets", lambda t: t.replace("team,", "squad,"), r"column scope_type: 'squad'"),
-    ("budgets", lambda t: t.replace("monthly_budget", "budget"), r"missing column\(s\) monthly_budget"),
-])
+@pytest.mark.parametrize(
+    "name,edit,message",
+    [
+        ("customers", lambda t: t.replace("2400.00", "lots"), r"customers.csv: row 1, column mrr: 'lots'"),
+        ("customers", lambda t: t.replace("1500.00", "-1500.00"), r"row 2, column mrr: negative"),
+        (
+            "requests",
+            lambda t: t.replace("2026-10-05,acme,", "2026-10-05,umbrella,", 1),
+            r"unknown customer_id .umbrella. on 2026-10-05",
+        ),
+        ("budgets", lambda t: t.replace("team,", "squad,"), r"column scope_type: 'squad'"),
+        ("budgets", lambda t: t.replace("monthly_budget", "budget"), r"missing column\(s\) monthly_budget"),
+    ],
+)
 def test_bad_input_names_file_row_and_column(folder, name, edit, message):
     path = folder / f"{name}.csv"
     path.write_text(edit(path.read_text()))

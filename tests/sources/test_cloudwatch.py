@@ -36,8 +36,10 @@ def test_period_follows_retention():
     assert period_for(dt.timedelta(days=500)) is None
     bands = age_bands(dt.datetime(2026, 7, 1), dt.datetime(2026, 11, 1), NOW)
     assert [(a.date().isoformat(), b.date().isoformat(), p) for a, b, p in bands] == [
-        ("2026-07-01", "2026-08-30", 3600), ("2026-08-30", "2026-10-17", 300),
-        ("2026-10-17", "2026-11-01", 60)]
+        ("2026-07-01", "2026-08-30", 3600),
+        ("2026-08-30", "2026-10-17", 300),
+        ("2026-10-17", "2026-11-01", 60),
+    ]
 
 
 def test_discovery_and_exact_datapoints(cloudwatch, tmp_path):
@@ -69,8 +71,14 @@ def test_batches_of_at_most_500_queries(cloudwatch, monkeypatch):
         return real(c, op, **kw)
 
     monkeypatch.setattr(cw, "call", spy)
-    metrics = [{"Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
-                "Dimensions": [{"Name": "InstanceId", "Value": f"i-{n:05d}"}]} for n in range(200)]
+    metrics = [
+        {
+            "Namespace": "AWS/EC2",
+            "MetricName": "CPUUtilization",
+            "Dimensions": [{"Name": "InstanceId", "Value": f"i-{n:05d}"}],
+        }
+        for n in range(200)
+    ]
     cw.fetch(client, metrics, dt.datetime(2026, 10, 20), dt.datetime(2026, 10, 21), NOW, lambda m: None)
     assert sizes == [500, 100]
 
@@ -83,28 +91,47 @@ def test_each_linked_account_is_read_through_its_role_and_elasticache_too(aws_en
     from finops_dagster.sources.cloudwatch import account_clients
 
     region = "eu-west-3"
-    roles = {"444455556666": "arn:aws:iam::444455556666:role/finops-read",
-             "777788889999": "arn:aws:iam::777788889999:role/finops-read"}
+    roles = {
+        "444455556666": "arn:aws:iam::444455556666:role/finops-read",
+        "777788889999": "arn:aws:iam::777788889999:role/finops-read",
+    }
     base = boto3.session.Session(region_name=region)
     ts = dt.datetime.combine(DAYS[0], dt.time(10))
     for account, role in roles.items():
         session, _ = account_session(role, base)
         cw = session.client("cloudwatch")
-        cw.put_metric_data(Namespace="AWS/EC2", MetricData=[{
-            "MetricName": "CPUUtilization", "Dimensions": [{"Name": "InstanceId", "Value": f"i-{account}"}],
-            "Timestamp": ts, "Value": 42.0}])
+        cw.put_metric_data(
+            Namespace="AWS/EC2",
+            MetricData=[
+                {
+                    "MetricName": "CPUUtilization",
+                    "Dimensions": [{"Name": "InstanceId", "Value": f"i-{account}"}],
+                    "Timestamp": ts,
+                    "Value": 42.0,
+                }
+            ],
+        )
         if account == "777788889999":
-            cw.put_metric_data(Namespace="AWS/ElastiCache", MetricData=[{
-                "MetricName": "EngineCPUUtilization",
-                "Dimensions": [{"Name": "CacheClusterId", "Value": "sessions-001"}],
-                "Timestamp": ts, "Value": 12.5}])
+            cw.put_metric_data(
+                Namespace="AWS/ElastiCache",
+                MetricData=[
+                    {
+                        "MetricName": "EngineCPUUtilization",
+                        "Dimensions": [{"Name": "CacheClusterId", "Value": "sessions-001"}],
+                        "Timestamp": ts,
+                        "Value": 12.5,
+                    }
+                ],
+            )
     clients = account_clients(RateLimiter(20), list(roles.values()), session=base)
     assert [a for _, a in clients] == list(roles)
     raw, ledger = RawLake(tmp_path / "raw"), Ledger(tmp_path / "l.sqlite")
     ingest_cloudwatch_days(clients, raw, ledger, DAYS, NOW, lambda m: None)
     df = pl.concat([raw.scan_day(SOURCE, d).collect() for d in DAYS])
     by_account = {a: set(g["resource_id"]) for (a,), g in df.group_by("account_id")}
-    assert by_account == {"444455556666": {"i-444455556666"},
-                          "777788889999": {"i-777788889999", "sessions-001"}}
+    assert by_account == {
+        "444455556666": {"i-444455556666"},
+        "777788889999": {"i-777788889999", "sessions-001"},
+    }
     cache = df.filter(pl.col("namespace") == "AWS/ElastiCache", pl.col("stat") == "Average")
     assert cache["value"].to_list() == [12.5] and cache["account_id"].to_list() == ["777788889999"]

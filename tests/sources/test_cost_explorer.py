@@ -9,12 +9,7 @@ from finops_dagster.demo.cost_explorer_server import EndpointState, Faults, data
 from finops_dagster.lake.cost_explorer_ingest import SOURCE, ingest_cost_explorer_days
 from finops_dagster.lake.ledger import Ledger
 from finops_dagster.lake.raw_lake import RawLake
-from finops_dagster.sources.cost_explorer import (
-    CostExplorerError,
-    RateLimiter,
-    make_client,
-    parse_group_by,
-)
+from finops_dagster.sources.cost_explorer import CostExplorerError, RateLimiter, make_client, parse_group_by
 from tests.conftest import days_between, file_digest
 
 SEPT = days_between("2026-09-01", "2026-09-30")
@@ -28,8 +23,12 @@ def ce_data(demo):
 
 @pytest.fixture
 def endpoint(ce_data, aws_env, monkeypatch):
-    state = EndpointState(data=ce_data, page_size=60, estimated_from=dt.date(2026, 9, 28),
-                          cost_categories={"Environment": ["prod", "dev", "shared"]})
+    state = EndpointState(
+        data=ce_data,
+        page_size=60,
+        estimated_from=dt.date(2026, 9, 28),
+        cost_categories={"Environment": ["prod", "dev", "shared"]},
+    )
     with serve(state) as url:
         monkeypatch.setenv("AWS_ENDPOINT_URL_COST_EXPLORER", url)
         yield state
@@ -56,7 +55,9 @@ def _truth_by_day(demo):
 
 def test_group_by_specs():
     assert parse_group_by("SERVICE,LINKED_ACCOUNT") == [
-        {"Type": "DIMENSION", "Key": "SERVICE"}, {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}]
+        {"Type": "DIMENSION", "Key": "SERVICE"},
+        {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"},
+    ]
     assert parse_group_by("TAG:team") == [{"Type": "TAG", "Key": "team"}]
     with pytest.raises(ValueError, match="at most 2"):
         parse_group_by("SERVICE,REGION,TAG:team")
@@ -82,8 +83,7 @@ def test_throttled_calls_give_identical_rows_within_5_per_second(endpoint, lake,
     endpoint.faults = Faults(throttle_rate=0.3)
     endpoint.requests.clear()
     other = (RawLake(tmp_path / "raw2"), Ledger(tmp_path / "l2.sqlite"), tmp_path / "state2")
-    throttled = {e.usage_date: (e.row_count, e.unblended_cost)
-                 for e in _ingest(other, week, max_attempts=10)}
+    throttled = {e.usage_date: (e.row_count, e.unblended_cost) for e in _ingest(other, week, max_attempts=10)}
     assert throttled == clean
     assert len(endpoint.requests) > clean_requests  # throttled calls were retried
     assert endpoint.max_requests_per_second() <= 5
@@ -107,10 +107,10 @@ def test_killed_mid_pagination_resumes_without_duplicates(endpoint, lake, tmp_pa
     assert not list(lake[2].rglob("page-*.json"))  # state dropped once the days are in the lake
 
 
-@pytest.mark.parametrize("fault,message", [
-    (Faults(error_page=True), "502"),
-    (Faults(expired_credentials=True), "ExpiredTokenException"),
-])
+@pytest.mark.parametrize(
+    "fault,message",
+    [(Faults(error_page=True), "502"), (Faults(expired_credentials=True), "ExpiredTokenException")],
+)
 def test_api_errors_are_clear_and_lose_nothing(endpoint, lake, fault, message):
     _ingest(lake)
     before = {d: file_digest(lake[0].day_path(SOURCE, d)) for d in SEPT}

@@ -55,8 +55,11 @@ def test_manifest_naming_a_missing_file(s3, s3_export, tmp_path):
     export = CurExport(s3_export, tmp_path)
     # found when the export is read: the period has no usable delivery, the others are unaffected
     assert sorted(export.manifests()) == ["2026-08", "2026-10"]
-    with pytest.raises(CurError, match=rf"2026-09: .*Manifest.json lists data file s3://{bucket}/{key}, "
-                                       "which does not exist under the export root"):
+    with pytest.raises(
+        CurError,
+        match=rf"2026-09: .*Manifest.json lists data file s3://{bucket}/{key}, "
+        "which does not exist under the export root",
+    ):
         export.delivery("2026-09")
 
 
@@ -64,8 +67,11 @@ def test_unexpected_columns_name_the_file_and_columns(local_export, tmp_path):
     path = _first_file(local_export)
     pl.read_parquet(path).with_columns(surprise_column=pl.lit(1)).write_parquet(path)
     export = CurExport(str(local_export), tmp_path)
-    with pytest.raises(CurError, match=rf"{path.name}: columns differ from the manifest: "
-                                       r"unexpected \['surprise_column'\]"):
+    with pytest.raises(
+        CurError,
+        match=rf"{path.name}: columns differ from the manifest: "
+        r"unexpected \['surprise_column'\]",
+    ):
         export.fetch_delivery(export.manifests()["2026-09"])
 
 
@@ -102,10 +108,18 @@ def test_csv_gz_delivery_reads_like_parquet(demo, csv_export, tmp_path):
         paths = export.fetch_delivery(export.manifests()["2026-09"], lambda m: None)
         batches = list(iter_delivery(paths, batch_rows=1_000, progress=lambda m: None))
         assert max(b.height for b in batches) <= 2_000  # bounded batches, also for csv.gz
-        sums.append(pl.concat(batches).select(
-            pl.len(), pl.col("line_item_unblended_cost").sum().round(8),
-            pl.col("resource_tags").map.len().sum(), pl.col("cost_category").map.len().sum(),
-            pl.col("line_item_usage_start_date").max(), pl.col("usage_date").n_unique()).row(0))
+        sums.append(
+            pl.concat(batches)
+            .select(
+                pl.len(),
+                pl.col("line_item_unblended_cost").sum().round(8),
+                pl.col("resource_tags").map.len().sum(),
+                pl.col("cost_category").map.len().sum(),
+                pl.col("line_item_usage_start_date").max(),
+                pl.col("usage_date").n_unique(),
+            )
+            .row(0)
+        )
     assert sums[0] == sums[1]
     assert sums[0][0] == demo["billing_periods"]["2026-09"]["rows"] == 14_710
     assert sums[0][5] == 30  # every day of September has line items

@@ -22,7 +22,9 @@ def test_athena_layout_without_manifest(tmp_path):
     assert sorted(found.deliveries) == ["2018-10", "2018-11", "2018-12"]
     oct_ = found.deliveries["2018-10"]
     assert [k.rsplit("/", 1)[1] for k in oct_.data_files] == [
-        "athena-report-00001.snappy.parquet", "athena-report-00002.snappy.parquet"]
+        "athena-report-00001.snappy.parquet",
+        "athena-report-00002.snappy.parquet",
+    ]
     assert oct_.delivery_id.startswith("files-")
     assert found.data_files == 6 and found.status == "READY"  # the status file is not data
     assert "athena" in found.describe() and "data status READY" in found.describe()
@@ -31,8 +33,10 @@ def test_athena_layout_without_manifest(tmp_path):
 def test_athena_layout_with_manifest_uses_its_assembly(tmp_path):
     found = _found(rx.athena_2018(tmp_path, with_manifest=True), tmp_path)
     assert {p: (m.layout, m.delivery_id) for p, m in found.deliveries.items()} == {
-        "2018-10": ("athena", "athena-10-assembly"), "2018-11": ("athena", "athena-11-assembly"),
-        "2018-12": ("athena", "athena-12-assembly")}
+        "2018-10": ("athena", "athena-10-assembly"),
+        "2018-11": ("athena", "athena-11-assembly"),
+        "2018-12": ("athena", "athena-12-assembly"),
+    }
 
 
 def test_athena_data_status_updating_holds_every_period(tmp_path):

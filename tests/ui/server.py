@@ -27,8 +27,9 @@ def ensure_chromium() -> str:
 
 
 @contextmanager
-def dagster_dev(data_dir: Path, home: Path, environ: dict[str, str], timeout: float = 240,
-                daemon: bool = True) -> Iterator[str]:
+def dagster_dev(
+    data_dir: Path, home: Path, environ: dict[str, str], timeout: float = 240, daemon: bool = True
+) -> Iterator[str]:
     """Start the UI and daemon for ``data_dir`` with the instance at ``home``; yields its URL.
     Without ``daemon`` only the webserver runs: a UI to look at, with no sensor or schedule
     launching runs meanwhile."""
@@ -39,16 +40,32 @@ def dagster_dev(data_dir: Path, home: Path, environ: dict[str, str], timeout: fl
     log = open(home / "dagster_dev.log", "wb")  # noqa: SIM115 - closed below
     argv = [dagster, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
     if not daemon:
-        argv = [str(Path(sys.executable).with_name("dagster-webserver")), "-w",
-                str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
-    proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True,
-                            preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL),
-                                                signal.signal(signal.SIGTERM, signal.SIG_DFL)))
+        argv = [
+            str(Path(sys.executable).with_name("dagster-webserver")),
+            "-w",
+            str(PROJECT_ROOT / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ]
+    proc = subprocess.Popen(
+        argv,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=lambda: (
+            signal.signal(signal.SIGINT, signal.SIG_DFL),
+            signal.signal(signal.SIGTERM, signal.SIG_DFL),
+        ),
+    )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(f"{url}/server_info", proc, timeout,
-                      f"dagster dev did not start: see {home / 'dagster_dev.log'}")
+        wait_for_http(
+            f"{url}/server_info", proc, timeout, f"dagster dev did not start: see {home / 'dagster_dev.log'}"
+        )
         yield url
     finally:
         proc.terminate()

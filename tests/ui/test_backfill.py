@@ -30,8 +30,11 @@ def test_backfill_three_days_from_the_partitions_page(pipeline, pg_database, tmp
     settings, *_ = pipeline
     monkeypatch.setenv(PG_URL_ENV, pg_database)
     home = tmp_path / "dagster_home"  # a fresh instance: no history yet
-    env = {"FINOPS_AS_OF": "2026-10-31", "FINOPS_CUR_EXPORT_URL": settings.cur_export_url,
-           PG_URL_ENV: pg_database}
+    env = {
+        "FINOPS_AS_OF": "2026-10-31",
+        "FINOPS_CUR_EXPORT_URL": settings.cur_export_url,
+        PG_URL_ENV: pg_database,
+    }
     with dagster_dev(settings.data_dir, home, env) as url:
         backfill_id = _backfill_in_the_ui(url, home)
     with dg.DagsterInstance.from_config(str(home)) as restarted:  # UI and daemon are gone
@@ -72,15 +75,23 @@ def _backfill_in_the_ui(url: str, home) -> str:
 
             def done():
                 backfills = instance.get_backfills()
-                return backfills and backfills[0].status.value in ("COMPLETED", "COMPLETED_SUCCESS",
-                                                                   "COMPLETED_FAILED", "FAILED")
+                return backfills and backfills[0].status.value in (
+                    "COMPLETED",
+                    "COMPLETED_SUCCESS",
+                    "COMPLETED_FAILED",
+                    "FAILED",
+                )
+
             _wait_for(done, 420, "the backfill to finish")
             backfill = instance.get_backfills()[0]
             assert backfill.status.value in ("COMPLETED", "COMPLETED_SUCCESS"), backfill.status
             assert instance.get_materialized_partitions(ASSET) == set(DAYS)
             check = dg.AssetCheckKey(ASSET, "fct_daily_cost_conservation")
-            status = {i.partition_key: i.latest_execution_status.value for i in
-                      instance.event_log_storage.get_asset_check_partition_info([check]) if i.partition_key}
+            status = {
+                i.partition_key: i.latest_execution_status.value
+                for i in instance.event_log_storage.get_asset_check_partition_info([check])
+                if i.partition_key
+            }
             assert status == dict.fromkeys(DAYS, "SUCCEEDED")
             backfill_id = backfill.backfill_id
 

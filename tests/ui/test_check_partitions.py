@@ -40,7 +40,7 @@ def _failed_in_the_ui(page, url: str, asset: str, check: str) -> tuple[dict[str,
 def test_each_check_shows_the_planted_days_failed_and_every_other_day_passed(pipeline, tmp_path):
     settings, instance, _, truth = pipeline
     planted: dict[tuple[str, str], set[str]] = {}
-    for (asset, check, day) in planted_check_failures(truth):
+    for asset, check, day in planted_check_failures(truth):
         planted.setdefault((asset, check), set()).add(day)
     planted.setdefault(("raw_cur_line_items", "cur_raw_conservation"), set())  # a check that passes
     shots = PROJECT_ROOT / "test-artifacts"

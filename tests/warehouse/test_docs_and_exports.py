@@ -13,17 +13,36 @@ from tests.conftest import mart_names
 
 def test_dbt_docs_generate_documents_every_mart_column(pipeline, tmp_path):
     settings, *_ = pipeline
-    env = {**os.environ, "FINOPS_WAREHOUSE_PATH": str(settings.warehouse_path),
-           "FINOPS_RAW_LAKE_DIR": str(settings.raw_lake_dir)}
-    subprocess.run([DBT_EXECUTABLE, "docs", "generate", "--quiet",
-                    "--project-dir", str(dbt_project.project_dir), "--profiles-dir",
-                    str(dbt_project.profiles_dir), "--target-path", str(tmp_path)],
-                   check=True, env=env)
+    env = {
+        **os.environ,
+        "FINOPS_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "FINOPS_RAW_LAKE_DIR": str(settings.raw_lake_dir),
+    }
+    subprocess.run(
+        [
+            DBT_EXECUTABLE,
+            "docs",
+            "generate",
+            "--quiet",
+            "--project-dir",
+            str(dbt_project.project_dir),
+            "--profiles-dir",
+            str(dbt_project.profiles_dir),
+            "--target-path",
+            str(tmp_path),
+        ],
+        check=True,
+        env=env,
+    )
     catalog = json.loads((tmp_path / "catalog.json").read_text())
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    marts = {n["name"]: n for n in manifest["nodes"].values()
-             if n["resource_type"] == "model" and n["fqn"][1] == "marts"
-            and n["config"]["materialized"] != "ephemeral"}  # a mart's helper is not a mart
+    marts = {
+        n["name"]: n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model"
+        and n["fqn"][1] == "marts"
+        and n["config"]["materialized"] != "ephemeral"
+    }  # a mart's helper is not a mart
     assert set(marts) == mart_names() and len(marts) >= 20
     for name, node in marts.items():
         assert node["description"], name
@@ -40,7 +59,9 @@ def test_every_mart_is_exported_to_parquet(pipeline, warehouse):
     assert set(exported) == mart_names() | set(insights) and "fct_cost_allocation" in exported
     assert set(insights) <= set(exported)
     for name in sorted(set(exported) - set(insights)):
-        assert pl.read_parquet(settings.data_dir / "exports" / f"{name}.parquet").height == \
-            warehouse(f"select count(*) from {name}")[0][0], name
+        assert (
+            pl.read_parquet(settings.data_dir / "exports" / f"{name}.parquet").height
+            == warehouse(f"select count(*) from {name}")[0][0]
+        ), name
     money = pl.read_parquet(settings.data_dir / "exports" / "fct_daily_cost.parquet").schema["billed_cost"]
     assert money == pl.Decimal(38, 10)

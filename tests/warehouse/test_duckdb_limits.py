@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from decimal import Decimal
 
 import pytest
@@ -17,10 +18,18 @@ from finops_dagster.settings import Settings
 
 
 def test_limits_are_read_once_and_refused_when_malformed(tmp_path):
-    settings = Settings.from_env({"FINOPS_DATA_DIR": str(tmp_path), "FINOPS_DUCKDB_MEMORY_LIMIT": "512MB",
-                                  "FINOPS_DUCKDB_THREADS": "1"})
-    assert settings.duckdb_config() == {"memory_limit": "512MB", "threads": "1",
-                                        "preserve_insertion_order": "false"}
+    settings = Settings.from_env(
+        {
+            "FINOPS_DATA_DIR": str(tmp_path),
+            "FINOPS_DUCKDB_MEMORY_LIMIT": "512MB",
+            "FINOPS_DUCKDB_THREADS": "1",
+        }
+    )
+    assert settings.duckdb_config() == {
+        "memory_limit": "512MB",
+        "threads": "1",
+        "preserve_insertion_order": "false",
+    }
     assert Settings.from_env({"FINOPS_DATA_DIR": str(tmp_path)}).duckdb_memory_limit == "1GB"
     with pytest.raises(ValueError, match="FINOPS_DUCKDB_MEMORY_LIMIT='lots'"):
         Settings.from_env({"FINOPS_DATA_DIR": str(tmp_path), "FINOPS_DUCKDB_MEMORY_LIMIT": "lots"})
@@ -29,8 +38,13 @@ def test_limits_are_read_once_and_refused_when_malformed(tmp_path):
 
 
 def test_dbt_and_the_python_readers_open_duckdb_with_the_configured_limits(tmp_path):
-    settings = Settings.from_env({"FINOPS_DATA_DIR": str(tmp_path), "FINOPS_DUCKDB_MEMORY_LIMIT": "768MB",
-                                  "FINOPS_DUCKDB_THREADS": "1"})
+    settings = Settings.from_env(
+        {
+            "FINOPS_DATA_DIR": str(tmp_path),
+            "FINOPS_DUCKDB_MEMORY_LIMIT": "768MB",
+            "FINOPS_DUCKDB_THREADS": "1",
+        }
+    )
     saved = dict(os.environ)
     try:
         settings.export_to_environ()
@@ -38,12 +52,31 @@ def test_dbt_and_the_python_readers_open_duckdb_with_the_configured_limits(tmp_p
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    query = ("select current_setting('memory_limit') as m, current_setting('threads') as t, "
-             "current_setting('temp_directory') as d")
+    query = (
+        "select current_setting('memory_limit') as m, current_setting('threads') as t, "
+        "current_setting('temp_directory') as d"
+    )
     proc = subprocess.run(
-        [DBT_EXECUTABLE, "show", "--inline", query, "--output", "json", "--log-format", "text",
-         "--project-dir", str(dbt_project.project_dir), "--profiles-dir", str(dbt_project.profiles_dir),
-         "--target-path", str(tmp_path / "target")], env=env, capture_output=True, text=True)
+        [
+            DBT_EXECUTABLE,
+            "show",
+            "--inline",
+            query,
+            "--output",
+            "json",
+            "--log-format",
+            "text",
+            "--project-dir",
+            str(dbt_project.project_dir),
+            "--profiles-dir",
+            str(dbt_project.profiles_dir),
+            "--target-path",
+            str(tmp_path / "target"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert '"m": "732.4 MiB"' in proc.stdout  # DuckDB reports 768 MB in MiB
     assert '"t": 1' in proc.stdout  # and the spill folder is DuckDB's own, beside the warehouse:
@@ -54,13 +87,14 @@ def test_dbt_and_the_python_readers_open_duckdb_with_the_configured_limits(tmp_p
 
     duckdb.connect(str(lake.warehouse_path)).close()  # dbt show left no file; make one to read
     with lake.warehouse_reader() as con:
-        assert con.execute("select current_setting('memory_limit'), current_setting('threads')"
-                           ).fetchone() == ("732.4 MiB", 1)
+        assert con.execute(
+            "select current_setting('memory_limit'), current_setting('threads')"
+        ).fetchone() == ("732.4 MiB", 1)
 
 
 def test_a_dbt_build_that_spills_to_disk_goes_on(tmp_path):
     """Under a memory ceiling DuckDB spills, and the build goes on: the day aggregates of 3M line
-    items (1.5M groups) under 150 MB, then the views over them on new cursors. With the spill
+    items (1.5M groups) under 256 MB, then the views over them on new cursors. With the spill
     folder set in profiles.yml, dbt-duckdb set it again on every cursor and DuckDB refused once
     it had been used ("Cannot switch temporary directory after the current one has been used"):
     a 20M-line-item month failed its daily build. (Checked: with that line back, this fails.)"""
@@ -69,7 +103,9 @@ def test_a_dbt_build_that_spills_to_disk_goes_on(tmp_path):
     from tests.dbt_run import build_model, create_costed_lines
 
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
-        create_costed_lines(con, """
+        create_costed_lines(
+            con,
+            """
             select
                 date '2026-09-01' + cast(i % 30 as integer) as usage_date,
                 date '2026-09-01' as billing_period_start,
@@ -83,11 +119,33 @@ def test_a_dbt_build_that_spills_to_disk_goes_on(tmp_path):
                 null::varchar as tag_customer, null::varchar as tag_service, 1.0 as usage_quantity,
                 cast(0.096 as decimal(38, 10)) as effective_cost,
                 cast(0.096 as decimal(38, 10)) as unblended_cost
-            from range(3000000) t(i)""")
-    build_model(tmp_path, "int_cur__line_items_daily int_cur__usage_and_credits_daily int_cost__usage_daily "
-                "int_cur__on_demand_compute_daily", {"FINOPS_DUCKDB_MEMORY_LIMIT": "150MB"})
+            from range(3000000) t(i)""",
+        )
+    spill = tmp_path / "warehouse.duckdb.tmp"  # DuckDB's spill folder exists while it spills
+    seen, done = [], threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            if spill.is_dir() and any(spill.iterdir()):
+                seen.append(True)
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:  # DuckDB 1.5 needs ~190 MB where 2.0 spilled under 150 MB; 256 MB still spills
+        build_model(
+            tmp_path,
+            "int_cur__line_items_daily int_cur__usage_and_credits_daily int_cost__usage_daily "
+            "int_cur__on_demand_compute_daily",
+            {"FINOPS_DUCKDB_MEMORY_LIMIT": "256MB"},
+        )
+    finally:
+        done.set()
+        watcher.join()
+    assert seen, "the build never spilled: the memory ceiling is too high to test the spill folder"
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-        rows, cost = con.execute("select sum(line_item_count), sum(effective_cost) "
-                                 "from int_cur__usage_and_credits_daily").fetchone()
+        rows, cost = con.execute(
+            "select sum(line_item_count), sum(effective_cost) from int_cur__usage_and_credits_daily"
+        ).fetchone()
         spend = con.execute("select sum(on_demand_cost) from int_cur__on_demand_compute_daily").fetchone()[0]
     assert rows == 3_000_000 and cost == spend == Decimal("288000")

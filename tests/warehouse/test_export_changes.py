@@ -14,8 +14,9 @@ from finops_dagster.warehouse.exports import export_marts
 
 def test_only_changed_marts_get_a_new_export(tmp_path):
     con = duckdb.connect()
-    con.execute("create table fct_a as select i, cast(i * 1.25 as decimal(38, 10)) as cost "
-                "from range(1000) t(i)")
+    con.execute(
+        "create table fct_a as select i, cast(i * 1.25 as decimal(38, 10)) as cost from range(1000) t(i)"
+    )
     con.execute("create table fct_b as select i, 'x' || i as name from range(10) t(i)")
     exports = tmp_path / "exports"
     written: list[str] = []
@@ -32,8 +33,9 @@ def test_only_changed_marts_get_a_new_export(tmp_path):
     export_marts(con, ["fct_a", "fct_b"], exports, written)
     assert written == ["fct_a"]
     assert (exports / "fct_b.parquet").stat().st_ino == inodes["fct_b"]
-    assert pl.read_parquet(exports / "fct_a.parquet").filter(pl.col("i") == 500)["cost"][0] \
-        == Decimal("625.0100000000")
+    assert pl.read_parquet(exports / "fct_a.parquet").filter(pl.col("i") == 500)["cost"][0] == Decimal(
+        "625.0100000000"
+    )
 
     (exports / "fct_b.parquet").unlink()  # an export removed by hand is written again
     written.clear()

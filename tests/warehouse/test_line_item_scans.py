@@ -14,10 +14,15 @@ LINE_ITEM_VIEWS = {"model.finops.stg_cur__line_items", "model.finops.int_cur__li
 
 def test_only_the_day_aggregates_read_the_line_items():
     nodes = json.loads(ensure_manifest().read_text())["nodes"]
-    readers = {name: node for name, node in nodes.items()
-               if node["resource_type"] == "model" and LINE_ITEM_VIEWS & set(node["depends_on"]["nodes"])}
-    assert set(readers) == {"model.finops.int_cur__line_items_costed",
-                            "model.finops.int_cur__line_items_daily"}
+    readers = {
+        name: node
+        for name, node in nodes.items()
+        if node["resource_type"] == "model" and LINE_ITEM_VIEWS & set(node["depends_on"]["nodes"])
+    }
+    assert set(readers) == {
+        "model.finops.int_cur__line_items_costed",
+        "model.finops.int_cur__line_items_daily",
+    }
     daily = readers["model.finops.int_cur__line_items_daily"]
     assert daily["config"]["materialized"] == "incremental"
     assert "partition_window" in daily["raw_code"]  # scans its window only
@@ -29,7 +34,9 @@ def test_intermediate_models_read_no_mart():
     efficiency window, built on two efficiency marts, moved to marts/efficiency/."""
     nodes = json.loads(ensure_manifest().read_text())["nodes"]
     marts = {n for n, node in nodes.items() if node["resource_type"] == "model" and node["fqn"][1] == "marts"}
-    reading = {node["name"]: sorted(nodes[m]["name"] for m in set(node["depends_on"]["nodes"]) & marts)
-               for node in nodes.values()
-               if node["resource_type"] == "model" and node["fqn"][1] in ("staging", "intermediate")}
+    reading = {
+        node["name"]: sorted(nodes[m]["name"] for m in set(node["depends_on"]["nodes"]) & marts)
+        for node in nodes.values()
+        if node["resource_type"] == "model" and node["fqn"][1] in ("staging", "intermediate")
+    }
     assert {k: v for k, v in reading.items() if v} == {}

@@ -22,16 +22,21 @@ def _lines(days: list[str]) -> str:
         f"'Usage' as line_item_type, 'Usage' as charge_category, 1.0::double as usage_quantity, "
         f"map(['user_team'], ['core']) as tags, 'core' as tag_team, "
         f"cast(5 as decimal(38, 10)) as unblended_cost, cast(5 as decimal(38, 10)) as effective_cost"
-        for d in days)
+        for d in days
+    )
 
 
 def _per_day(path) -> dict[str, tuple]:
     with duckdb.connect(str(path), read_only=True) as con:
-        return {str(r[0]): r[1:] for r in con.execute(
-            "select d.usage_date, sum(d.billed_cost), sum(d.line_item_count), "
-            "(select sum(billed_cost) from fct_daily_cost_tags t where t.usage_date = d.usage_date), "
-            "(select sum(billed_cost) from fct_cost_trend c where c.usage_date = d.usage_date) "
-            "from fct_daily_cost d group by d.usage_date order by 1").fetchall()}
+        return {
+            str(r[0]): r[1:]
+            for r in con.execute(
+                "select d.usage_date, sum(d.billed_cost), sum(d.line_item_count), "
+                "(select sum(billed_cost) from fct_daily_cost_tags t where t.usage_date = d.usage_date), "
+                "(select sum(billed_cost) from fct_cost_trend c where c.usage_date = d.usage_date) "
+                "from fct_daily_cost d group by d.usage_date order by 1"
+            ).fetchall()
+        }
 
 
 def test_a_day_emptied_by_a_redelivery_leaves_every_incremental_model(tmp_path):

@@ -41,9 +41,9 @@ priced as (
     select lines.*, coalesce(r.reference_rate, 0) as reference_rate
     from lines
     left join reference_rates as r
-        on r.billing_period_start = lines.billing_period_start and r.sub_account_id = lines.sub_account_id
-        and r.service_code = lines.service_code and r.usage_type = lines.usage_type
-        and r.region_id = lines.region_id
+        on lines.billing_period_start = r.billing_period_start and lines.sub_account_id = r.sub_account_id
+        and lines.service_code = r.service_code and lines.usage_type = r.usage_type
+        and lines.region_id = r.region_id
 )
 
 select

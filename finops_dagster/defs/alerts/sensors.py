@@ -11,11 +11,20 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, alerts: AlertR
     """Posts each failed run once (keyed by run id), naming the job, partitions and error."""
     run = context.dagster_run
     window = run.tags.get("dagster/partition") or "..".join(
-        filter(None, (run.tags.get("dagster/asset_partition_range_start"),
-                      run.tags.get("dagster/asset_partition_range_end"))))
-    text = (f":rotating_light: finops-dagster run failed: job `{run.job_name}`"
-            + (f" for {window}" if window else "") + f" (run {run.run_id[:8]})\n"
-            + (context.failure_event.message or "")[:500])
+        filter(
+            None,
+            (
+                run.tags.get("dagster/asset_partition_range_start"),
+                run.tags.get("dagster/asset_partition_range_end"),
+            ),
+        )
+    )
+    text = (
+        f":rotating_light: finops-dagster run failed: job `{run.job_name}`"
+        + (f" for {window}" if window else "")
+        + f" (run {run.run_id[:8]})\n"
+        + (context.failure_event.message or "")[:500]
+    )
     outbox = alerts.outbox()
     state = outbox.record(Alert(f"run_failure:{run.run_id}", "run_failure", text))
     delivered = outbox.deliver_due()  # a few seconds at most; what is left goes on a later tick

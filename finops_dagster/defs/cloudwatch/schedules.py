@@ -8,12 +8,19 @@ from finops_dagster.partitions import daily_partitions
 from finops_dagster.schedule_windows import recent_hours
 
 cloudwatch_job = dg.define_asset_job(
-    "cloudwatch_job", selection=dg.AssetSelection.assets(raw_cloudwatch_metrics),
-    partitions_def=daily_partitions, description="Ingest CloudWatch metrics for day partitions.")
+    "cloudwatch_job",
+    selection=dg.AssetSelection.assets(raw_cloudwatch_metrics),
+    partitions_def=daily_partitions,
+    description="Ingest CloudWatch metrics for day partitions.",
+)
 
 
-@dg.schedule(job=cloudwatch_job, cron_schedule="10 * * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
+@dg.schedule(
+    job=cloudwatch_job,
+    cron_schedule="10 * * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
 def cloudwatch_recent_hours_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Every hour: re-sync yesterday and today, whose recent hours CloudWatch is still filling."""
     first, last = recent_hours(context.scheduled_execution_time)

@@ -12,15 +12,19 @@ from finops_dagster.resources import CostExplorerResource, CurExportResource, La
 from finops_dagster.selections import DAILY, REFERENCE, raw_tags
 from finops_dagster.sources.cost_explorer import CostExplorerError, cost_categories, forecast
 
-_COMMON = dict(group_name="ingestion", kinds={"python", "polars", "parquet"},
-               owners=["team:finops-platform"])
+_COMMON = dict(group_name="ingestion", kinds={"python", "polars", "parquet"}, owners=["team:finops-platform"])
 _TAGS = {"source": "cost_explorer"}
 
 
-@dg.asset(partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(),
-          tags={**_TAGS, **raw_tags(DAILY, follows_cur=True)}, **_COMMON)
-def raw_cost_explorer_daily(context: dg.AssetExecutionContext, cost_explorer: CostExplorerResource,
-                            lake: LakeResource) -> dg.MaterializeResult:
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    tags={**_TAGS, **raw_tags(DAILY, follows_cur=True)},
+    **_COMMON,
+)
+def raw_cost_explorer_daily(
+    context: dg.AssetExecutionContext, cost_explorer: CostExplorerResource, lake: LakeResource
+) -> dg.MaterializeResult:
     """GetCostAndUsage at DAILY granularity (unblended, amortized, net, blended, usage) for each
     configured GroupBy set and account, with Cost Explorer's Estimated flag per row. Pages are
     saved as they arrive, so a killed run resumes where it stopped."""
@@ -29,8 +33,14 @@ def raw_cost_explorer_daily(context: dg.AssetExecutionContext, cost_explorer: Co
         return lake.skip_source(SOURCE, "not_configured", "FINOPS_COST_EXPLORER=off", context)
     try:
         entries = ingest_cost_explorer_days(
-            cost_explorer.clients(), lake.raw_lake(), lake.ledger(), days, cost_explorer.group_by,
-            cost_explorer.state_path, progress=reporter(context))
+            cost_explorer.clients(),
+            lake.raw_lake(),
+            lake.ledger(),
+            days,
+            cost_explorer.group_by,
+            cost_explorer.state_path,
+            progress=reporter(context),
+        )
     except Exception as exc:
         if (why := unavailable(exc)) is not None:
             return lake.skip_source(SOURCE, *why, context, days=f"{days[0]}..{days[-1]}")
@@ -39,12 +49,16 @@ def raw_cost_explorer_daily(context: dg.AssetExecutionContext, cost_explorer: Co
         raise
     lake.source_ok(SOURCE)
     total = sum(e.unblended_cost for e in entries)
-    return dg.MaterializeResult(metadata={
-        "rows": sum(e.row_count for e in entries), "days": len(entries),
-        "unblended_cost": dg.MetadataValue.float(float(round(total, 2))),
-        "unblended_cost_exact": str(total), "queries": ", ".join(cost_explorer.group_by),
-        "accounts": ", ".join(sorted({a for e in entries for a in e.accounts})),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "rows": sum(e.row_count for e in entries),
+            "days": len(entries),
+            "unblended_cost": dg.MetadataValue.float(float(round(total, 2))),
+            "unblended_cost_exact": str(total),
+            "queries": ", ".join(cost_explorer.group_by),
+            "accounts": ", ".join(sorted({a for e in entries for a in e.accounts})),
+        }
+    )
 
 
 def _optional(cost_explorer: CostExplorerResource, read):
@@ -64,46 +78,65 @@ def _write(lake: LakeResource, name: str, frame) -> str:
 
 
 @dg.asset(tags={**_TAGS, **raw_tags(REFERENCE)}, **_COMMON)
-def raw_cost_explorer_forecast(cost_explorer: CostExplorerResource, cur: CurExportResource,
-                               lake: LakeResource) -> dg.MaterializeResult:
+def raw_cost_explorer_forecast(
+    cost_explorer: CostExplorerResource, cur: CurExportResource, lake: LakeResource
+) -> dg.MaterializeResult:
     """Cost Explorer's own month-end forecast (GetCostForecast, 80 % interval) from the day
     after ``as_of`` to the end of that month, per account."""
     import polars as pl
 
     start = cur.as_of_date() + dt.timedelta(days=1)
     end = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-    frame = _optional(cost_explorer, lambda: pl.concat(
-        [forecast(c, start, end, acct) for c, acct in cost_explorer.clients()]))
+    frame = _optional(
+        cost_explorer,
+        lambda: pl.concat([forecast(c, start, end, acct) for c, acct in cost_explorer.clients()]),
+    )
     if isinstance(frame, tuple):
         return lake.skip_source(SOURCE, *frame)
     frame = frame.with_columns(as_of=pl.lit(cur.as_of_date()))
-    return dg.MaterializeResult(metadata={
-        "path": _write(lake, "cost_explorer_forecast", frame), "days": frame.height,
-        "forecast_total": dg.MetadataValue.float(float(frame["mean"].sum() or 0)),
-        "window": f"{start}..{end - dt.timedelta(days=1)}"})
+    return dg.MaterializeResult(
+        metadata={
+            "path": _write(lake, "cost_explorer_forecast", frame),
+            "days": frame.height,
+            "forecast_total": dg.MetadataValue.float(float(frame["mean"].sum() or 0)),
+            "window": f"{start}..{end - dt.timedelta(days=1)}",
+        }
+    )
 
 
 @dg.asset(tags={**_TAGS, **raw_tags(REFERENCE)}, **_COMMON)
-def raw_cost_categories(cost_explorer: CostExplorerResource, cur: CurExportResource,
-                        lake: LakeResource) -> dg.MaterializeResult:
+def raw_cost_categories(
+    cost_explorer: CostExplorerResource, cur: CurExportResource, lake: LakeResource
+) -> dg.MaterializeResult:
     """Cost category definitions (ListCostCategoryDefinitions) and their values over the last
     90 days (GetCostCategories), for allocation by cost category."""
     import polars as pl
 
     end = cur.as_of_date() + dt.timedelta(days=1)
-    frame = _optional(cost_explorer, lambda: pl.concat(
-        [cost_categories(c, end - dt.timedelta(days=90), end, acct) for c, acct in cost_explorer.clients()]))
+    frame = _optional(
+        cost_explorer,
+        lambda: pl.concat(
+            [
+                cost_categories(c, end - dt.timedelta(days=90), end, acct)
+                for c, acct in cost_explorer.clients()
+            ]
+        ),
+    )
     if isinstance(frame, tuple):
         return lake.skip_source(SOURCE, *frame)
-    return dg.MaterializeResult(metadata={
-        "path": _write(lake, "cost_categories", frame),
-        "categories": ", ".join(sorted(set(frame["cost_category"]))) or "none",
-        "values": frame.height})
+    return dg.MaterializeResult(
+        metadata={
+            "path": _write(lake, "cost_categories", frame),
+            "categories": ", ".join(sorted(set(frame["cost_category"]))) or "none",
+            "values": frame.height,
+        }
+    )
 
 
 @dg.asset_check(asset=raw_cost_explorer_daily, partitions_def=daily_partitions)
-def cost_explorer_day_complete(context: dg.AssetCheckExecutionContext,
-                               lake: LakeResource) -> dg.AssetCheckResult:
+def cost_explorer_day_complete(
+    context: dg.AssetCheckExecutionContext, lake: LakeResource
+) -> dg.AssetCheckResult:
     """Every account and GroupBy set returned rows for the day (an empty day is a gap)."""
     from finops_dagster.checks import evaluate_days
     from finops_dagster.quality.results import DayResult
@@ -118,8 +151,9 @@ def cost_explorer_day_complete(context: dg.AssetCheckExecutionContext,
             return DayResult(False, {"reason": f"{d}: no raw file"})
         df = raw.scan_day(SOURCE, d).collect()
         combos = df.select("source_account", "query").unique().height
-        return DayResult(df.height > 0, {"rows": df.height, "account_queries": combos,
-                                         "estimated_rows": int(df["estimated"].sum())})
+        return DayResult(
+            df.height > 0,
+            {"rows": df.height, "account_queries": combos, "estimated_rows": int(df["estimated"].sum())},
+        )
 
-    return evaluate_days(context, dg.AssetKey("raw_cost_explorer_daily"),
-                         "cost_explorer_day_complete", day)
+    return evaluate_days(context, dg.AssetKey("raw_cost_explorer_daily"), "cost_explorer_day_complete", day)

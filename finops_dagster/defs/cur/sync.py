@@ -15,9 +15,9 @@ cur_refresh_job = dg.define_asset_job(
     selection=(raw_assets(CUR) | follows_cur()).downstream(),
     partitions_def=daily_partitions,
     description="Re-ingest CUR days (and Cost Explorer's view of the same days, which a "
-                "restatement changes too) and rebuild everything downstream for them: the dbt views, "
-                "the day rows of the incremental marts, restatement diffs and the sync report "
-                "(what the sync sensor runs).",
+    "restatement changes too) and rebuild everything downstream for them: the dbt views, "
+    "the day rows of the incremental marts, restatement diffs and the sync report "
+    "(what the sync sensor runs).",
 )
 
 
@@ -26,10 +26,15 @@ def _plan(cur: CurExportResource, lake: LakeResource) -> list[PeriodStatus]:
 
 
 def _table(plan: list[PeriodStatus]) -> str:
-    rows = [f"| {p.billing_period} | {p.status} | {p.delivery_id or '-'} | {p.ingested_days}/"
-            f"{p.expected_days} | {len(p.days_to_ingest)} |" for p in plan]
-    return ("| billing period | status | current delivery | days ingested | days to ingest |\n"
-            "|---|---|---|---|---|\n" + "\n".join(rows))
+    rows = [
+        f"| {p.billing_period} | {p.status} | {p.delivery_id or '-'} | {p.ingested_days}/"
+        f"{p.expected_days} | {len(p.days_to_ingest)} |"
+        for p in plan
+    ]
+    return (
+        "| billing period | status | current delivery | days ingested | days to ingest |\n"
+        "|---|---|---|---|---|\n" + "\n".join(rows)
+    )
 
 
 @dg.asset(
@@ -37,10 +42,14 @@ def _table(plan: list[PeriodStatus]) -> str:
     group_name="ingestion",
     kinds={"python"},
     owners=["team:finops-platform"],
-    check_specs=[dg.AssetCheckSpec(
-        "cur_sync_complete", asset="cur_sync_status",
-        description="No billing period without a delivery since the configured start, none whose "
-                    "files form no usable delivery, and no delivered day left to ingest.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "cur_sync_complete",
+            asset="cur_sync_status",
+            description="No billing period without a delivery since the configured start, none whose "
+            "files form no usable delivery, and no delivered day left to ingest.",
+        )
+    ],
 )
 def cur_sync_status(cur: CurExportResource, lake: LakeResource) -> dg.MaterializeResult:
     """Every billing period since the configured start versus the ledger: up to date, new,
@@ -58,20 +67,27 @@ def cur_sync_status(cur: CurExportResource, lake: LakeResource) -> dg.Materializ
             "days_to_ingest": sum(len(p.days_to_ingest) for p in plan),
             "as_of": str(cur.as_of_date()),
             "unusable_periods": dg.MetadataValue.md(
-                "\n".join(f"- {p}: {why}" for p, why in unusable.items()) or "none"),
+                "\n".join(f"- {p}: {why}" for p, why in unusable.items()) or "none"
+            ),
         },
-        check_results=[dg.AssetCheckResult(
-            check_name="cur_sync_complete", passed=not missing and not pending and not unusable,
-            metadata={"missing_billing_periods": ", ".join(missing) or "none",
-                      "unusable_periods": ", ".join(unusable) or "none",
-                      "periods_to_sync": ", ".join(pending) or "none"})],
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="cur_sync_complete",
+                passed=not missing and not pending and not unusable,
+                metadata={
+                    "missing_billing_periods": ", ".join(missing) or "none",
+                    "unusable_periods": ", ".join(unusable) or "none",
+                    "periods_to_sync": ", ".join(pending) or "none",
+                },
+            )
+        ],
     )
 
 
-@dg.sensor(job=cur_refresh_job, minimum_interval_seconds=300,
-           default_status=dg.DefaultSensorStatus.STOPPED)
-def cur_delivery_sensor(context: dg.SensorEvaluationContext, cur: CurExportResource,
-                        lake: LakeResource) -> dg.SensorResult:
+@dg.sensor(job=cur_refresh_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED)
+def cur_delivery_sensor(
+    context: dg.SensorEvaluationContext, cur: CurExportResource, lake: LakeResource
+) -> dg.SensorResult:
     """A new or changed CUR manifest (or days never ingested) runs exactly those days.
 
     The run key is the period, delivery id and day range, so one delivery is never run twice;
@@ -82,11 +98,18 @@ def cur_delivery_sensor(context: dg.SensorEvaluationContext, cur: CurExportResou
     for p in _plan(cur, lake):
         for first, last in day_ranges(list(p.days_to_ingest)):
             key = f"{p.billing_period}:{p.delivery_id}:{first}:{last}"
-            requests.append(dg.RunRequest(run_key=key, tags={
-                "dagster/asset_partition_range_start": first.isoformat(),
-                "dagster/asset_partition_range_end": last.isoformat(),
-                "finops/billing_period": p.billing_period, "finops/cur_status": p.status,
-                "finops/delivery_id": p.delivery_id or ""}))
+            requests.append(
+                dg.RunRequest(
+                    run_key=key,
+                    tags={
+                        "dagster/asset_partition_range_start": first.isoformat(),
+                        "dagster/asset_partition_range_end": last.isoformat(),
+                        "finops/billing_period": p.billing_period,
+                        "finops/cur_status": p.status,
+                        "finops/delivery_id": p.delivery_id or "",
+                    },
+                )
+            )
         if p.delivery_id:
             seen[p.billing_period] = p.delivery_id
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))

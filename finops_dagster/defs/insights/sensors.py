@@ -8,12 +8,16 @@ from finops_dagster.alerts import Alert
 from finops_dagster.resources import AlertResource, LakeResource
 
 
-@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Records each new row of insight_alerts once in the outbox (ids are stable across "
-                       "runs and restarts), then posts what is due within a few seconds; alerts whose "
-                       "post failed or timed out are retried on later ticks.")
-def insight_alert_sensor(context: dg.SensorEvaluationContext, lake: LakeResource,
-                         alerts: AlertResource) -> dg.SkipReason:
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Records each new row of insight_alerts once in the outbox (ids are stable across "
+    "runs and restarts), then posts what is due within a few seconds; alerts whose "
+    "post failed or timed out are retried on later ticks.",
+)
+def insight_alert_sensor(
+    context: dg.SensorEvaluationContext, lake: LakeResource, alerts: AlertResource
+) -> dg.SkipReason:
     path = lake.exports_dir / "insight_alerts.parquet"
     outbox = alerts.outbox()
     stamp = str(path.stat().st_mtime_ns) if path.exists() else ""

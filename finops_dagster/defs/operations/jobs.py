@@ -17,5 +17,5 @@ reference_job = dg.define_asset_job(
     "reference_job",
     selection=raw_assets(REFERENCE),
     description="Refresh the unpartitioned source tables: forecast, cost categories, business "
-                "reference data.",
+    "reference data.",
 )

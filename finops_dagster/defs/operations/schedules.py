@@ -12,32 +12,44 @@ from finops_dagster.schedule_windows import current_month, previous_month_if_fin
 from finops_dagster.selections import CUR, DAILY, raw_assets
 
 month_refresh_job = dg.define_asset_job(
-    "month_refresh_job", selection=raw_assets(CUR, DAILY).downstream(),
+    "month_refresh_job",
+    selection=raw_assets(CUR, DAILY).downstream(),
     partitions_def=daily_partitions,
     description="Every source for a range of days, then everything downstream: the daily marts for "
-                "those days, the unpartitioned marts and the Parquet exports.",
+    "those days, the unpartitioned marts and the Parquet exports.",
 )
+
 
 def _request(window: tuple[dt.date, dt.date], reason: str) -> dg.RunRequest:
     first, last = window
     return range_request(first.isoformat(), last.isoformat(), reason)
 
 
-@dg.schedule(job=month_refresh_job, cron_schedule="0 */6 * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
+@dg.schedule(
+    job=month_refresh_job,
+    cron_schedule="0 */6 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
 def current_month_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Every 6 hours: the current month to date."""
     return _request(current_month(context.scheduled_execution_time), "current month")
 
 
-@dg.schedule(job=month_refresh_job, cron_schedule="0 3 * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
-def previous_month_finalization_schedule(context: dg.ScheduleEvaluationContext,
-                                         cur: CurExportResource) -> dg.RunRequest | dg.SkipReason:
+@dg.schedule(
+    job=month_refresh_job,
+    cron_schedule="0 3 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def previous_month_finalization_schedule(
+    context: dg.ScheduleEvaluationContext, cur: CurExportResource
+) -> dg.RunRequest | dg.SkipReason:
     """Daily at 03:00 during the first ``finalization_days`` of a month: the previous month,
     whose invoice AWS is still finalizing (FINOPS_FINALIZATION_DAYS, default 5)."""
     window = previous_month_if_finalizing(context.scheduled_execution_time, cur.finalization_days)
     if window is None:
-        return dg.SkipReason(f"past the first {cur.finalization_days} days of the month: "
-                             "the previous month is final")
+        return dg.SkipReason(
+            f"past the first {cur.finalization_days} days of the month: the previous month is final"
+        )
     return _request(window, "previous month finalization")

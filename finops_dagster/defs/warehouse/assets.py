@@ -19,6 +19,7 @@ from finops_dagster.faults import crash_point
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import LakeResource
 from finops_dagster.settings import temporary_environ
+from finops_dagster.warehouse import engine
 from finops_dagster.warehouse.lake_paths import rebuild_views, stale_lake_paths
 
 INCREMENTAL = "config.materialized:incremental"
@@ -36,14 +37,17 @@ MANIFEST = ensure_manifest()
     backfill_policy=dg.BackfillPolicy.single_run(),
     dagster_dbt_translator=translator,
     name="dbt_daily_models",
-    pool="warehouse",
+    pool=engine.pool(),
 )
 def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource):
     """Incremental marts rebuilt for exactly the partition window (delete+insert by day)."""
     start, end = context.partition_time_window
     ce = lake.source_status("cost_explorer")
-    window = {"FINOPS_DBT_MIN_DATE": start.date().isoformat(), "FINOPS_DBT_MAX_DATE": end.date().isoformat(),
-              "FINOPS_DBT_COST_EXPLORER_AVAILABLE": str(ce.available).lower()}
+    window = {
+        "FINOPS_DBT_MIN_DATE": start.date().isoformat(),
+        "FINOPS_DBT_MAX_DATE": end.date().isoformat(),
+        "FINOPS_DBT_COST_EXPLORER_AVAILABLE": str(ce.available).lower(),
+    }
     context.log.info(f"dbt window {window}; {ce.line()}")
     _refuse_held_days(lake, context.partition_keys)
     _readable(context, lake, dbt)
@@ -81,26 +85,32 @@ def _refuse_held_days(lake: LakeResource, partition_keys: list[str] | None = Non
         lines = "\n".join(f"- {d}: {why}" for d, why in held.items())
         raise dg.Failure(
             description=f"{len(held)} raw CUR day(s) failed a blocking check and are held out of the "
-                        f"marts; re-ingest them (raw_cur_line_items for those days) and their checks "
-                        f"release them:\n{lines}",
-            metadata={"held_days": ", ".join(str(d) for d in held)})
+            f"marts; re-ingest them (raw_cur_line_items for those days) and their checks "
+            f"release them:\n{lines}",
+            metadata={"held_days": ", ".join(str(d) for d in held)},
+        )
 
 
 def _readable(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliResource) -> None:
     """Sources without data yet (CUR alone) get empty files of their schema, so views build;
     views still reading a lake the data folder moved away from are rebuilt first."""
     for name in lake.ensure_readable():
-        context.log.info(f"no data yet for the raw dataset {name}: an empty file of its schema "
-                         "stands in")
+        context.log.info(f"no data yet for the raw dataset {name}: an empty file of its schema stands in")
+    if lake.warehouse_engine == engine.SPARK:
+        return  # Spark's raw views are recreated at every dbt start (macros/raw_lake.sql)
     stale = stale_lake_paths(lake.warehouse_path, lake.contract.location)
     if stale:
-        context.log.warning(f"the warehouse views read {', '.join(stale)}, not the lake at "
-                            f"{lake.contract.root} (the data folder moved): rebuilding the views")
+        context.log.warning(
+            f"the warehouse views read {', '.join(stale)}, not the lake at "
+            f"{lake.contract.root} (the data folder moved): rebuilding the views"
+        )
         rebuild_views(DBT_EXECUTABLE, dbt_project.project_dir, getattr(dbt, "environment", {}))
         still = stale_lake_paths(lake.warehouse_path, lake.contract.location)
         if still:
-            raise dg.Failure(f"the warehouse views still read {', '.join(still)} after a rebuild: "
-                             f"is the dbt resource's FINOPS_RAW_LAKE_DIR the lake at {lake.contract.root}?")
+            raise dg.Failure(
+                f"the warehouse views still read {', '.join(still)} after a rebuild: "
+                f"is the dbt resource's FINOPS_RAW_LAKE_DIR the lake at {lake.contract.root}?"
+            )
 
 
 @dbt_assets(
@@ -109,7 +119,7 @@ def _readable(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCli
     exclude=INCREMENTAL,
     dagster_dbt_translator=translator,
     name="dbt_models",
-    pool="warehouse",
+    pool=engine.pool(),
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource):
     """Views and full-refresh tables: cheap to rebuild, not tied to a day."""

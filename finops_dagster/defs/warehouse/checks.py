@@ -11,59 +11,88 @@ from finops_dagster.partitions import daily_partitions
 from finops_dagster.quality import cur_days, marts
 from finops_dagster.quality.results import DayResult
 from finops_dagster.resources import LakeResource
+from finops_dagster.warehouse import engine
 
 FCT = dg.AssetKey("fct_daily_cost")
 RECONCILIATION = dg.AssetKey("fct_cost_reconciliation")
 ALLOCATION = dg.AssetKey("fct_cost_allocation")
 
 
-def _per_day(context: dg.AssetCheckExecutionContext, lake: LakeResource, asset: dg.AssetKey, name: str,
-             check: Callable[..., DayResult], with_ledger: bool = False) -> dg.AssetCheckResult:
+def _per_day(
+    context: dg.AssetCheckExecutionContext,
+    lake: LakeResource,
+    asset: dg.AssetKey,
+    name: str,
+    check: Callable[..., DayResult],
+    with_ledger: bool = False,
+) -> dg.AssetCheckResult:
     """Run ``check(connection, [ledger,] day)`` for every day of the run on one read-only connection."""
     ledger = lake.ledger() if with_ledger else None
     with lake.warehouse_reader() as con:
+
         def day(pk: str) -> DayResult:
             args = (con, ledger) if with_ledger else (con,)
             return check(*args, dt.date.fromisoformat(pk))
+
         return evaluate_days(context, asset, name, day)
 
 
-@dg.asset_check(asset=FCT, partitions_def=daily_partitions, pool="warehouse", blocking=True)
-def fct_daily_cost_conservation(context: dg.AssetCheckExecutionContext,
-                                lake: LakeResource) -> dg.AssetCheckResult:
+@dg.asset_check(asset=FCT, partitions_def=daily_partitions, pool=engine.pool(), blocking=True)
+def fct_daily_cost_conservation(
+    context: dg.AssetCheckExecutionContext, lake: LakeResource
+) -> dg.AssetCheckResult:
     """Line items and billed/effective cost of the day equal the ledger's, to the cent (one
     query for the run's range)."""
     ledger = lake.ledger()
     with lake.warehouse_reader() as con:
-        return evaluate_range(context, FCT, "fct_daily_cost_conservation",
-                              over_days(lambda days: cur_days.mart_conservation_days(con, ledger, days)))
+        return evaluate_range(
+            context,
+            FCT,
+            "fct_daily_cost_conservation",
+            over_days(lambda days: cur_days.mart_conservation_days(con, ledger, days)),
+        )
 
 
-@dg.asset_check(asset=FCT, partitions_def=daily_partitions, pool="warehouse")
-def fct_daily_cost_amortization_invariant(context: dg.AssetCheckExecutionContext,
-                                          lake: LakeResource) -> dg.AssetCheckResult:
+@dg.asset_check(asset=FCT, partitions_def=daily_partitions, pool=engine.pool())
+def fct_daily_cost_amortization_invariant(
+    context: dg.AssetCheckExecutionContext, lake: LakeResource
+) -> dg.AssetCheckResult:
     """Over the day's billing period: billed = effective + true-up + upfront fees."""
-    return _per_day(context, lake, FCT, "fct_daily_cost_amortization_invariant",
-                    cur_days.amortization_invariant, with_ledger=True)
+    return _per_day(
+        context,
+        lake,
+        FCT,
+        "fct_daily_cost_amortization_invariant",
+        cur_days.amortization_invariant,
+        with_ledger=True,
+    )
 
 
-@dg.asset_check(asset=RECONCILIATION, partitions_def=daily_partitions, pool="warehouse")
-def fct_cost_reconciliation_agreement(context: dg.AssetCheckExecutionContext,
-                                      lake: LakeResource) -> dg.AssetCheckResult:
+@dg.asset_check(asset=RECONCILIATION, partitions_def=daily_partitions, pool=engine.pool())
+def fct_cost_reconciliation_agreement(
+    context: dg.AssetCheckExecutionContext, lake: LakeResource
+) -> dg.AssetCheckResult:
     """CUR and Cost Explorer agree on every finalized day x account x service (estimated days
     and differences within tolerance are reported, not failed; without Cost Explorer, CUR alone,
     each day reports that and passes)."""
     ce = lake.source_status("cost_explorer")
     if not ce.available:
-        return evaluate_days(context, RECONCILIATION, "fct_cost_reconciliation_agreement",
-                             lambda pk: DayResult(True, {"status": ce.line()}))
-    return _per_day(context, lake, RECONCILIATION, "fct_cost_reconciliation_agreement",
-                    marts.reconciliation_agreement)
+        return evaluate_days(
+            context,
+            RECONCILIATION,
+            "fct_cost_reconciliation_agreement",
+            lambda pk: DayResult(True, {"status": ce.line()}),
+        )
+    return _per_day(
+        context, lake, RECONCILIATION, "fct_cost_reconciliation_agreement", marts.reconciliation_agreement
+    )
 
 
-@dg.asset_check(asset=ALLOCATION, partitions_def=daily_partitions, pool="warehouse", blocking=True)
-def fct_cost_allocation_conservation(context: dg.AssetCheckExecutionContext,
-                                     lake: LakeResource) -> dg.AssetCheckResult:
+@dg.asset_check(asset=ALLOCATION, partitions_def=daily_partitions, pool=engine.pool(), blocking=True)
+def fct_cost_allocation_conservation(
+    context: dg.AssetCheckExecutionContext, lake: LakeResource
+) -> dg.AssetCheckResult:
     """Allocated + unallocated = the day's total cost, billed and effective, to the cent."""
-    return _per_day(context, lake, ALLOCATION, "fct_cost_allocation_conservation",
-                    marts.allocation_conservation)
+    return _per_day(
+        context, lake, ALLOCATION, "fct_cost_allocation_conservation", marts.allocation_conservation
+    )

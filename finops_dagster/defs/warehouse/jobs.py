@@ -12,22 +12,27 @@ MARTS = dg.AssetSelection.tag("layer", "marts")
 AFTER_DAILY = dg.AssetSelection.assets(dbt_models) & dg.AssetSelection.assets(dbt_daily_models).downstream()
 
 warehouse_views_job = dg.define_asset_job(
-    "warehouse_views_job", selection=dg.AssetSelection.assets(dbt_models) - MARTS - AFTER_DAILY,
+    "warehouse_views_job",
+    selection=dg.AssetSelection.assets(dbt_models) - MARTS - AFTER_DAILY,
     description="(Re)build the staging and intermediate views and the seeds, and run their tests.",
 )
 
 daily_cost_job = dg.define_asset_job(
-    "daily_cost_job", selection=dg.AssetSelection.assets(dbt_daily_models),
+    "daily_cost_job",
+    selection=dg.AssetSelection.assets(dbt_daily_models),
     partitions_def=daily_partitions,
     description="Rebuild the day aggregates and the incremental marts (cost, reconciliation, allocation) "
-                "for day partitions, "
-                "with their per-day checks.",
+    "for day partitions, "
+    "with their per-day checks.",
 )
 
 marts_job = dg.define_asset_job(
-    "marts_job", selection=(dg.AssetSelection.assets(dbt_models) & MARTS) | AFTER_DAILY
-    | dg.AssetSelection.assets(mart_exports) | dg.AssetSelection.groups("insights"),
+    "marts_job",
+    selection=(dg.AssetSelection.assets(dbt_models) & MARTS)
+    | AFTER_DAILY
+    | dg.AssetSelection.assets(mart_exports)
+    | dg.AssetSelection.groups("insights"),
     description="Rebuild the unpartitioned marts (dimensions, efficiency, allocation reports, "
-                "anomalies, billing audit) from the daily marts, run their tests, export every mart "
-                "to Parquet, then forecast, backtest, budgets and the insight alerts.",
+    "anomalies, billing audit) from the daily marts, run their tests, export every mart "
+    "to Parquet, then forecast, backtest, budgets and the insight alerts.",
 )

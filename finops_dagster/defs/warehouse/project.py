@@ -25,15 +25,32 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     when a model, macro, seed or the project file changed since (a stale manifest silently
     left new models and seeds out of the asset graph)."""
     if not project.manifest_path.exists() or _changed_since(project, project.manifest_path.stat().st_mtime):
-        subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
-                        "--profiles-dir", str(project.profiles_dir)], check=True)
+        subprocess.run(
+            [
+                DBT_EXECUTABLE,
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(project.project_dir),
+                "--profiles-dir",
+                str(project.profiles_dir),
+            ],
+            check=True,
+        )
     return project.manifest_path
 
 
 def _changed_since(project: DbtProject, mtime: float) -> bool:
     root = Path(project.project_dir)
-    files = [root / "dbt_project.yml", *(p for folder in ("models", "macros", "seeds", "tests")
-                                         for p in (root / folder).rglob("*") if p.is_file())]
+    files = [
+        root / "dbt_project.yml",
+        *(
+            p
+            for folder in ("models", "macros", "seeds", "tests")
+            for p in (root / folder).rglob("*")
+            if p.is_file()
+        ),
+    ]
     return any(p.stat().st_mtime > mtime for p in files if p.exists())
 
 
@@ -53,9 +70,14 @@ def keep_partial_parse(invocation_target: Path, target: Path) -> None:
 def rotate_target_dirs(target: Path, keep: int = 20) -> list[Path]:
     """dagster-dbt writes each invocation's artefacts to target/<asset>-<run>-<hash>/ (2-4.5 MB
     each, without bound): keep the newest ``keep``."""
-    runs = sorted((p for p in target.glob("*-*-*")
-                   if (p / "run_results.json").exists() or (p / "manifest.json").exists()),
-                  key=lambda p: p.stat().st_mtime)
+    runs = sorted(
+        (
+            p
+            for p in target.glob("*-*-*")
+            if (p / "run_results.json").exists() or (p / "manifest.json").exists()
+        ),
+        key=lambda p: p.stat().st_mtime,
+    )
     old = runs[:-keep] if keep else runs
     for path in old:
         shutil.rmtree(path, ignore_errors=True)
@@ -72,20 +94,23 @@ class FinopsDbtTranslator(DagsterDbtTranslator):
     def __init__(self) -> None:
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
 
-    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str,
-                       project: DbtProject | None) -> dg.AssetSpec:
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         if props.get("resource_type") == "seed":
-            return spec.replace_attributes(group_name="reference", owners=["team:finops-platform"],
-                                           tags={**spec.tags, "layer": "seed"})
+            return spec.replace_attributes(
+                group_name="reference", owners=["team:finops-platform"], tags={**spec.tags, "layer": "seed"}
+            )
         if props.get("resource_type") != "model":
             return spec
         fqn = props.get("fqn", [])
         folder = fqn[1] if len(fqn) > 2 else "warehouse"
         group = fqn[2] if folder == "marts" and len(fqn) > 3 else _GROUPS.get(folder, folder)
-        return spec.replace_attributes(group_name=group, owners=["team:finops-platform"],
-                                       tags={**spec.tags, "layer": folder})
+        return spec.replace_attributes(
+            group_name=group, owners=["team:finops-platform"], tags={**spec.tags, "layer": folder}
+        )
 
 
 translator = FinopsDbtTranslator()

@@ -45,7 +45,7 @@ split as (
         cast(c.billed_cost * s.request_count / s.total_requests as {{ money_type() }})    as billed_part,
         cast(c.effective_cost * s.request_count / s.total_requests as {{ money_type() }}) as effective_part
     from classified as c
-    inner join shares as s on s.usage_date = c.usage_date and s.service_tag = c.tag_service
+    inner join shares as s on c.usage_date = s.usage_date and c.tag_service = s.service_tag
     where c.allocation_method = 'shared_split'
 ),
 

@@ -30,4 +30,4 @@ select
 from months
 cross join {{ ref('stg_business__customers') }} as customers
 left join cost
-    on cost.billing_month = months.billing_month and cost.customer_id = customers.customer_id
+    on months.billing_month = cost.billing_month and customers.customer_id = cost.customer_id

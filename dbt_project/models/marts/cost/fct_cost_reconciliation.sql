@@ -23,8 +23,8 @@ named as (  -- every line matches the catch-all rule, so the inner join keeps ev
             order by rules.rule_order) as rule_rank
     from cur_lines
     inner join {{ ref('cost_explorer_services') }} as rules
-        on (rules.product_code = '*' or rules.product_code = cur_lines.service_code)
-        and (rules.line_item_type = '*' or rules.line_item_type = cur_lines.line_item_type)
+        on (rules.product_code = '*' or cur_lines.service_code = rules.product_code)
+        and (rules.line_item_type = '*' or cur_lines.line_item_type = rules.line_item_type)
         and cur_lines.usage_type like rules.usage_type_like
 ),
 

@@ -20,7 +20,7 @@ daily as (
     from {{ ref('int_cur__on_demand_compute_daily') }} as s
     cross join bounds
     where s.usage_date > {{ dbt.dateadd('day', -var('commitment_lookback_days'), 'bounds.as_of_date') }}
-        and s.resource_id not in (select resource_id from pending)
+        and s.resource_id not in (select p.resource_id from pending as p)
     group by s.usage_date, s.sub_account_id
 ),
 

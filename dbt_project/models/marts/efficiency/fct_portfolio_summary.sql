@@ -3,13 +3,15 @@
 with opportunities as (
     select 'idle_resources' as category, sub_account_id, resource_id, monthly_savings from {{ ref('fct_waste') }}
     union all
-    select 'rightsizing', sub_account_id, resource_id, monthly_savings from {{ ref('fct_rightsizing_candidates') }}
+    select 'rightsizing' as category, sub_account_id, resource_id, monthly_savings from {{ ref('fct_rightsizing_candidates') }}
     union all
-    select 'workload_schedules', sub_account_id, resource_id, sum(monthly_savings)
+    select 'workload_schedules' as category, sub_account_id, resource_id,
+        sum(monthly_savings) as monthly_savings
     from {{ ref('fct_workload_schedules') }} where is_schedulable
     group by sub_account_id, resource_id
     union all
-    select 'commitments', sub_account_id, cast(null as {{ dbt.type_string() }}), monthly_savings
+    select 'commitments' as category, sub_account_id, cast(null as {{ dbt.type_string() }}) as resource_id,
+        monthly_savings
     from {{ ref('fct_commitment_opportunities') }}
 )
 

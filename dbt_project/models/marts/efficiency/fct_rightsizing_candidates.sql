@@ -16,8 +16,8 @@ options as (
         row_number() over (partition by e.resource_id order by t.on_demand_hourly_usd, t.vcpu) as rank_by_price
     from eligible as e
     inner join {{ ref('instance_types') }} as t
-        on t.family = e.family and t.vcpu >= e.required_vcpu and t.vcpu < e.vcpu
-        and t.on_demand_hourly_usd < e.on_demand_hourly_usd
+        on e.family = t.family and e.required_vcpu <= t.vcpu and e.vcpu > t.vcpu
+        and e.on_demand_hourly_usd > t.on_demand_hourly_usd
 )
 
 select

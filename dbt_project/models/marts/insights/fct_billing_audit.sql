@@ -20,8 +20,8 @@ timing as (  -- unbilled usage at a period's end, billed (without quantity) as t
         p.unbilled_at_period_end, n.without_usage_at_period_start
     from parts as p
     inner join parts as n
-        on n.sub_account_id = p.sub_account_id and n.service_code = p.service_code
-        and n.usage_type = p.usage_type
+        on p.sub_account_id = n.sub_account_id and p.service_code = n.service_code
+        and p.usage_type = n.usage_type
         and n.billing_period_start = {{ dbt.dateadd('month', 1, 'p.billing_period_start') }}
     where p.unbilled_at_period_end < 0 and n.without_usage_at_period_start > 0
         and abs(p.unbilled_at_period_end + n.without_usage_at_period_start) <= {{ cent }}
@@ -33,13 +33,13 @@ per_type as (
         coalesce(shifted_in.without_usage_at_period_start, 0) as timing_in
     from parts
     left join timing as shifted_out
-        on shifted_out.period_start = parts.billing_period_start
-        and shifted_out.sub_account_id = parts.sub_account_id
-        and shifted_out.service_code = parts.service_code and shifted_out.usage_type = parts.usage_type
+        on parts.billing_period_start = shifted_out.period_start
+        and parts.sub_account_id = shifted_out.sub_account_id
+        and parts.service_code = shifted_out.service_code and parts.usage_type = shifted_out.usage_type
     left join timing as shifted_in
-        on shifted_in.next_period_start = parts.billing_period_start
-        and shifted_in.sub_account_id = parts.sub_account_id
-        and shifted_in.service_code = parts.service_code and shifted_in.usage_type = parts.usage_type
+        on parts.billing_period_start = shifted_in.next_period_start
+        and parts.sub_account_id = shifted_in.sub_account_id
+        and parts.service_code = shifted_in.service_code and parts.usage_type = shifted_in.usage_type
 ),
 
 cells as (
@@ -73,7 +73,7 @@ paired as (
     from cells
     left join boundary as b
         on cast(b.usage_period_start as date) = cells.billing_period_start
-        and b.sub_account_id = cells.sub_account_id and b.service_code = cells.service_code
+        and cells.sub_account_id = b.sub_account_id and cells.service_code = b.service_code
 ),
 
 restated as (
@@ -85,16 +85,17 @@ restated as (
 
 signals as (
     select paired.*,
-        billed_cost - expected_cost as difference,
-        case when without_usage_rest <> 0 and r.restated_change is not null
-                and abs(without_usage_rest) <= abs(r.restated_change) + {{ cent }}
-            then without_usage_rest else 0 end as restatement,
-        case when expected_cost <> 0 then cast(rate_rest as double) / cast(expected_cost as double) end
+        paired.billed_cost - paired.expected_cost as difference,
+        case when paired.without_usage_rest <> 0 and r.restated_change is not null
+                and abs(paired.without_usage_rest) <= abs(r.restated_change) + {{ cent }}
+            then paired.without_usage_rest else 0 end as restatement,
+        case when paired.expected_cost <> 0
+            then cast(paired.rate_rest as double) / cast(paired.expected_cost as double) end
             as rate_ratio
     from paired
     left join restated as r
         on cast(r.billing_period_start as date) = paired.billing_period_start
-        and r.sub_account_id = paired.sub_account_id and r.service_code = paired.service_code
+        and paired.sub_account_id = r.sub_account_id and paired.service_code = r.service_code
 ),
 
 patterned as (

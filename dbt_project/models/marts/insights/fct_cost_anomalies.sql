@@ -49,11 +49,20 @@ daily as (
     group by dimension, dimension_value, usage_date
 ),
 
+first_days as (
+    select dimension, dimension_value, min(usage_date) as first_date
+    from daily
+    group by dimension, dimension_value
+),
+
+usage_days as (
+    select distinct usage_date from usage
+),
+
 spine as (  -- every day since a value first had cost, so a day without cost counts as 0
     select v.dimension, v.dimension_value, d.usage_date
-    from (select dimension, dimension_value, min(usage_date) as first_date
-          from daily group by dimension, dimension_value) as v
-    inner join (select distinct usage_date from usage) as d on d.usage_date >= v.first_date
+    from first_days as v
+    inner join usage_days as d on v.first_date <= d.usage_date
 ),
 
 filled as (
@@ -62,8 +71,8 @@ filled as (
         coalesce(daily.cost, 0) as cost
     from spine
     left join daily
-        on daily.dimension = spine.dimension and daily.dimension_value = spine.dimension_value
-        and daily.usage_date = spine.usage_date
+        on spine.dimension = daily.dimension and spine.dimension_value = daily.dimension_value
+        and spine.usage_date = daily.usage_date
 ),
 
 first_pass as (  -- anomalous days by the plain robust baseline, to be left out of the real one
@@ -155,8 +164,8 @@ window_lines as (  -- the anomaly day and its baseline days, line by line
         u.effective_cost, u.usage_quantity
     from flagged as f
     inner join by_dimension as u
-        on u.dimension = f.dimension and u.dimension_value = f.dimension_value
-        and (u.usage_date = f.usage_date
+        on f.dimension = u.dimension and f.dimension_value = u.dimension_value
+        and (f.usage_date = u.usage_date
              or {{ dbt.datediff('u.usage_date', 'f.usage_date', 'day') }} in ({{ lags | join(', ') }}))
 ),
 
@@ -202,19 +211,19 @@ top_cause as (
 explained as (
     select top_cause.*,
         -- volume effect at the baseline unit price; new or vanished usage is all volume
-        case when baseline_quantity > 0
-            then cast(usage_type_baseline_cost as double) / baseline_quantity
-                 * (current_quantity - baseline_quantity)
-            else cast(usage_type_change as double) end                        as volume_effect,
+        case when top_cause.baseline_quantity > 0
+            then cast(top_cause.usage_type_baseline_cost as double) / top_cause.baseline_quantity
+                 * (top_cause.current_quantity - top_cause.baseline_quantity)
+            else cast(top_cause.usage_type_change as double) end                        as volume_effect,
         tb.baseline_cost                                                         as tag_baseline_cost,
         cast(tb.cost - tb.baseline_cost as double)                               as tag_change,
         rb.request_count / nullif(rb.baseline_requests, 0) - 1                   as driver_change_ratio,
         round(100.0 * (rb.request_count / nullif(rb.baseline_requests, 0) - 1), 1) as driver_change_pct
     from top_cause
     left join requests_baseline as rb
-        on rb.service_tag = top_cause.root_cause_service_tag and rb.usage_date = top_cause.usage_date
+        on top_cause.root_cause_service_tag = rb.service_tag and top_cause.usage_date = rb.usage_date
     left join tag_baseline as tb
-        on tb.service_tag = top_cause.root_cause_service_tag and tb.usage_date = top_cause.usage_date
+        on top_cause.root_cause_service_tag = tb.service_tag and top_cause.usage_date = tb.usage_date
 ),
 
 episodes as (  -- consecutive anomalous days of a value in one direction form one episode
@@ -268,11 +277,11 @@ select
     e.usage_date <= {{ dbt.dateadd('day', -(var('anomaly_settle_days') | int), 'l.last_usage_date') }} as settled
 from episodes as e
 inner join explained as x
-    on x.dimension = e.dimension and x.dimension_value = e.dimension_value and x.usage_date = e.usage_date
+    on e.dimension = x.dimension and e.dimension_value = x.dimension_value and e.usage_date = x.usage_date
 cross join last_day as l
 left join restated as r
-    on r.usage_date = e.usage_date and r.sub_account_id = x.root_cause_account
-    and r.service_code = x.root_cause_service
+    on e.usage_date = r.usage_date and x.root_cause_account = r.sub_account_id
+    and x.root_cause_service = r.service_code
 )
 
 select
