@@ -31,8 +31,14 @@ def configure(history_start: str) -> None:
     start are dropped so the next load builds them with this one."""
     if history_start != _current["start"]:
         _current["start"] = history_start
-        for name in [m for m in sys.modules if m.startswith("finops_dagster.defs.")]:
-            del sys.modules[name]
+        forget_loaded_defs()
+
+
+def forget_loaded_defs() -> None:
+    """Drop the domain modules, so the next load builds their definitions afresh (from a new
+    partition start, or for another warehouse engine's pools)."""
+    for name in [m for m in sys.modules if m.startswith("finops_dagster.defs.")]:
+        del sys.modules[name]
 
 
 def history_start() -> str:

@@ -108,7 +108,7 @@ def file_digest(path: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def pipeline(tmp_path_factory):
+def pipeline(tmp_path_factory, request):
     """The demo exactly as `finops-dagster demo` runs it: every source through its real protocol
     (moto S3/CloudWatch/STS, the Cost Explorer endpoint), every mart built, a restated month
     re-delivered to S3 and synced, on a real (SQLite) Dagster instance. Shared by the pipeline
@@ -130,7 +130,25 @@ def pipeline(tmp_path_factory):
         home = prepare_home(root, {"DAGSTER_HOME": str(root / "dagster_home")})
         with dg.DagsterInstance.from_config(str(home)) as instance:
             report = run_demo(settings, truth, instance, redeliver=endpoints.redeliver)
-            yield settings, instance, report, truth
+            build = _start_spark_if_selected(request, settings, tmp_path_factory) if report.ok else None
+            try:
+                yield settings, instance, report, truth
+            finally:
+                if build is not None:
+                    build.stop()
+
+
+def _start_spark_if_selected(request, settings, tmp_path_factory):
+    """When the Spark tests are in this session, their whole-project Spark build (the suite's
+    longest step, ~3.5 min) starts now, on the pristine demo lake, and runs while the other
+    pipeline tests do; tests/warehouse/test_spark_target.py waits for it."""
+    from tests.engines import SPARK_BUILD, start_spark_build
+
+    if not any("test_spark_target.py" in item.nodeid for item in request.session.items):
+        return None
+    started = start_spark_build(settings, tmp_path_factory)
+    request.config.stash[SPARK_BUILD] = started
+    return started[2]
 
 
 @pytest.fixture(scope="session")

@@ -18,11 +18,14 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from finops_dagster.settings import DBT_PROJECT_DIR
 from finops_dagster.warehouse.engine import spark_warehouse
 from tests.debian import apt_install
 
 MONEY_TOLERANCE = Decimal("0.005")
+SPARK_BUILD = pytest.StashKey[tuple]()  # (work, lake, SparkBuild) once the session started it
 
 
 def ensure_java() -> str:
@@ -32,22 +35,22 @@ def ensure_java() -> str:
     return shutil.which("java") or "/usr/bin/java"
 
 
-def spark_build(
-    raw_lake: Path, work: Path, *args: str, extra_env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
-    """``dbt build --target spark`` over ``raw_lake`` (session method, Spark local mode), its
-    warehouse, metastore and logs under ``work``."""
-    ensure_java()
-    dbt = str(Path(sys.executable).with_name("dbt"))
-    env = {
-        **os.environ,
-        "FINOPS_RAW_LAKE_DIR": str(raw_lake),
-        "FINOPS_SPARK_WAREHOUSE_DIR": str(spark_warehouse(work)),
-        **(extra_env or {}),
-    }
-    return subprocess.run(
-        [
-            dbt,
+class SparkBuild:
+    """``dbt build --target spark`` of the whole project over ``raw_lake`` (session method, Spark
+    local mode), its warehouse, metastore and logs under ``work``, run in the background: the
+    suite starts it as soon as the demo pipeline is built (tests/conftest.py), so the longest
+    step of the suite overlaps the other pipeline tests instead of following them."""
+
+    def __init__(self, raw_lake: Path, work: Path, *args: str) -> None:
+        ensure_java()
+        self.work, self.log = work, work / "build.out"
+        env = {
+            **os.environ,
+            "FINOPS_RAW_LAKE_DIR": str(raw_lake),
+            "FINOPS_SPARK_WAREHOUSE_DIR": str(spark_warehouse(work)),
+        }
+        dbt = str(Path(sys.executable).with_name("dbt"))
+        args = (
             "build",
             "--target",
             "spark",
@@ -62,13 +65,30 @@ def spark_build(
             "--log-path",
             str(work / "logs"),
             *args,
-        ],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+        )
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen(
+                [dbt, *args], cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
+            )
+
+    def wait(self, timeout: float = 1800) -> subprocess.CompletedProcess:
+        self.proc.wait(timeout=timeout)
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, self.log.read_text(), "")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_spark_build(settings, tmp_path_factory) -> tuple[Path, Path, SparkBuild]:
+    """A copy of the demo pipeline's raw lake and ledger in a new data folder (the lake moved:
+    Spark's raw views follow FINOPS_RAW_LAKE_DIR), and the Spark build over it, started."""
+    work = tmp_path_factory.mktemp("spark")
+    lake = work / "raw"
+    shutil.copytree(settings.raw_lake_dir, lake, ignore=shutil.ignore_patterns("_staging"))
+    shutil.copy(settings.ledger_path, work / "ledger.sqlite")  # a data folder Dagster can run on
+    return work, lake, SparkBuild(lake, work)
 
 
 def compare_engines(duckdb_file: Path, spark_dir: Path, schema: str = "finops") -> dict[str, str]:

@@ -198,25 +198,6 @@ class ObjectLake:
             "FINOPS_S3_URL_STYLE": "vhost" if host.endswith("amazonaws.com") else "path",
         }
 
-    def attach(self, con: Any) -> None:
-        """Make ``s3://`` readable on a DuckDB connection: httpfs and a temporary secret (it
-        lives in memory only)."""
-        install_httpfs(con)
-        env = self.duckdb_environment()
-        fields = {
-            "key_id": env["FINOPS_S3_KEY_ID"],
-            "secret": env["FINOPS_S3_SECRET"],
-            "session_token": env["FINOPS_S3_SESSION_TOKEN"],
-            "region": env["FINOPS_S3_REGION"],
-            "endpoint": env["FINOPS_S3_ENDPOINT"],
-            "url_style": env["FINOPS_S3_URL_STYLE"],
-        }
-        body = ", ".join(f"{k} '{v.replace(chr(39), chr(39) * 2)}'" for k, v in fields.items() if v)
-        con.execute(
-            f"create or replace temporary secret finops_lake (type s3, {body}, "
-            f"use_ssl {env['FINOPS_S3_USE_SSL']})"
-        )
-
 
 def pointer_of(url: str) -> str:
     """The pointer an immutable object is published under: its day's, or its dataset's."""

@@ -10,8 +10,9 @@ the engine before the domain folders load, as it fixes the partitions' start.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+
+from finops_dagster.partitions import forget_loaded_defs
 
 DUCKDB, SPARK = "duckdb", "spark"
 ENGINES = (DUCKDB, SPARK)
@@ -26,8 +27,7 @@ def configure(engine: str) -> None:
         raise ValueError(f"unknown warehouse engine {engine!r}: one of {', '.join(ENGINES)}")
     if engine != _current["engine"]:
         _current["engine"] = engine
-        for name in [m for m in sys.modules if m.startswith("finops_dagster.defs.")]:
-            del sys.modules[name]
+        forget_loaded_defs()
 
 
 def current() -> str:

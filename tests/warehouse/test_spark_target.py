@@ -7,7 +7,6 @@ on Spark for a range of day partitions (FINOPS_WAREHOUSE_ENGINE=spark: no wareho
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
 import pyarrow.parquet as pq
 import pytest
@@ -17,21 +16,20 @@ from finops_dagster.lake.ledger import Ledger
 from finops_dagster.quality import cur_days, marts
 from finops_dagster.warehouse.engine import spark_warehouse
 from finops_dagster.warehouse.spark_reader import spark_reader
-from tests.engines import compare_engines, spark_build
+from tests.engines import SPARK_BUILD, compare_engines, start_spark_build
 
 pytestmark = pytest.mark.pipeline
 
 
 @pytest.fixture(scope="module")
-def spark(pipeline, tmp_path_factory):
+def spark(pipeline, request, tmp_path_factory):
+    """The Spark build the session started when the pipeline was ready (tests/conftest.py), or
+    one started now when this module runs on its own."""
     settings, _, report, _ = pipeline
     assert report.ok, report.render()
-    work = tmp_path_factory.mktemp("spark")
-    # the lake moved: Spark's raw views follow FINOPS_RAW_LAKE_DIR at every dbt start
-    lake = work / "raw"
-    shutil.copytree(settings.raw_lake_dir, lake, ignore=shutil.ignore_patterns("_staging"))
-    shutil.copy(settings.ledger_path, work / "ledger.sqlite")  # work is a data folder Dagster can run on
-    proc = spark_build(lake, work)
+    started = request.config.stash.get(SPARK_BUILD, None) or start_spark_build(settings, tmp_path_factory)
+    work, lake, build = started
+    proc = build.wait()
     assert proc.returncode == 0, proc.stdout[-4000:]
     return settings, work, lake, proc.stdout
 
