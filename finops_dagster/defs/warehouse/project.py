@@ -1,5 +1,6 @@
 """The dbt project, its manifest and the one translator every dbt asset uses."""
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -23,21 +24,40 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     """The dbt assets are built from target/manifest.json: parse on a fresh checkout, and again
     when a model, macro, seed or the project file changed since (a stale manifest silently
-    left new models and seeds out of the asset graph)."""
-    if not project.manifest_path.exists() or _changed_since(project, project.manifest_path.stat().st_mtime):
-        subprocess.run(
-            [
-                DBT_EXECUTABLE,
-                "parse",
-                "--quiet",
-                "--project-dir",
-                str(project.project_dir),
-                "--profiles-dir",
-                str(project.profiles_dir),
-            ],
-            check=True,
-        )
-    return project.manifest_path
+    left new models and seeds out of the asset graph).
+
+    Processes that load the code location at once (test workers, run workers on a fresh
+    checkout) parse one at a time under a file lock, each into its own folder, and the manifest
+    is swapped in with one rename: a reader never sees half of it (two xdist workers on a clean
+    clone did: "unexpected content after document")."""
+    manifest = Path(project.manifest_path)
+    if manifest.exists() and not _changed_since(project, manifest.stat().st_mtime):
+        return manifest
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with open(manifest.parent / ".parse.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest.exists() and not _changed_since(project, manifest.stat().st_mtime):
+            return manifest  # another process parsed while this one waited
+        private = manifest.parent / f".parse-{os.getpid()}"
+        try:
+            subprocess.run(
+                [
+                    DBT_EXECUTABLE,
+                    "parse",
+                    "--quiet",
+                    "--project-dir",
+                    str(project.project_dir),
+                    "--profiles-dir",
+                    str(project.profiles_dir),
+                    "--target-path",
+                    str(private),
+                ],
+                check=True,
+            )
+            os.replace(private / "manifest.json", manifest)
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
+    return manifest
 
 
 def _changed_since(project: DbtProject, mtime: float) -> bool:
