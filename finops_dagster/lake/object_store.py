@@ -81,6 +81,19 @@ class ObjectLake:
         bucket, key = split_url(url)
         self.client.upload_file(str(local), bucket, key)
 
+    def put_frame(self, frame: Any, url: str, publish: bool) -> None:
+        """A Polars frame as the object ``url`` (through a temporary file), then its pointer
+        when ``publish``: the one-file datasets and the empty schema files."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / "data.parquet"
+            frame.write_parquet(local)
+            if publish:
+                self.publish(local, url)
+            else:
+                self.upload(local, url)
+
     def publish(self, local: Path, url: str) -> None:
         """Upload ``local`` as the immutable ``url``, then point its day (or its one-file
         dataset) at it: the pointer's PUT is the moment readers switch."""

@@ -77,13 +77,15 @@ class RawLake:
         """Replace a one-file dataset whole (readers see the old file or the new one)."""
         if self.remote is None:
             return str(atomic_write_parquet(frame, self.contract.file(name)))
-        import tempfile
-
         url = self.remote.file_object(dataset(name).folder, uuid.uuid4().hex)
-        with tempfile.TemporaryDirectory() as tmp:
-            frame.write_parquet(Path(tmp) / "data.parquet")
-            self.remote.publish(Path(tmp) / "data.parquet", url)
+        self.remote.put_frame(frame, url, publish=True)
         return url
+
+    def has_file(self, name: str) -> bool:
+        """Whether a one-file dataset was ever written (without reading it)."""
+        if self.remote is None:
+            return self.contract.file(name).exists()
+        return self.remote.current_file(dataset(name).folder) is not None
 
     def vacuum(self, source: str) -> list[str]:
         """On S3, delete the day objects superseded more than a day ago (object_store.vacuum);
@@ -105,7 +107,7 @@ class RawLake:
         wrote one."""
         empty = pl.DataFrame(schema=schema)
         if dataset(name).layout == SINGLE:
-            if self.read_file(name) is not None:
+            if self.has_file(name):
                 return False
             self.write_file(name, empty)
             return True
@@ -118,11 +120,7 @@ class RawLake:
             return True
         if self.remote.exists(placeholder):
             return False
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            empty.write_parquet(Path(tmp) / "empty.parquet")
-            self.remote.upload(Path(tmp) / "empty.parquet", placeholder)
+        self.remote.put_frame(empty, placeholder, publish=False)
         return True
 
     def read_file(self, name: str) -> pl.DataFrame | None:

@@ -9,13 +9,20 @@ columns of the mart's dbt contract, and no rows.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
 
 def contract_columns(manifest: Path) -> dict[str, list[tuple[str, str]]]:
-    """Each contracted model's columns and types, from dbt's manifest."""
+    """Each contracted model's columns and types, from dbt's manifest (parsed once per manifest
+    version: a reader is opened for every check of a run, the manifest is over 1 MB)."""
+    return _contract_columns(manifest, manifest.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=2)
+def _contract_columns(manifest: Path, _version: int) -> dict[str, list[tuple[str, str]]]:
     nodes = json.loads(manifest.read_text())["nodes"].values()
     return {
         n["name"]: [(c["name"], c["data_type"]) for c in n["columns"].values() if c.get("data_type")]
