@@ -10,6 +10,8 @@ DAILY = "daily"  # an enrichment read per usage day (Cost Explorer, CloudWatch, 
 REFERENCE = "reference"  # an unpartitioned source table, replaced whole
 # a source whose days change when AWS restates a CUR billing period (re-read with those days)
 FOLLOWS_CUR = "finops/follows_cur"
+# a dbt view: it reads the lake when queried, so new data needs no rebuild (only new SQL does)
+VIEW = "finops/view"
 
 
 def raw_tags(kind: str, follows_cur: bool = False) -> dict[str, str]:
@@ -25,3 +27,7 @@ def raw_assets(*kinds: str) -> dg.AssetSelection:
 
 def follows_cur() -> dg.AssetSelection:
     return dg.AssetSelection.tag(FOLLOWS_CUR, "true")
+
+
+def views() -> dg.AssetSelection:
+    return dg.AssetSelection.tag(VIEW, "true")

@@ -1,9 +1,11 @@
 -- fct_cost_trend moves fct_daily_cost's money to a coarser grain: per day, its billed and
--- effective cost and line items equal fct_daily_cost's exactly. Returns the days that differ.
+-- effective cost and line items equal fct_daily_cost's exactly. Returns the days that differ (in a
+-- day-partition run, of the window).
 with trend as (
     select usage_date, sum(billed_cost) as billed_cost, sum(effective_cost) as effective_cost,
         sum(line_item_count) as line_items
     from {{ ref('fct_cost_trend') }}
+    where {{ partition_window('usage_date') }}
     group by usage_date
 ),
 
@@ -11,6 +13,7 @@ daily as (
     select usage_date, sum(billed_cost) as billed_cost, sum(effective_cost) as effective_cost,
         sum(line_item_count) as line_items
     from {{ ref('fct_daily_cost') }}
+    where {{ partition_window('usage_date') }}
     group by usage_date
 )
 

@@ -5,6 +5,7 @@
 with aggregates as (
     select usage_date, sub_account_id, service_code, sum(effective_cost) as effective_cost
     from {{ ref('int_cur__usage_and_credits_daily') }}
+    where {{ partition_window('usage_date') }}
     group by usage_date, sub_account_id, service_code
 ),
 
@@ -12,6 +13,7 @@ daily as (
     select usage_date, sub_account_id, service_code, sum(effective_cost) as effective_cost
     from {{ ref('fct_daily_cost') }}
     where charge_category in ('Usage', 'Credit')
+        and {{ partition_window('usage_date') }}
     group by usage_date, sub_account_id, service_code
 )
 

@@ -5,6 +5,7 @@ lake's current place, and views that point elsewhere are rebuilt first."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -28,16 +29,18 @@ def stale_lake_paths(warehouse: Path, raw_dir: Path | str) -> list[str]:
     return sorted({p for sql in sqls for p in _READ.findall(sql or "") if not p.startswith(here)})
 
 
-def rebuild_views(dbt_executable: str, project_dir: Path, environment: dict[str, str]) -> None:
-    """dbt run of the views alone (staging / intermediate), with the current lake path
-    (``environment``: the dbt resource's, Settings.dbt_environment)."""
+def rebuild_views(
+    dbt_executable: str, project_dir: Path, environment: dict[str, str], names: list[str] | None = None
+) -> Path:
+    """dbt run of the views alone (``names``, else all of them), with the current lake path
+    (``environment``: the dbt resource's, Settings.dbt_environment); returns its run results."""
     proc = subprocess.run(
         [
             dbt_executable,
             "run",
             "--quiet",
             "--select",
-            "config.materialized:view",
+            *(names or ["config.materialized:view"]),
             "--project-dir",
             str(project_dir),
             "--profiles-dir",
@@ -52,3 +55,69 @@ def rebuild_views(dbt_executable: str, project_dir: Path, environment: dict[str,
     )
     if proc.returncode:
         raise RuntimeError(f"rebuilding the warehouse views failed:\n{(proc.stdout + proc.stderr)[-2000:]}")
+    return project_dir / "target" / "views-refresh" / "run_results.json"
+
+
+def record_path(warehouse: Path) -> Path:
+    """Which SQL each warehouse view was last built from (dbt's checksum per view)."""
+    return warehouse.with_name(warehouse.name + ".views.json")
+
+
+def upstream_views(manifest: dict, models: set[str]) -> set[str]:
+    """The views (by name) that ``models`` read, directly or through other views, and that are
+    not among ``models`` themselves: what a build of ``models`` needs in place."""
+    ids = {f"model.{manifest['metadata'].get('project_name', 'finops')}.{m}" for m in models}
+    ids &= set(manifest["nodes"])
+    found, todo = set(), list(ids)
+    while todo:
+        for parent in manifest["parent_map"].get(todo.pop(), []):
+            node = manifest["nodes"].get(parent, {})
+            if node.get("config", {}).get("materialized") == "view" and parent not in found | ids:
+                found.add(parent)
+                todo.append(parent)
+    return {manifest["nodes"][u]["name"] for u in found}
+
+
+def changed_views(warehouse: Path, manifest: dict, names: set[str]) -> list[str]:
+    """Views among ``names`` missing from the warehouse, or built from other SQL than the
+    project's now (a deploy changed them since): a refresh that skips the views must rebuild
+    these first."""
+    import duckdb
+
+    if not names:
+        return []
+    built: set[str] = set()
+    if warehouse.exists():
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            built = {
+                r[0]
+                for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()
+            }
+    path = record_path(warehouse)
+    recorded = json.loads(path.read_text()) if path.exists() else {}
+    now = {n["name"]: n["checksum"]["checksum"] for n in manifest["nodes"].values() if n["name"] in names}
+    return sorted(n for n in names if n not in built or recorded.get(n) != now.get(n))
+
+
+def record_built_views(warehouse: Path, manifest: dict, run_results: Path) -> list[str]:
+    """After a dbt invocation: the checksum of every view it built successfully."""
+    if not run_results.exists():
+        return []
+    results = json.loads(run_results.read_text())["results"]
+    built = [
+        r["unique_id"]
+        for r in results
+        if r["status"] == "success"
+        and manifest["nodes"].get(r["unique_id"], {}).get("config", {}).get("materialized") == "view"
+    ]
+    if not built:
+        return []
+    path = record_path(warehouse)
+    recorded = json.loads(path.read_text()) if path.exists() else {}
+    recorded.update(
+        {manifest["nodes"][u]["name"]: manifest["nodes"][u]["checksum"]["checksum"] for u in built}
+    )
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(recorded, indent=1, sort_keys=True))
+    tmp.replace(path)
+    return built

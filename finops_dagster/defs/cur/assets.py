@@ -54,6 +54,10 @@ _COMMON = dict(
 def raw_cur(context: dg.AssetExecutionContext, cur: CurExportResource, lake: LakeResource):
     """Ingest the CUR days of the partition window (see the asset descriptions)."""
     days = window_days(context)
+    if _runs_check(context, "cur_column_expectations"):
+        from finops_dagster.quality.cur_expectations import warm_up
+
+        warm_up()  # its import overlaps the ingest instead of following it
     try:
         result = ingest_cur_days(
             cur.export(),
@@ -128,3 +132,10 @@ def raw_cur(context: dg.AssetExecutionContext, cur: CurExportResource, lake: Lak
                     },
                 )
             )
+
+
+def _runs_check(context: dg.AssetExecutionContext, name: str) -> bool:
+    """Whether this run also executes the raw CUR check ``name`` (None: every check of the
+    selected assets)."""
+    selected = context.run.asset_check_selection
+    return selected is None or any(key.name == name for key in selected)

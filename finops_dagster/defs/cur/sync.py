@@ -8,11 +8,11 @@ import dagster as dg
 from finops_dagster.lake.cur_sync import PeriodStatus, day_ranges, sync_plan
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import CurExportResource, LakeResource
-from finops_dagster.selections import CUR, follows_cur, raw_assets
+from finops_dagster.selections import CUR, follows_cur, raw_assets, views
 
 cur_refresh_job = dg.define_asset_job(
     "cur_refresh_job",
-    selection=(raw_assets(CUR) | follows_cur()).downstream(),
+    selection=(raw_assets(CUR) | follows_cur()).downstream() - views(),
     partitions_def=daily_partitions,
     description="Re-ingest CUR days (and Cost Explorer's view of the same days, which a "
     "restatement changes too) and rebuild everything downstream for them: the dbt views, "

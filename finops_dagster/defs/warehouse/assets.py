@@ -1,6 +1,8 @@
 """dbt models as assets: incremental models on the day partitions, the rest unpartitioned."""
 
 import datetime as dt
+import functools
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -20,7 +22,13 @@ from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import LakeResource
 from finops_dagster.settings import temporary_environ
 from finops_dagster.warehouse import engine
-from finops_dagster.warehouse.lake_paths import rebuild_views, stale_lake_paths
+from finops_dagster.warehouse.lake_paths import (
+    changed_views,
+    rebuild_views,
+    record_built_views,
+    stale_lake_paths,
+    upstream_views,
+)
 
 INCREMENTAL = "config.materialized:incremental"
 # dbt unit tests check the SQL, not the data: they run in the test suite
@@ -55,6 +63,7 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
     with temporary_environ(window):  # the window as env vars: see macros/partition_window.sql
         invocation = dbt.cli(BUILD, context=context)
     yield from _counted(context, invocation)
+    _rebuilt(lake, invocation.target_path / "run_results.json")
     _tidy_target(invocation.target_path)
 
 
@@ -98,19 +107,38 @@ def _readable(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCli
         context.log.info(f"no data yet for the raw dataset {name}: an empty file of its schema stands in")
     if lake.warehouse_engine == engine.SPARK:
         return  # Spark's raw views are recreated at every dbt start (macros/raw_lake.sql)
+    environment = getattr(dbt, "environment", {})
     stale = stale_lake_paths(lake.warehouse_path, lake.contract.location)
     if stale:
         context.log.warning(
             f"the warehouse views read {', '.join(stale)}, not the lake at "
             f"{lake.contract.root} (the data folder moved): rebuilding the views"
         )
-        rebuild_views(DBT_EXECUTABLE, dbt_project.project_dir, getattr(dbt, "environment", {}))
+        _rebuilt(lake, rebuild_views(DBT_EXECUTABLE, dbt_project.project_dir, environment))
         still = stale_lake_paths(lake.warehouse_path, lake.contract.location)
         if still:
             raise dg.Failure(
                 f"the warehouse views still read {', '.join(still)} after a rebuild: "
                 f"is the dbt resource's FINOPS_RAW_LAKE_DIR the lake at {lake.contract.root}?"
             )
+    # a refresh builds no views (new data needs none): those its models read are rebuilt here
+    # only when missing or when the project's SQL for them changed since they were built
+    needed = upstream_views(_manifest(), {key.path[-1] for key in context.selected_asset_keys})
+    changed = changed_views(lake.warehouse_path, _manifest(), needed)
+    if changed:
+        context.log.info(f"views missing or with new SQL, rebuilt first: {', '.join(changed)}")
+        _rebuilt(lake, rebuild_views(DBT_EXECUTABLE, dbt_project.project_dir, environment, changed))
+
+
+@functools.cache
+def _manifest() -> dict:
+    return json.loads(MANIFEST.read_text())
+
+
+def _rebuilt(lake: LakeResource, run_results: Path) -> None:
+    """Remember the SQL of the views a dbt invocation built (lake_paths.changed_views)."""
+    if lake.warehouse_engine != engine.SPARK:
+        record_built_views(lake.warehouse_path, _manifest(), run_results)
 
 
 @dbt_assets(
@@ -128,4 +156,5 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lak
     crash_point("warehouse:dbt")
     invocation = dbt.cli(BUILD, context=context)
     yield from _counted(context, invocation)
+    _rebuilt(lake, invocation.target_path / "run_results.json")
     _tidy_target(invocation.target_path)

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
+from finops_dagster.selections import VIEW
 from finops_dagster.settings import DBT_PROJECT_DIR
 
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
@@ -105,6 +106,7 @@ def rotate_target_dirs(target: Path, keep: int = 20) -> list[Path]:
 
 
 _GROUPS = {"staging": "staging", "intermediate": "intermediate"}
+VIEWS = ("view", "ephemeral")
 
 
 class FinopsDbtTranslator(DagsterDbtTranslator):
@@ -128,9 +130,27 @@ class FinopsDbtTranslator(DagsterDbtTranslator):
         fqn = props.get("fqn", [])
         folder = fqn[1] if len(fqn) > 2 else "warehouse"
         group = fqn[2] if folder == "marts" and len(fqn) > 3 else _GROUPS.get(folder, folder)
-        return spec.replace_attributes(
-            group_name=group, owners=["team:finops-platform"], tags={**spec.tags, "layer": folder}
-        )
+        materialized = props.get("config", {}).get("materialized")
+        tags = {**spec.tags, "layer": folder, **({VIEW: "true"} if materialized in VIEWS else {})}
+        spec = spec.replace_attributes(group_name=group, owners=["team:finops-platform"], tags=tags)
+        if materialized != "incremental":
+            return spec
+        # A day-partitioned model reads its sources through views, which are rebuilt only when
+        # their SQL changes (the dbt assets' _readable), not in every refresh: its own edge to
+        # those sources keeps a refresh's order (ingest, then the day's models) without them.
+        sources = [self.get_asset_key(manifest["sources"][s]) for s in view_sources(manifest, unique_id)]
+        return spec.merge_attributes(deps=[s for s in sources if s not in {d.asset_key for d in spec.deps}])
+
+
+def view_sources(manifest: Mapping[str, Any], unique_id: str) -> list[str]:
+    """The sources a model reads directly or through views and ephemeral models, in order."""
+    found: list[str] = []
+    for parent in manifest["parent_map"].get(unique_id, []):
+        if parent.startswith("source."):
+            found.append(parent)
+        elif manifest["nodes"].get(parent, {}).get("config", {}).get("materialized") in VIEWS:
+            found += view_sources(manifest, parent)
+    return list(dict.fromkeys(found))
 
 
 translator = FinopsDbtTranslator()

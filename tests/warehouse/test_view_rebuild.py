@@ -1,0 +1,70 @@
+"""A refresh builds no views, so the views its models read are checked first: missing ones and
+ones built from other SQL than the project's now (a deploy changed them) are rebuilt."""
+
+import json
+
+import duckdb
+
+from finops_dagster.warehouse.lake_paths import (
+    changed_views,
+    record_built_views,
+    record_path,
+    upstream_views,
+)
+
+
+def _manifest(checksum: str = "v1") -> dict:
+    def node(name: str, materialized: str, checksum: str = "x") -> dict:
+        return {"name": name, "config": {"materialized": materialized}, "checksum": {"checksum": checksum}}
+
+    return {
+        "metadata": {"project_name": "finops"},
+        "nodes": {
+            "model.finops.stg": node("stg", "view", checksum),
+            "model.finops.costed": node("costed", "view"),
+            "model.finops.daily": node("daily", "incremental"),
+            "model.finops.mart": node("mart", "table"),
+        },
+        "parent_map": {
+            "model.finops.stg": ["source.finops.raw.items"],
+            "model.finops.costed": ["model.finops.stg"],
+            "model.finops.daily": ["model.finops.costed"],
+            "model.finops.mart": ["model.finops.daily", "model.finops.stg"],
+        },
+    }
+
+
+def test_the_views_a_build_needs_are_those_upstream_through_views():
+    m = _manifest()
+    assert upstream_views(m, {"daily"}) == {"stg", "costed"}
+    assert upstream_views(m, {"mart"}) == {"stg"}  # not through the day table
+    assert upstream_views(m, {"daily", "costed", "stg"}) == set()  # built by the step itself
+
+
+def test_missing_or_changed_views_are_found_and_recorded_ones_are_not(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    m = _manifest()
+    assert changed_views(warehouse, m, {"stg", "costed"}) == ["costed", "stg"]  # no warehouse yet
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create view stg as select 1 as x")
+        con.execute("create view costed as select * from stg")
+    assert changed_views(warehouse, m, {"stg", "costed"}) == ["costed", "stg"]  # never recorded
+    results = tmp_path / "run_results.json"
+    results.write_text(
+        json.dumps(
+            {
+                "results": [
+                    {"unique_id": "model.finops.stg", "status": "success"},
+                    {"unique_id": "model.finops.costed", "status": "success"},
+                    {"unique_id": "model.finops.daily", "status": "success"},  # not a view
+                ]
+            }
+        )
+    )
+    assert record_built_views(warehouse, m, results) == ["model.finops.stg", "model.finops.costed"]
+    assert json.loads(record_path(warehouse).read_text()) == {"costed": "x", "stg": "v1"}
+    assert changed_views(warehouse, m, {"stg", "costed"}) == []
+    assert changed_views(warehouse, _manifest(checksum="v2"), {"stg", "costed"}) == ["stg"]  # new SQL
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("drop view costed")
+    assert changed_views(warehouse, m, {"stg", "costed"}) == ["costed"]  # dropped
