@@ -128,6 +128,23 @@ def test_insight_endpoints_serve_the_planted_findings(client):
     assert all(0 <= float(r["calibrated_coverage_80"]) <= 1 for r in accuracy)
 
 
+def test_a_worker_pays_duckdbs_first_bound_query_imports_before_its_first_request(tmp_path):
+    """DuckDB imports pandas, numpy and pyarrow on the first statement with bound parameters
+    (0.23 s): the reader does that when the app is built, so the first request after a start
+    does not (a cold /costs/trend took 0.3 s over the 20M-line-item month; 17 ms since)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from pathlib import Path; from finops_dagster.api.app import create_app; "
+        "create_app(Path(sys.argv[1])); print('pyarrow' in sys.modules, 'pandas' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["True", "True"]
+
+
 def test_the_root_names_the_api_and_its_endpoints(tmp_path):
     body = TestClient(create_app(tmp_path)).get("/").json()
     assert body["name"] == "finops-dagster API" and body["docs"] == "/docs"

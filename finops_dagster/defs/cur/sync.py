@@ -15,9 +15,10 @@ cur_refresh_job = dg.define_asset_job(
     selection=(raw_assets(CUR) | follows_cur()).downstream() - views(),
     partitions_def=daily_partitions,
     description="Re-ingest CUR days (and Cost Explorer's view of the same days, which a "
-    "restatement changes too) and rebuild everything downstream for them: the dbt views, "
-    "the day rows of the incremental marts, restatement diffs and the sync report "
-    "(what the sync sensor runs).",
+    "restatement changes too) and rebuild everything downstream for them: the day rows of the "
+    "incremental marts, the unpartitioned marts, exports, insights and the sync report (what "
+    "the sync sensor runs). No dbt view is rebuilt: views read the lake when queried (one whose "
+    "SQL changed is rebuilt before the day's models).",
 )
 
 
