@@ -113,26 +113,34 @@ def keep_in_period(batch: pl.DataFrame) -> pl.DataFrame:
 
 def duplicate_identities(staged_files: list[Path], spill_dir: Path | None = None) -> tuple[int, list[tuple]]:
     """Line items whose (identity_line_item_id, identity_time_interval) appears more than once in
-    the staged delivery, and up to five examples with their counts. A hash aggregate over every
-    line item of the delivery: under the shared DuckDB memory limit, spilling to ``spill_dir``."""
+    the staged delivery, and up to five examples with their counts.
+
+    One staged day at a time: equal identities share their time interval, so their usage start
+    and their day file, and a day's hash aggregate (about 650k groups at 20M line items a month)
+    stays small whatever the range. One aggregate over the whole range held every identity of it
+    at once and ran out of DuckDB's 1 GB at three months of 20M (DuckDB 1.5.5). Files without
+    the identity columns (the restatement diff staged beside the days) are skipped."""
     import duckdb
+    import pyarrow.parquet as pq
 
     from finops_dagster.settings import duckdb_config
 
-    if not staged_files:
+    extra, examples = 0, []
+    days = [f for f in staged_files if {_ID, _INTERVAL} <= set(pq.read_schema(f).names)]
+    if not days:
         return 0, []
-    files = ", ".join(f"'{f}'" for f in staged_files)
     with duckdb.connect(config=duckdb_config(temp_dir=spill_dir)) as con:
-        examples = con.execute(
-            f"select identity_line_item_id, identity_time_interval, count(*) as n "
-            f"from read_parquet([{files}], union_by_name = true) "
-            "group by all having count(*) > 1 order by n desc, 1 limit 5"
-        ).fetchall()
-        if not examples:
-            return 0, []
-        extra = con.execute(
-            f"select sum(n - 1) from (select count(*) as n from read_parquet([{files}], "
-            "union_by_name = true) group by identity_line_item_id, identity_time_interval "
-            "having count(*) > 1)"
-        ).fetchone()[0]
-    return int(extra), examples
+        for f in days:
+            con.execute(
+                f"create or replace temp table dup as select {_ID}, {_INTERVAL}, count(*) as n "
+                "from read_parquet(?) group by all having count(*) > 1",
+                [str(f)],
+            )
+            found = con.execute("select coalesce(sum(n - 1), 0) from dup").fetchone()[0]
+            if found:
+                extra += int(found)
+                examples += con.execute("select * from dup order by n desc, 1 limit 5").fetchall()
+    return extra, sorted(examples, key=lambda e: (-e[2], e[0]))[:5]
+
+
+_ID, _INTERVAL = "identity_line_item_id", "identity_time_interval"
