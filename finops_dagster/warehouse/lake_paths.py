@@ -68,13 +68,15 @@ def upstream_views(manifest: dict, models: set[str]) -> set[str]:
     not among ``models`` themselves: what a build of ``models`` needs in place."""
     ids = {f"model.{manifest['metadata'].get('project_name', 'finops')}.{m}" for m in models}
     ids &= set(manifest["nodes"])
-    found, todo = set(), list(ids)
-    while todo:
+    found, seen, todo = set(), set(ids), list(ids)
+    while todo:  # through views, and through ephemeral models (inlined: they read what they read)
         for parent in manifest["parent_map"].get(todo.pop(), []):
-            node = manifest["nodes"].get(parent, {})
-            if node.get("config", {}).get("materialized") == "view" and parent not in found | ids:
-                found.add(parent)
+            kind = manifest["nodes"].get(parent, {}).get("config", {}).get("materialized")
+            if kind in ("view", "ephemeral") and parent not in seen:
+                seen.add(parent)
                 todo.append(parent)
+                if kind == "view":
+                    found.add(parent)
     return {manifest["nodes"][u]["name"] for u in found}
 
 

@@ -272,6 +272,10 @@ def test_the_warehouse_pool_applies_to_duckdb_only(tmp_path):
     try:
         assert _pools(duck) == {"assets": {None, "warehouse"}, "checks": {None, "warehouse"}}
         assert _pools(spark) == {"assets": {None}, "checks": {None}}
+        # Spark's views live in its metastore, which the missing-or-changed view check does
+        # not read: its refresh rebuilds them, DuckDB's does not
+        refresh = build_definitions(spark).get_repository_def().get_job("cur_refresh_job")
+        assert dg.AssetKey("stg_cur__line_items") in refresh.asset_layer.selected_asset_keys
         assert spark.dbt_environment()["FINOPS_DBT_TARGET"] == "spark"
         assert "FINOPS_DBT_TARGET" not in duck.dbt_environment()
     finally:

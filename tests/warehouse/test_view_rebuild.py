@@ -24,12 +24,16 @@ def _manifest(checksum: str = "v1") -> dict:
             "model.finops.costed": node("costed", "view"),
             "model.finops.daily": node("daily", "incremental"),
             "model.finops.mart": node("mart", "table"),
+            "model.finops.window": node("window", "ephemeral"),
+            "model.finops.report": node("report", "table"),
         },
         "parent_map": {
             "model.finops.stg": ["source.finops.raw.items"],
             "model.finops.costed": ["model.finops.stg"],
             "model.finops.daily": ["model.finops.costed"],
             "model.finops.mart": ["model.finops.daily", "model.finops.stg"],
+            "model.finops.window": ["model.finops.costed", "model.finops.mart"],
+            "model.finops.report": ["model.finops.window"],
         },
     }
 
@@ -38,6 +42,7 @@ def test_the_views_a_build_needs_are_those_upstream_through_views():
     m = _manifest()
     assert upstream_views(m, {"daily"}) == {"stg", "costed"}
     assert upstream_views(m, {"mart"}) == {"stg"}  # not through the day table
+    assert upstream_views(m, {"report"}) == {"costed", "stg"}  # through an ephemeral model
     assert upstream_views(m, {"daily", "costed", "stg"}) == set()  # built by the step itself
 
 
