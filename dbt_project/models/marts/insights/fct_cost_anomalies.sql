@@ -14,6 +14,8 @@
     ~ weeks ~ " preceding and 1 preceding" %}
 {%- set baseline_window = "partition by dimension, dimension_value, weekday order by usage_date rows between "
     ~ (weeks + 2) ~ " preceding and 1 preceding" %}
+{%- set dimensions = [('service', 'service_code'), ('account', 'sub_account_id'),
+                      ('team', "coalesce(team, 'unallocated')"), ('customer', 'customer')] %}
 {%- set attributes = {
     'usage_type': "coalesce(usage_type, '')",
     'region': "coalesce(region_id, '')",
@@ -29,24 +31,22 @@ with usage as (
     select * from {{ ref('int_cost__usage_daily') }}
 ),
 
-by_dimension as (
-    {%- for dimension, column in [('service', 'service_code'), ('account', 'sub_account_id'),
-                                  ('team', "coalesce(team, 'unallocated')"), ('customer', 'customer')] %}
-    select '{{ dimension }}' as dimension, {{ column }} as dimension_value, usage_date, usage_type,
-        region_id, resource_id, tag_service, sub_account_id, service_code, team, effective_cost,
-        usage_quantity
+daily_base as (  -- the day's usage summed at the grain the four dimensions are cut from
+    select usage_date, service_code, sub_account_id, team, customer, sum(effective_cost) as cost
     from usage
-    {%- if dimension == 'customer' %}
-    where customer is not null
-    {%- endif %}
-    {% if not loop.last %}union all{% endif %}
-    {%- endfor %}
+    group by usage_date, service_code, sub_account_id, team, customer
 ),
 
 daily as (
-    select dimension, dimension_value, usage_date, sum(effective_cost) as cost
-    from by_dimension
-    group by dimension, dimension_value, usage_date
+    {%- for dimension, column in dimensions %}
+    select '{{ dimension }}' as dimension, {{ column }} as dimension_value, usage_date, sum(cost) as cost
+    from daily_base
+    {%- if dimension == 'customer' %}
+    where customer is not null
+    {%- endif %}
+    group by {{ column }}, usage_date
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 first_days as (
@@ -157,16 +157,47 @@ last_day as (
     select max(usage_date) as last_usage_date from usage
 ),
 
-window_lines as (  -- the anomaly day and its baseline days, line by line
+offsets as (  -- an anomaly day (0) and its baseline days, the same weekday N weeks back
+    {%- for days_back in [0] + lags %}
+    select {{ days_back }} as days_back
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+wanted as (  -- each flagged value's day and baseline days, as dates: an equi-join below
     select f.dimension, f.dimension_value, f.usage_date, f.baseline_points, f.cost_change,
-        u.usage_date = f.usage_date as is_current,
+        o.days_back = 0 as is_current,
+        cast({{ dbt.dateadd('day', '-o.days_back', 'f.usage_date') }} as date) as line_date
+    from flagged as f
+    cross join offsets as o
+),
+
+wanted_usage as (  -- the usage lines of those days only (a few days, not the whole history)
+    select * from usage
+    where usage_date in (select wanted.line_date from wanted)
+),
+
+by_dimension as (
+    {%- for dimension, column in dimensions %}
+    select '{{ dimension }}' as dimension, {{ column }} as dimension_value, usage_date, usage_type,
+        region_id, resource_id, tag_service, sub_account_id, service_code, team, effective_cost,
+        usage_quantity
+    from wanted_usage
+    {%- if dimension == 'customer' %}
+    where customer is not null
+    {%- endif %}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+window_lines as (  -- the anomaly day and its baseline days, line by line
+    select w.dimension, w.dimension_value, w.usage_date, w.baseline_points, w.cost_change, w.is_current,
         u.usage_type, u.region_id, u.resource_id, u.tag_service, u.sub_account_id, u.service_code, u.team,
         u.effective_cost, u.usage_quantity
-    from flagged as f
+    from wanted as w
     inner join by_dimension as u
-        on f.dimension = u.dimension and f.dimension_value = u.dimension_value
-        and (f.usage_date = u.usage_date
-             or {{ dbt.datediff('u.usage_date', 'f.usage_date', 'day') }} in ({{ lags | join(', ') }}))
+        on w.dimension = u.dimension and w.dimension_value = u.dimension_value
+        and w.line_date = u.usage_date
 ),
 
 contributions as (
