@@ -192,3 +192,43 @@ def test_dbt_parses_only_what_changed_between_runs(pipeline):
             logs[0].parent / "compiled" / "finops" / "models" / "marts" / "cost" / "fct_daily_cost.sql"
         ).read_text()
     )
+
+
+def test_a_refresh_rebuilds_missing_or_changed_views_before_the_day_models(pipeline):
+    """cur_refresh_job builds no view (new data needs none), so the views its day models read
+    are checked first: one dropped and one whose recorded SQL differs from the project's are
+    rebuilt, with the others they read, and the refresh goes through."""
+    import json
+
+    from finops_dagster.warehouse.lake_paths import changed_views, record_path
+
+    settings, instance, _, _ = pipeline
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("drop view int_cur__line_items_costed")
+    record = record_path(settings.warehouse_path)
+    recorded = json.loads(record.read_text())
+    record.write_text(json.dumps({**recorded, "stg_cur__line_items": "the SQL of an older deploy"}))
+
+    day = {
+        "dagster/asset_partition_range_start": "2026-10-05",
+        "dagster/asset_partition_range_end": "2026-10-05",
+    }
+    result = (
+        build_definitions(settings)
+        .resolve_job_def("cur_refresh_job")
+        .execute_in_process(instance=instance, tags=day)
+    )
+    assert result.success
+    said = [
+        e.user_message
+        for e in instance.all_logs(result.run_id)
+        if "views missing or with new SQL" in e.user_message
+    ]
+    assert said and "int_cur__line_items_costed, stg_cur__line_items;" in said[0]
+    manifest = json.loads((dbt_project.project_dir / "target" / "manifest.json").read_text())
+    assert (
+        changed_views(
+            settings.warehouse_path, manifest, {"int_cur__line_items_costed", "stg_cur__line_items"}
+        )
+        == []
+    )

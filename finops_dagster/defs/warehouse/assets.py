@@ -125,9 +125,12 @@ def _readable(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCli
     # only when missing or when the project's SQL for them changed since they were built
     needed = upstream_views(_manifest(), {key.path[-1] for key in context.selected_asset_keys})
     changed = changed_views(lake.warehouse_path, _manifest(), needed)
-    if changed:
-        context.log.info(f"views missing or with new SQL, rebuilt first: {', '.join(changed)}")
-        _rebuilt(lake, rebuild_views(DBT_EXECUTABLE, dbt_project.project_dir, environment, changed))
+    if changed:  # all of them: a view over a changed view may not bind to its new columns
+        context.log.info(
+            f"views missing or with new SQL: {', '.join(changed)}; rebuilding the {len(needed)} views "
+            f"this step reads first"
+        )
+        _rebuilt(lake, rebuild_views(DBT_EXECUTABLE, dbt_project.project_dir, environment, sorted(needed)))
 
 
 @functools.cache
