@@ -9,7 +9,9 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from finops_dagster.lake.object_store import dbt_process_environment
 
@@ -63,21 +65,34 @@ def record_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".views.json")
 
 
-def upstream_views(manifest: dict, models: set[str]) -> set[str]:
-    """The views (by name) that ``models`` read, directly or through other views, and that are
-    not among ``models`` themselves: what a build of ``models`` needs in place."""
-    ids = {f"model.{manifest['metadata'].get('project_name', 'finops')}.{m}" for m in models}
-    ids &= set(manifest["nodes"])
-    found, seen, todo = set(), set(ids), list(ids)
-    while todo:  # through views, and through ephemeral models (inlined: they read what they read)
-        for parent in manifest["parent_map"].get(todo.pop(), []):
+VIEWS = ("view", "ephemeral")  # read through: an ephemeral model is inlined, a view queried
+
+
+def read_through_views(manifest: Mapping[str, Any], start: list[str]) -> tuple[list[str], list[str]]:
+    """The views and the sources the nodes ``start`` read, directly or through views and
+    ephemeral models, in the order found (the ``start`` nodes themselves left out)."""
+    seen, views, sources, todo = set(start), [], [], list(start)
+    while todo:
+        for parent in manifest["parent_map"].get(todo.pop(0), []):
+            if parent in seen:
+                continue
+            seen.add(parent)
             kind = manifest["nodes"].get(parent, {}).get("config", {}).get("materialized")
-            if kind in ("view", "ephemeral") and parent not in seen:
-                seen.add(parent)
+            if parent.startswith("source."):
+                sources.append(parent)
+            elif kind in VIEWS:
                 todo.append(parent)
                 if kind == "view":
-                    found.add(parent)
-    return {manifest["nodes"][u]["name"] for u in found}
+                    views.append(parent)
+    return views, sources
+
+
+def upstream_views(manifest: Mapping[str, Any], models: set[str]) -> set[str]:
+    """The views (by name) that ``models`` read, directly or through other views, and that are
+    not among ``models`` themselves: what a build of ``models`` needs in place."""
+    project = manifest["metadata"].get("project_name", "finops")
+    ids = sorted({f"model.{project}.{m}" for m in models} & set(manifest["nodes"]))
+    return {manifest["nodes"][u]["name"] for u in read_through_views(manifest, ids)[0]}
 
 
 def changed_views(warehouse: Path, manifest: dict, names: set[str]) -> list[str]:
@@ -95,8 +110,7 @@ def changed_views(warehouse: Path, manifest: dict, names: set[str]) -> list[str]
                 r[0]
                 for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()
             }
-    path = record_path(warehouse)
-    recorded = json.loads(path.read_text()) if path.exists() else {}
+    recorded = _recorded(warehouse)
     now = {n["name"]: n["checksum"]["checksum"] for n in manifest["nodes"].values() if n["name"] in names}
     return sorted(n for n in names if n not in built or recorded.get(n) != now.get(n))
 
@@ -114,8 +128,7 @@ def record_built_views(warehouse: Path, manifest: dict, run_results: Path) -> li
     ]
     if not built:
         return []
-    path = record_path(warehouse)
-    recorded = json.loads(path.read_text()) if path.exists() else {}
+    path, recorded = record_path(warehouse), _recorded(warehouse)
     recorded.update(
         {manifest["nodes"][u]["name"]: manifest["nodes"][u]["checksum"]["checksum"] for u in built}
     )
@@ -123,3 +136,8 @@ def record_built_views(warehouse: Path, manifest: dict, run_results: Path) -> li
     tmp.write_text(json.dumps(recorded, indent=1, sort_keys=True))
     tmp.replace(path)
     return built
+
+
+def _recorded(warehouse: Path) -> dict[str, str]:
+    path = record_path(warehouse)
+    return json.loads(path.read_text()) if path.exists() else {}

@@ -63,7 +63,6 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
     with temporary_environ(window):  # the window as env vars: see macros/partition_window.sql
         invocation = dbt.cli(BUILD, context=context)
     yield from _counted(context, invocation)
-    _rebuilt(lake, invocation.target_path / "run_results.json")
     _tidy_target(invocation.target_path)
 
 

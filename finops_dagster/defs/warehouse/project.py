@@ -14,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 
 from finops_dagster.selections import VIEW
 from finops_dagster.settings import DBT_PROJECT_DIR
+from finops_dagster.warehouse.lake_paths import VIEWS, read_through_views
 
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 # what the dbt assets run: dbt that dies with the run worker (warehouse/dbt_guard.py)
@@ -106,7 +107,6 @@ def rotate_target_dirs(target: Path, keep: int = 20) -> list[Path]:
 
 
 _GROUPS = {"staging": "staging", "intermediate": "intermediate"}
-VIEWS = ("view", "ephemeral")
 
 
 class FinopsDbtTranslator(DagsterDbtTranslator):
@@ -138,19 +138,10 @@ class FinopsDbtTranslator(DagsterDbtTranslator):
         # A day-partitioned model reads its sources through views, which are rebuilt only when
         # their SQL changes (the dbt assets' _readable), not in every refresh: its own edge to
         # those sources keeps a refresh's order (ingest, then the day's models) without them.
-        sources = [self.get_asset_key(manifest["sources"][s]) for s in view_sources(manifest, unique_id)]
+        sources = [
+            self.get_asset_key(manifest["sources"][s]) for s in read_through_views(manifest, [unique_id])[1]
+        ]
         return spec.merge_attributes(deps=[s for s in sources if s not in {d.asset_key for d in spec.deps}])
-
-
-def view_sources(manifest: Mapping[str, Any], unique_id: str) -> list[str]:
-    """The sources a model reads directly or through views and ephemeral models, in order."""
-    found: list[str] = []
-    for parent in manifest["parent_map"].get(unique_id, []):
-        if parent.startswith("source."):
-            found.append(parent)
-        elif manifest["nodes"].get(parent, {}).get("config", {}).get("materialized") in VIEWS:
-            found += view_sources(manifest, parent)
-    return list(dict.fromkeys(found))
 
 
 translator = FinopsDbtTranslator()
