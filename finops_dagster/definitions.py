@@ -61,6 +61,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             project_dir=dbt_project,
             dbt_executable=str(GUARDED_DBT) if GUARDED_DBT.exists() else DBT_EXECUTABLE,
             environment=settings.dbt_environment(),
+            warm_start=settings.warehouse_engine == engine.DUCKDB and settings.dbt_warm_start,
         ),
         # the webhook URL is a secret: an EnvVar, so the UI shows its name, never its value
         "alerts": AlertResource(

@@ -46,6 +46,7 @@ class Settings:
     duckdb_threads: int = DUCKDB_THREADS  # FINOPS_DUCKDB_THREADS: DuckDB worker threads per process
     raw_lake_url: str = ""  # FINOPS_RAW_LAKE_URL: s3://bucket/prefix; empty = <data_dir>/raw
     warehouse_engine: str = "duckdb"  # FINOPS_WAREHOUSE_ENGINE: duckdb or spark (warehouse/engine.py)
+    dbt_warm_start: bool = True  # FINOPS_DBT_WARM_START=off: every dbt invocation starts cold
 
     @property
     def business_source(self) -> str:
@@ -118,6 +119,7 @@ class Settings:
             duckdb_threads=_positive_int(env, "FINOPS_DUCKDB_THREADS", DUCKDB_THREADS),
             raw_lake_url=_lake_url(env.get("FINOPS_RAW_LAKE_URL") or ""),
             warehouse_engine=(env.get("FINOPS_WAREHOUSE_ENGINE") or "duckdb").strip().lower(),
+            dbt_warm_start=_switch(env, "FINOPS_DBT_WARM_START"),
             allow_shrink=",".join(
                 parse_history_start(p) for p in (env.get("FINOPS_ALLOW_SHRINK") or "").split(",") if p.strip()
             ),

@@ -8,6 +8,9 @@ across ``exec``), then becomes dbt. ``FINOPS_DBT_EXECUTABLE`` names another dbt 
 ``finops-dbt --version`` answers from the installed package metadata instead: dagster-dbt runs
 ``dbt --version`` before every invocation, and dbt's own answer costs 2.4 s here (dbt imports and
 a look-up of the latest release on PyPI, which an offline machine waits on).
+
+When the run started a warm dbt (``FINOPS_DBT_SERVER``, warehouse/dbt_server.py), the build is
+forked from it instead of starting dbt cold.
 """
 
 from __future__ import annotations
@@ -49,6 +52,12 @@ def main() -> None:
         return
     target = other or str(Path(sys.executable).with_name("dbt"))
     die_with_parent()
+    if not other:
+        from finops_dagster.warehouse.dbt_server import run_warm
+
+        code = run_warm(sys.argv[1:])  # forked from the run's warm dbt, when it has one
+        if code is not None:
+            sys.exit(code)
     os.execv(target, [target, *sys.argv[1:]])
 
 

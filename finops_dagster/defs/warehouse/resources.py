@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import dagster as dg
 from dagster_dbt import DbtCliResource
 from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+from pydantic import PrivateAttr
 
 from finops_dagster.lake.object_store import dbt_process_environment
 from finops_dagster.settings import temporary_environ
+from finops_dagster.warehouse.dbt_server import SERVER_ENV, WarmDbt
 
 
 class FinopsDbtResource(DbtCliResource):
@@ -27,11 +31,28 @@ class FinopsDbtResource(DbtCliResource):
     # dbt process, not written into the code location's environment, so a code location built
     # for one data folder never points dbt at another.
     environment: dict[str, str] = {}
+    # a run forks its dbt invocations from a dbt loaded while the run's first steps work
+    # (warehouse/dbt_server.py); DuckDB only: Spark's adapter starts a JVM per process
+    warm_start: bool = False
+    _warm: WarmDbt | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        super().setup_for_execution(context)
+        if self.warm_start:
+            self._warm = WarmDbt.start(Path(self.project_dir), self.environment)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:  # noqa: ARG002
+        if self._warm is not None:
+            self._warm.stop()
+            self._warm = None
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # noqa: ARG002
         return None
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
         # dagster-dbt copies os.environ into the dbt process when it starts it, inside cli()
-        with temporary_environ(dbt_process_environment(self.environment)):
+        environment = dbt_process_environment(self.environment)
+        if self._warm is not None:
+            environment = {**environment, SERVER_ENV: self._warm.socket}
+        with temporary_environ(environment):
             return super().cli(args, **kwargs)
