@@ -53,8 +53,13 @@ class WarmDbt:
         folder = Path(tempfile.mkdtemp(prefix="finops-dbt-"))
         server_end, parent_end = os.pipe()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(folder / "dbt.sock.warming"))  # renamed to dbt.sock once warm
-        listener.listen(16)
+        try:
+            listener.bind(str(folder / "dbt.sock.warming"))  # renamed to dbt.sock once warm
+            listener.listen(16)
+        except OSError:
+            listener.close()
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         with listener, open(folder / "server.log", "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", __name__, str(listener.fileno()), str(project_dir), str(server_end)],

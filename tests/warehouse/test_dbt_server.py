@@ -152,3 +152,24 @@ def test_a_run_forks_its_dbt_invocations_from_its_warm_dbt_and_stops_it(tmp_path
     assert len(seen["workers"]) == 2
     assert seen["server"].process.poll() is not None and not seen["server"].folder.exists()
     assert SERVER_ENV not in os.environ
+
+
+def test_a_run_whose_socket_cannot_be_made_runs_dbt_cold(tmp_path, monkeypatch):
+    """A Unix socket's path holds 107 bytes: under a longer TMPDIR the run goes on, cold."""
+    import tempfile
+
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+
+    @dg.asset
+    def one_invocation(dbt: FinopsDbtResource) -> None:
+        assert dbt._warm is None
+        invocation = dbt.cli(["ls", "--select", "fct_daily_cost"], manifest=ensure_manifest())
+        list(invocation.stream_raw_events())
+        assert invocation.is_successful()
+
+    resource = FinopsDbtResource(project_dir=dbt_project, dbt_executable=str(GUARDED_DBT), warm_start=True)
+    result = dg.materialize([one_invocation], resources={"dbt": resource})
+    assert result.success
+    assert list(deep.iterdir()) == []  # nothing left behind

@@ -39,7 +39,11 @@ class FinopsDbtResource(DbtCliResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         super().setup_for_execution(context)
         if self.warm_start:
-            self._warm = WarmDbt.start(Path(self.project_dir), self.environment)
+            try:
+                self._warm = WarmDbt.start(Path(self.project_dir), self.environment)
+            except OSError as exc:  # e.g. a TMPDIR too long for a Unix socket's path
+                if context.log:
+                    context.log.warning(f"no warm dbt for this run ({exc}): each dbt step starts cold")
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:  # noqa: ARG002
         if self._warm is not None:
