@@ -236,7 +236,9 @@ def write_report(results: list[dict], section_name: str = "month-build") -> None
         "",
         f"Measured {dt.date.today()} on {platform.machine()} ({os.cpu_count()} cores), Python "
         f"{platform.python_version()}, load average {load[0]:.1f} when the report was written. "
-        "Each job runs in a fresh process on one persistent Dagster instance (SQLite), as the "
+        "Each job runs in a fresh process on one persistent Dagster instance ("
+        + ("PostgreSQL, `FINOPS_DAGSTER_PG_URL`" if os.environ.get("FINOPS_DAGSTER_PG_URL") else "SQLite")
+        + "), as the "
         "daemon's run workers run them; the refresh also as one run of cur_refresh_job (what the "
         "sync sensor runs for a re-delivered day). Cost Explorer and CloudWatch off. *load* is the "
         "code location's start-up inside the job's wall time; peak RSS is the job process's own and its "
@@ -244,7 +246,13 @@ def write_report(results: list[dict], section_name: str = "month-build") -> None
         + ",".join(str(r["requested"]) for r in results)
         + (f" --months {results[0]['months']}" if results[0]["months"] > 1 else "")
         + (f" --section {section_name}" if section_name != "month-build" else "")
-        + "`.",
+        + "`"
+        + (
+            " with `FINOPS_DAGSTER_PG_URL` set to an empty database"
+            if os.environ.get("FINOPS_DAGSTER_PG_URL")
+            else ""
+        )
+        + ".",
         "",
     ]
     out += [
