@@ -201,7 +201,7 @@ def _work(conn: socket.socket) -> None:
         os.environ.update(request["env"])
         threading.Thread(target=_watch, args=(conn,), daemon=True).start()
         sys.argv = ["dbt", *request["argv"]]
-        code = _dbt()
+        code = _dbt(request["argv"])
         atexit._run_exitfuncs()  # dbt's log flush and multiprocessing's clean-up, as at exit
         sys.stdout.flush()
         sys.stderr.flush()
@@ -212,11 +212,11 @@ def _work(conn: socket.socket) -> None:
         os._exit(code)
 
 
-def _dbt() -> int:
+def _dbt(argv: list[str]) -> int:
     from dbt.cli.main import cli
 
-    try:
-        cli()
+    try:  # prog_name: dbt's log would name the server's module as the command otherwise
+        cli.main(args=argv, prog_name="dbt")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except KeyboardInterrupt:
