@@ -284,3 +284,34 @@ def test_the_warehouse_pool_applies_to_duckdb_only(tmp_path):
         Settings.from_env({"FINOPS_WAREHOUSE_ENGINE": "hive"})
     with pytest.raises(ValueError, match="does not follow the S3"):
         Settings.from_env({"FINOPS_WAREHOUSE_ENGINE": "spark", "FINOPS_RAW_LAKE_URL": "s3://lake/raw"})
+
+
+def test_loading_the_code_location_imports_nothing_it_does_not_use(tmp_path):
+    """Every run worker, every `dagster dev` reload and every test loads the code location, so
+    what it imports is paid again and again (issue 17, item 5). Great Expectations and
+    statsmodels are imported inside the checks and assets that use them. `load_from_defs_folder`
+    also imports every library registered as a Dagster component plugin, to list component
+    types that nothing here reads: dagster-aws, a dependency nothing used, cost 0.7 s of each
+    load until it was dropped. A new plugin library should be a deliberate choice."""
+    import importlib.metadata
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from pathlib import Path\n"
+        "from finops_dagster.definitions import build_definitions\n"
+        "from finops_dagster.settings import Settings\n"
+        "build_definitions(Settings(data_dir=Path(sys.argv[1]), cur_export_url=sys.argv[1]))\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert not loaded & {"great_expectations", "statsmodels", "scipy", "sklearn", "pandas"}
+    plugins = {
+        e.value.split(".")[0]
+        for e in importlib.metadata.entry_points(group="dagster_dg_cli.registry_modules")
+    }
+    assert plugins == {"dagster", "dagster_dbt"}
