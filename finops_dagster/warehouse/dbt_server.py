@@ -139,6 +139,8 @@ def serve(listen_fd: int, project_dir: str, parent_fd: int) -> None:
     while True:
         ready, _, _ = select.select([listener, parent_fd], [], [])
         if parent_fd in ready:  # the run process closed its end, or died
+            # after a kill -9 of the run process no teardown removes the folder: the server does
+            shutil.rmtree(Path(listener.getsockname()).parent, ignore_errors=True)
             os._exit(0)
         conn, _ = listener.accept()
         sys.stdout.flush()

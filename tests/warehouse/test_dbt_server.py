@@ -173,3 +173,13 @@ def test_a_run_whose_socket_cannot_be_made_runs_dbt_cold(tmp_path, monkeypatch):
     result = dg.materialize([one_invocation], resources={"dbt": resource})
     assert result.success
     assert list(deep.iterdir()) == []  # nothing left behind
+
+
+def test_the_server_of_a_run_killed_with_9_goes_and_takes_its_folder(tmp_path):
+    """No teardown runs in a run worker killed with -9: its end of the pipe closes with it, and
+    the server must leave nothing behind (each such run left a folder in /tmp before)."""
+    server = WarmDbt.start(Path(PROJECT), {"FINOPS_WAREHOUSE_PATH": str(tmp_path / "w.duckdb")})
+    _wait(lambda: Path(server.socket).exists(), 120, "the warm dbt")
+    os.close(server._parent_end)  # what the kernel does when the run process dies
+    server.process.wait(timeout=30)
+    assert not server.folder.exists()
