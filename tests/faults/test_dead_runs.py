@@ -16,15 +16,7 @@ from dagster_graphql import DagsterGraphQLClient
 
 from tests.faults.conftest import PROJECT
 from tests.ui.server import dagster_dev
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(1)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.waiting import process_gone, wait_for
 
 
 def test_a_run_killed_with_9_frees_the_warehouse_for_the_next_run(pipeline, tmp_path):
@@ -40,12 +32,12 @@ def test_a_run_killed_with_9_frees_the_warehouse_for_the_next_run(pipeline, tmp_
     with dagster_dev(settings.data_dir, tmp_path / "home", env) as url:
         client = DagsterGraphQLClient("127.0.0.1", port_number=int(url.rsplit(":", 1)[1]))
         first = client.submit_job_execution("warehouse_views_job")
-        text = _wait(lambda: marker.exists() and marker.read_text(), 240, "the first run to hang")
+        text = wait_for(lambda: marker.exists() and marker.read_text(), 240, "the first run to hang")
         pid = int(text.split("pid ")[1].split()[0])
         os.kill(pid, signal.SIGKILL)  # the worker dies holding the warehouse slot
 
         second = client.submit_job_execution("warehouse_views_job")
-        status = _wait(
+        status = wait_for(
             lambda: (s := client.get_run_status(second).value) in ("SUCCESS", "FAILURE") and s,
             300,
             "the second run to finish",
@@ -54,8 +46,8 @@ def test_a_run_killed_with_9_frees_the_warehouse_for_the_next_run(pipeline, tmp_
         assert client.get_run_status(first).value == "FAILURE"
         # dagster.yaml retries a run whose worker died once: that retry must finish too, here and
         # successfully, or it outlives this UI and holds the warehouse for the tests that follow
-        retry = _wait(lambda: _retry_of(url, first), 120, "the killed run's retry to be launched")
-        status = _wait(
+        retry = wait_for(lambda: _retry_of(url, first), 120, "the killed run's retry to be launched")
+        status = wait_for(
             lambda: (s := client.get_run_status(retry).value) in ("SUCCESS", "FAILURE") and s,
             300,
             "the retry to finish",
@@ -95,16 +87,9 @@ def test_dbt_dies_with_the_process_that_started_it(tmp_path):
         ],
         env={**os.environ, "FINOPS_DBT_EXECUTABLE": "/bin/sleep", "PYTHONPATH": str(PROJECT)},
     )
-    child = int(_wait(lambda: pidfile.exists() and pidfile.read_text(), 60, "the child to start"))
+    child = int(wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "the child to start"))
     time.sleep(1)
     assert "sleep" in open(f"/proc/{child}/cmdline").read()  # the guard became the program
     parent.kill()
     parent.wait()
-    _wait(
-        lambda: (
-            not os.path.exists(f"/proc/{child}")
-            or open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
-        ),
-        10,
-        "the child to die",
-    )
+    wait_for(lambda: process_gone(child), 10, "the child to die")

@@ -3,27 +3,16 @@ backfill of the cost assets from the partitions page; the daemon runs it; the da
 materialized with their checks. The instance stores everything in PostgreSQL (the local
 server), and after the UI and daemon stop, a new instance finds the whole history."""
 
-import time
-
 import dagster as dg
 from playwright.sync_api import sync_playwright
 
 from finops_dagster.instance import PG_URL_ENV
 from finops_dagster.settings import PROJECT_ROOT
 from tests.ui.server import dagster_dev, ensure_chromium
+from tests.waiting import wait_for
 
 DAYS = ["2026-09-16", "2026-09-17", "2026-09-18"]
 ASSET = dg.AssetKey("fct_daily_cost")
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_backfill_three_days_from_the_partitions_page(pipeline, pg_database, tmp_path, monkeypatch):
@@ -70,7 +59,7 @@ def _backfill_in_the_ui(url: str, home) -> str:
         dialog.wait_for(state="hidden", timeout=30_000)
 
         with dg.DagsterInstance.from_config(str(home)) as instance:
-            _wait_for(instance.get_backfills, 60, "the backfill to be created")
+            wait_for(instance.get_backfills, 60, "the backfill to be created", every=2)
             page.screenshot(path=str(shots / "backfill_launched.png"))
 
             def done():
@@ -82,7 +71,7 @@ def _backfill_in_the_ui(url: str, home) -> str:
                     "FAILED",
                 )
 
-            _wait_for(done, 420, "the backfill to finish")
+            wait_for(done, 420, "the backfill to finish", every=2)
             backfill = instance.get_backfills()[0]
             assert backfill.status.value in ("COMPLETED", "COMPLETED_SUCCESS"), backfill.status
             assert instance.get_materialized_partitions(ASSET) == set(DAYS)

@@ -17,17 +17,10 @@ import pytest
 from finops_dagster.defs.warehouse.project import GUARDED_DBT, dbt_project, ensure_manifest
 from finops_dagster.defs.warehouse.resources import FinopsDbtResource
 from finops_dagster.warehouse.dbt_server import SERVER_ENV, WarmDbt
+from tests.waiting import process_gone, wait_for
 
 PROJECT = str(dbt_project.project_dir)
 SLOW_QUERY = "select sum(a.range * b.range) from range(300000) a, range(300000) b"
-
-
-def _wait(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return value
 
 
 @pytest.fixture
@@ -39,7 +32,7 @@ def warm(tmp_path):
     }
     ensure_manifest()  # the warm-up reads the project's last partial parse
     server = WarmDbt.start(Path(PROJECT), environment)
-    _wait(lambda: Path(server.socket).exists(), 120, "the warm dbt")
+    wait_for(lambda: Path(server.socket).exists(), 120, "the warm dbt", every=0.05)
     yield server, environment
     server.stop()
 
@@ -73,13 +66,6 @@ def _workers(server: WarmDbt) -> list[int]:
     return [int(line.split()[1].rstrip(":")) for line in log.splitlines() if line.startswith("worker ")]
 
 
-def _gone(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
 def test_a_warm_dbt_answers_as_a_cold_one(warm, tmp_path):
     server, environment = warm
     listing = ["ls", "--select", "fct_daily_cost+", "--resource-type", "model", "--output", "name", "--quiet"]
@@ -104,12 +90,12 @@ def test_no_worker_outlives_a_killed_or_interrupted_client(warm, tmp_path, signu
     would go on holding the warehouse's lock."""
     server, environment = warm
     client = _dbt(["show", "--inline", SLOW_QUERY], environment, tmp_path / "t", server.socket)
-    worker = _wait(lambda: _workers(server), 60, "the worker")[0]
+    worker = wait_for(lambda: _workers(server), 60, "the worker", every=0.05)[0]
     time.sleep(2)  # inside DuckDB's query by now
-    assert not _gone(worker)
+    assert not process_gone(worker)
     client.send_signal(signum)
     output = client.communicate(timeout=60)[0]
-    _wait(lambda: _gone(worker), 10, "the worker to stop")
+    wait_for(lambda: process_gone(worker), 10, "the worker to stop", every=0.05)
     if signum == signal.SIGKILL:
         assert client.returncode == -9
     else:
@@ -135,7 +121,7 @@ def test_a_run_forks_its_dbt_invocations_from_its_warm_dbt_and_stops_it(tmp_path
     @dg.asset
     def two_invocations(dbt: FinopsDbtResource) -> None:
         server = dbt._warm
-        _wait(lambda: Path(server.socket).exists(), 120, "the warm dbt")
+        wait_for(lambda: Path(server.socket).exists(), 120, "the warm dbt", every=0.05)
         for _ in range(2):
             invocation = dbt.cli(["ls", "--select", "fct_daily_cost"], manifest=ensure_manifest())
             list(invocation.stream_raw_events())
@@ -179,7 +165,7 @@ def test_the_server_of_a_run_killed_with_9_goes_and_takes_its_folder(tmp_path):
     """No teardown runs in a run worker killed with -9: its end of the pipe closes with it, and
     the server must leave nothing behind (each such run left a folder in /tmp before)."""
     server = WarmDbt.start(Path(PROJECT), {"FINOPS_WAREHOUSE_PATH": str(tmp_path / "w.duckdb")})
-    _wait(lambda: Path(server.socket).exists(), 120, "the warm dbt")
+    wait_for(lambda: Path(server.socket).exists(), 120, "the warm dbt", every=0.05)
     os.close(server._parent_end)  # what the kernel does when the run process dies
     server.process.wait(timeout=30)
     assert not server.folder.exists()
