@@ -202,7 +202,7 @@ def _work(conn: socket.socket) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         threading.Thread(target=_watch, args=(conn,), daemon=True).start()
-        sys.argv = ["dbt", *request["argv"]]
+        sys.argv = ["dbt", *request["argv"]]  # dbt reads it too: the command its logs record
         code = _dbt(request["argv"])
         atexit._run_exitfuncs()  # dbt's log flush and multiprocessing's clean-up, as at exit
         sys.stdout.flush()
