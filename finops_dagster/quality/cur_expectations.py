@@ -86,7 +86,8 @@ def column_expectations_days(
     rows of each profile. Great Expectations validates each day's profiles, a handful of rows: a
     value is null or outside its set in a profile iff it is in some line item of the day, so the
     verdicts are the suite's on the full rows, while memory stays a few rows per day whatever the
-    data's size (pandas copies of 650k-row days took 34 s and grew to 2.2 GB over a month).
+    data's size (pandas copies of 650k-row days took 34 s and grew to 2.2 GB over a month). Days
+    with the same profiles (every clean day) share one validation.
     """
     gx, batches = _gx()
     results = {
@@ -104,32 +105,21 @@ def column_expectations_days(
     # one query; each day aggregated on its own (grouping the union of the raw days instead held
     # 3.3 GB at 20M line items a month, against 0.25 GB this way)
     profiles = pl.concat(scans).collect(engine="streaming") if scans else pl.DataFrame()
+    verdicts: dict[tuple, tuple[bool, int, list[str]]] = {}
     for d, columns in present.items():
         day = profiles.filter(pl.col("_day") == d)
-        df = day.select(*columns, "usage_in_period").to_pandas()
-        suite = gx.ExpectationSuite(name=f"raw_cur_{d}")
-        for col in REQUIRED_COLUMNS:
-            suite.add_expectation(gx.expectations.ExpectColumnToExist(column=col))
-            if col in columns:
-                suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=col))
-        suite.add_expectation(
-            gx.expectations.ExpectColumnValuesToBeInSet(column="usage_in_period", value_set=[True])
-        )
-        if CURRENCY in columns:
-            suite.add_expectation(
-                gx.expectations.ExpectColumnValuesToBeInSet(column=CURRENCY, value_set=list(currencies))
-            )
-        result = batches.get_batch(batch_parameters={"dataframe": df}).validate(suite)
-        failed = [
-            f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column')})"
-            for r in result.results
-            if not r.success
-        ]
+        frame = day.select(*columns, "usage_in_period")
+        # days whose profiles are the same rows get the same verdict: Great Expectations runs once
+        # for them (a validation is ~80 ms of Python, 2.4 s of a clean month's 31 days)
+        key = (tuple(columns), tuple(frame.sort(pl.all(), nulls_last=True).rows()))
+        if key not in verdicts:
+            verdicts[key] = _validate(gx, batches, frame.to_pandas(), columns, currencies)
+        passed, expectations, failed = verdicts[key]
         results[d] = DayResult(
-            bool(result.success),
+            passed,
             {
                 "rows": int(day["_rows"].sum()),
-                "expectations": len(result.results),
+                "expectations": expectations,
                 "failed_expectations": ", ".join(failed) or "none",
             },
         )
@@ -137,6 +127,31 @@ def column_expectations_days(
 
 
 CURRENCY = "line_item_currency_code"
+
+
+def _validate(
+    gx, batches, df, columns: list[str], currencies: tuple[str, ...]
+) -> tuple[bool, int, list[str]]:
+    """The suite on one day's profiles: passed, expectations evaluated, the failed ones."""
+    suite = gx.ExpectationSuite(name="raw_cur_day")
+    for col in REQUIRED_COLUMNS:
+        suite.add_expectation(gx.expectations.ExpectColumnToExist(column=col))
+        if col in columns:
+            suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=col))
+    suite.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeInSet(column="usage_in_period", value_set=[True])
+    )
+    if CURRENCY in columns:
+        suite.add_expectation(
+            gx.expectations.ExpectColumnValuesToBeInSet(column=CURRENCY, value_set=list(currencies))
+        )
+    result = batches.get_batch(batch_parameters={"dataframe": df}).validate(suite)
+    failed = [
+        f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column')})"
+        for r in result.results
+        if not r.success
+    ]
+    return bool(result.success), len(result.results), failed
 
 
 def _profile(names: list[str]) -> dict[str, pl.Expr]:
