@@ -14,29 +14,40 @@ with lines as (
             and effective_cost <> 0                                             as is_without_usage
     from {{ ref('int_cur__line_items_costed') }}
     where {{ partition_window('usage_date') }}
+),
+
+summed as (  -- tag_* are functions of tags: read from the summed rows, not from every line (2 s a 20M month)
+    select
+        usage_date, billing_period_start, billing_account_id, sub_account_id, service_code, service_name,
+        resource_id, charge_category, line_item_type, usage_type, region_id, instance_type,
+        billing_currency, public_on_demand_rate, tags, cost_category_team, cost_category_environment,
+        is_late_billed, is_unbilled, is_without_usage,
+        min(charge_period_start)                    as first_charge_period_start,
+        sum(unblended_cost)                         as unblended_cost,
+        sum(effective_cost)                         as effective_cost,
+        sum(public_on_demand_cost)                  as public_on_demand_cost,
+        sum(net_unblended_cost)                     as net_unblended_cost,
+        sum(blended_cost)                           as blended_cost,
+        sum(amortization_true_up)                   as amortization_true_up,
+        sum(upfront_fee)                            as upfront_fee,
+        sum(usage_quantity)                         as usage_quantity,
+        sum(quantity_exact)                         as quantity_exact,
+        sum(quantity_exact * public_on_demand_rate) as public_cost,
+        count(*)                                    as line_item_count
+    from lines
+    group by usage_date, billing_period_start, billing_account_id, sub_account_id, service_code,
+        service_name, resource_id, charge_category, line_item_type, usage_type, region_id, instance_type,
+        billing_currency, public_on_demand_rate, tags, cost_category_team, cost_category_environment,
+        is_late_billed, is_unbilled, is_without_usage
 )
 
 select
     usage_date, billing_period_start, billing_account_id, sub_account_id, service_code, service_name,
     resource_id, charge_category, line_item_type, usage_type, region_id, instance_type,
-    billing_currency, public_on_demand_rate, tags, tag_team, tag_service, tag_customer,
-    tag_environment, cost_category_team, cost_category_environment,
-    is_late_billed, is_unbilled, is_without_usage,
-    min(charge_period_start)                    as first_charge_period_start,
-    sum(unblended_cost)                         as unblended_cost,
-    sum(effective_cost)                         as effective_cost,
-    sum(public_on_demand_cost)                  as public_on_demand_cost,
-    sum(net_unblended_cost)                     as net_unblended_cost,
-    sum(blended_cost)                           as blended_cost,
-    sum(amortization_true_up)                   as amortization_true_up,
-    sum(upfront_fee)                            as upfront_fee,
-    sum(usage_quantity)                         as usage_quantity,
-    sum(quantity_exact)                         as quantity_exact,
-    sum(quantity_exact * public_on_demand_rate) as public_cost,
-    count(*)                                    as line_item_count
-from lines
-group by usage_date, billing_period_start, billing_account_id, sub_account_id, service_code,
-    service_name, resource_id, charge_category, line_item_type, usage_type, region_id, instance_type,
-    billing_currency, public_on_demand_rate, tags, tag_team, tag_service, tag_customer,
-    tag_environment, cost_category_team, cost_category_environment,
-    is_late_billed, is_unbilled, is_without_usage
+    billing_currency, public_on_demand_rate, tags,
+    {{ tag_columns('tags') }},
+    cost_category_team, cost_category_environment, is_late_billed, is_unbilled, is_without_usage,
+    first_charge_period_start, unblended_cost, effective_cost, public_on_demand_cost, net_unblended_cost,
+    blended_cost, amortization_true_up, upfront_fee, usage_quantity, quantity_exact, public_cost,
+    line_item_count
+from summed

@@ -9,14 +9,21 @@ from finops_dagster.operations import range_request
 from finops_dagster.partitions import daily_partitions
 from finops_dagster.resources import CurExportResource
 from finops_dagster.schedule_windows import current_month, previous_month_if_finalizing
-from finops_dagster.selections import CUR, DAILY, raw_assets
+from finops_dagster.selections import CUR, DAILY, raw_assets, views
+
+# The dbt seeds and every view come with it: a selection downstream of the day sources alone
+# left out the seeds and the views over the reference sources, so on a new warehouse the daily
+# models failed on the missing cost_explorer_services seed and budget_status on the missing
+# stg_business__budgets view. Seeds and views are milliseconds to rebuild.
+SEEDS = dg.AssetSelection.tag("layer", "seed")
 
 month_refresh_job = dg.define_asset_job(
     "month_refresh_job",
-    selection=raw_assets(CUR, DAILY).downstream(),
+    selection=(raw_assets(CUR, DAILY) | SEEDS | views()).downstream(),
     partitions_def=daily_partitions,
-    description="Every source for a range of days, then everything downstream: the daily marts for "
-    "those days, the unpartitioned marts and the Parquet exports.",
+    description="Every source for a range of days and the dbt seeds, then everything downstream: the "
+    "staging views, the daily marts for those days, the unpartitioned marts and the Parquet "
+    "exports, in one run (on a new warehouse too).",
 )
 
 

@@ -38,10 +38,7 @@ select
     {{ money('reservation_unused_amortized_upfront_fee_for_billing_period') }} as ri_unused_amortized_upfront_fee,
     {{ money('reservation_unused_recurring_fee') }}         as ri_unused_recurring_fee,
     resource_tags                                                    as tags,
-    nullif({{ map_value('resource_tags', var('tag_key_team')) }}, '')        as tag_team,
-    nullif({{ map_value('resource_tags', var('tag_key_service')) }}, '')     as tag_service,
-    nullif({{ map_value('resource_tags', var('tag_key_customer')) }}, '')    as tag_customer,
-    nullif({{ map_value('resource_tags', var('tag_key_environment')) }}, '') as tag_environment,
+    {{ tag_columns('resource_tags') }},
     nullif({{ map_value('cost_category', var('cost_category_team')) }}, '')        as cost_category_team,
     nullif({{ map_value('cost_category', var('cost_category_environment')) }}, '') as cost_category_environment
 from source
