@@ -119,7 +119,8 @@ def duplicate_identities(staged_files: list[Path], spill_dir: Path | None = None
     and their day file, and a day's hash aggregate (about 650k groups at 20M line items a month)
     stays small whatever the range. One aggregate over the whole range held every identity of it
     at once and ran out of DuckDB's 1 GB at three months of 20M (DuckDB 1.5.5). Files without
-    the identity columns (the restatement diff staged beside the days) are skipped."""
+    the identity columns (the restatement diff staged beside the days) are skipped, and so are
+    days whose identities all hash apart (identities_hash_apart)."""
     import duckdb
     import pyarrow.parquet as pq
 
@@ -127,6 +128,7 @@ def duplicate_identities(staged_files: list[Path], spill_dir: Path | None = None
 
     extra, examples = 0, []
     days = [f for f in staged_files if {_ID, _INTERVAL} <= set(pq.read_schema(f).names)]
+    days = [f for f in days if not identities_hash_apart(pl.scan_parquet(f))]
     if not days:
         return 0, []
     with duckdb.connect(config=duckdb_config(temp_dir=spill_dir)) as con:
@@ -141,6 +143,15 @@ def duplicate_identities(staged_files: list[Path], spill_dir: Path | None = None
                 extra += int(found)
                 examples += con.execute("select * from dup order by n desc, 1 limit 5").fetchall()
     return extra, sorted(examples, key=lambda e: (-e[2], e[0]))[:5]
+
+
+def identities_hash_apart(line_items: pl.LazyFrame) -> bool:
+    """True when no two line items' (identity_line_item_id, identity_time_interval) hash alike,
+    which proves no identity repeats (equal identities hash alike); False means a repeat or a
+    hash collision, which the exact count settles. Hashes are 8 bytes a line item and count
+    faster than the identities themselves: 1.1 s against 3.3 s for the 20M line items of a
+    month, so the exact count runs only where a repeat may be."""
+    return line_items.select(pl.len() == pl.struct(_ID, _INTERVAL).hash().n_unique()).collect().item()
 
 
 _ID, _INTERVAL = "identity_line_item_id", "identity_time_interval"

@@ -225,3 +225,22 @@ def test_duplicate_identities_are_counted_day_by_day_and_the_diff_file_is_skippe
     assert extra == 3
     assert [(i, n) for i, _, n in examples] == [("c", 3), ("b", 2)]
     assert duplicate_identities(files[1:], tmp_path / "spill") == (0, [])
+
+
+def test_identities_that_hash_apart_prove_no_repeat_and_a_collision_falls_back_to_the_exact_count(
+    tmp_path, monkeypatch
+):
+    """Distinct hashes prove distinct identities, so clean days skip the exact count; equal
+    hashes may be a collision, so the exact count decides (a collision is simulated: the fast
+    path answers 'maybe' for every day, and a clean day still counts no repeat)."""
+    from finops_dagster.lake import cur_validation
+
+    ids = {"identity_time_interval": ["2026-08-01T00:00:00Z/2026-08-02T00:00:00Z"] * 3}
+    clean = pl.LazyFrame({"identity_line_item_id": ["a", "b", "c"], **ids})
+    repeat = pl.LazyFrame({"identity_line_item_id": ["a", "b", "b"], **ids})
+    assert cur_validation.identities_hash_apart(clean)
+    assert not cur_validation.identities_hash_apart(repeat)
+    path = tmp_path / "2026-08-01.parquet"
+    clean.collect().write_parquet(path)
+    monkeypatch.setattr(cur_validation, "identities_hash_apart", lambda lf: False)
+    assert cur_validation.duplicate_identities([path], tmp_path / "spill") == (0, [])

@@ -133,3 +133,11 @@ def test_great_expectations_over_a_range_judge_each_day_and_validate_equal_profi
     assert results[days[0]].metadata["failed_expectations"] == "none"
     assert results[days[0]].metadata["rows"] != results[days[2]].metadata["rows"]  # each day's own
     assert len(validations) == 2
+
+
+def test_uniqueness_on_a_hash_collision_counts_exactly(september, monkeypatch):
+    """A day whose identity hashes collide (simulated) is counted exactly: no false repeat."""
+    raw, _ = september
+    monkeypatch.setattr(cur_days, "identities_hash_apart", lambda lf: False)
+    result = cur_days.unique_line_items(raw, DAY)
+    assert result.passed and result.metadata["duplicate_line_items"] == 0
