@@ -220,6 +220,16 @@ def amortization_invariant(con, ledger: Ledger, day: dt.date) -> DayResult:
     return DayResult(same_to_the_cent(billed, rhs), meta)
 
 
+def amortization_invariant_days(con, ledger: Ledger, days: list[dt.date]) -> dict[dt.date, DayResult]:
+    """The invariant for every day of a range, evaluated once per billing period: a day's result
+    is its period's (31 evaluations of the same period were 1.7 s of a month's run)."""
+    periods: dict[str, DayResult] = {}
+    for day in days:
+        if f"{day:%Y-%m}" not in periods:
+            periods[f"{day:%Y-%m}"] = amortization_invariant(con, ledger, day)
+    return {day: periods[f"{day:%Y-%m}"] for day in days}
+
+
 def tag_keys(lake: RawLake, day: dt.date) -> set[str]:
     """The user tag keys present on the day's line items (keys of the ``resource_tags`` map)."""
     lf = lake.scan_day(SOURCE, day)

@@ -43,33 +43,46 @@ def reconciliation_agreement(con, day: dt.date) -> DayResult:
 
 
 def allocation_conservation(con, day: dt.date) -> DayResult:
+    return allocation_conservation_days(con, [day])[day]
+
+
+def allocation_conservation_days(con, days: list[dt.date]) -> dict[dt.date, DayResult]:
     """Allocated plus unallocated cost equals the day's fct_daily_cost, billed and effective,
-    to the cent: the split moves money between owners, never creates or loses it."""
-    allocated = con.execute(
-        "select coalesce(sum(billed_cost), 0), coalesce(sum(effective_cost), 0), "
-        "coalesce(sum(case when is_unallocated then effective_cost else 0 end), 0), count(*) "
-        "from fct_cost_allocation where usage_date = ?",
-        [day],
-    ).fetchone()
-    total = con.execute(
-        "select coalesce(sum(billed_cost), 0), coalesce(sum(effective_cost), 0), count(*) "
-        "from fct_daily_cost where usage_date = ?",
-        [day],
-    ).fetchone()
-    billed, effective, unallocated, rows = allocated
-    ok = (
-        same_to_the_cent(Decimal(billed), Decimal(total[0]))
-        and same_to_the_cent(Decimal(effective), Decimal(total[1]))
-        and (rows > 0) == (total[2] > 0)
+    to the cent: the split moves money between owners, never creates or loses it. Two queries
+    sum the whole range by day (a pair of queries a day was 0.9 s of a month's run)."""
+
+    def by_day(sql: str) -> dict[dt.date, tuple]:
+        if not days:
+            return {}
+        return {r[0]: r[1:] for r in con.execute(sql, [min(days), max(days)]).fetchall()}
+
+    allocated_days = by_day(
+        "select usage_date, sum(billed_cost), sum(effective_cost), "
+        "sum(case when is_unallocated then effective_cost else 0 end), count(*) "
+        "from fct_cost_allocation where usage_date >= ? and usage_date <= ? group by usage_date"
     )
-    return DayResult(
-        ok,
-        {
-            "allocated_billed_cost": str(billed),
-            "daily_billed_cost": str(total[0]),
-            "allocated_effective_cost": str(effective),
-            "daily_effective_cost": str(total[1]),
-            "unallocated_effective_cost": str(unallocated),
-            "allocation_rows": int(rows),
-        },
+    total_days = by_day(
+        "select usage_date, sum(billed_cost), sum(effective_cost), count(*) "
+        "from fct_daily_cost where usage_date >= ? and usage_date <= ? group by usage_date"
     )
+    results = {}
+    for day in days:
+        billed, effective, unallocated, rows = allocated_days.get(day, (0, 0, 0, 0))
+        total = total_days.get(day, (0, 0, 0))
+        ok = (
+            same_to_the_cent(Decimal(billed), Decimal(total[0]))
+            and same_to_the_cent(Decimal(effective), Decimal(total[1]))
+            and (rows > 0) == (total[2] > 0)
+        )
+        results[day] = DayResult(
+            ok,
+            {
+                "allocated_billed_cost": str(billed),
+                "daily_billed_cost": str(total[0]),
+                "allocated_effective_cost": str(effective),
+                "daily_effective_cost": str(total[1]),
+                "unallocated_effective_cost": str(unallocated),
+                "allocation_rows": int(rows),
+            },
+        )
+    return results

@@ -24,17 +24,10 @@ def _per_day(
     asset: dg.AssetKey,
     name: str,
     check: Callable[..., DayResult],
-    with_ledger: bool = False,
 ) -> dg.AssetCheckResult:
-    """Run ``check(connection, [ledger,] day)`` for every day of the run on one read-only connection."""
-    ledger = lake.ledger() if with_ledger else None
+    """Run ``check(connection, day)`` for every day of the run on one read-only connection."""
     with lake.warehouse_reader() as con:
-
-        def day(pk: str) -> DayResult:
-            args = (con, ledger) if with_ledger else (con,)
-            return check(*args, dt.date.fromisoformat(pk))
-
-        return evaluate_days(context, asset, name, day)
+        return evaluate_days(context, asset, name, lambda pk: check(con, dt.date.fromisoformat(pk)))
 
 
 @dg.asset_check(asset=FCT, partitions_def=daily_partitions, pool=engine.pool(), blocking=True)
@@ -58,14 +51,14 @@ def fct_daily_cost_amortization_invariant(
     context: dg.AssetCheckExecutionContext, lake: LakeResource
 ) -> dg.AssetCheckResult:
     """Over the day's billing period: billed = effective + true-up + upfront fees."""
-    return _per_day(
-        context,
-        lake,
-        FCT,
-        "fct_daily_cost_amortization_invariant",
-        cur_days.amortization_invariant,
-        with_ledger=True,
-    )
+    ledger = lake.ledger()
+    with lake.warehouse_reader() as con:
+        return evaluate_range(
+            context,
+            FCT,
+            "fct_daily_cost_amortization_invariant",
+            over_days(lambda days: cur_days.amortization_invariant_days(con, ledger, days)),
+        )
 
 
 @dg.asset_check(asset=RECONCILIATION, partitions_def=daily_partitions, pool=engine.pool())
@@ -92,7 +85,12 @@ def fct_cost_reconciliation_agreement(
 def fct_cost_allocation_conservation(
     context: dg.AssetCheckExecutionContext, lake: LakeResource
 ) -> dg.AssetCheckResult:
-    """Allocated + unallocated = the day's total cost, billed and effective, to the cent."""
-    return _per_day(
-        context, lake, ALLOCATION, "fct_cost_allocation_conservation", marts.allocation_conservation
-    )
+    """Allocated + unallocated = the day's total cost, billed and effective, to the cent (two
+    queries for the run's range)."""
+    with lake.warehouse_reader() as con:
+        return evaluate_range(
+            context,
+            ALLOCATION,
+            "fct_cost_allocation_conservation",
+            over_days(lambda days: marts.allocation_conservation_days(con, days)),
+        )
