@@ -34,13 +34,17 @@ def stale_lake_paths(warehouse: Path, raw_dir: Path | str) -> list[str]:
 def rebuild_views(
     dbt_executable: str, project_dir: Path, environment: dict[str, str], names: list[str] | None = None
 ) -> Path:
-    """dbt run of the views alone (``names``, else all of them), with the current lake path
-    (``environment``: the dbt resource's, Settings.dbt_environment); returns its run results."""
+    """dbt build of the views (and seeds) ``names``, else of every view, without tests, with the
+    current lake path (``environment``: the dbt resource's, Settings.dbt_environment); returns its
+    run results."""
     proc = subprocess.run(
         [
             dbt_executable,
-            "run",
+            "build",
             "--quiet",
+            "--exclude-resource-type",
+            "test",
+            "unit_test",
             "--select",
             *(names or ["config.materialized:view"]),
             "--project-dir",
@@ -66,11 +70,14 @@ def record_path(warehouse: Path) -> Path:
 
 
 VIEWS = ("view", "ephemeral")  # read through: an ephemeral model is inlined, a view queried
+# what a job that builds no views needs in place, built once and again only when its SQL (or
+# CSV) changes: the views, and the seeds (static tables, nothing upstream of them)
+STATIC = ("view", "seed")
 
 
 def read_through_views(manifest: Mapping[str, Any], start: list[str]) -> tuple[list[str], list[str]]:
-    """The views and the sources the nodes ``start`` read, directly or through views and
-    ephemeral models, in the order found (the ``start`` nodes themselves left out)."""
+    """The views and seeds, and the sources, that the nodes ``start`` read, directly or through
+    views and ephemeral models, in the order found (the ``start`` nodes themselves left out)."""
     seen, views, sources, todo = set(start), [], [], list(start)
     while todo:
         for parent in manifest["parent_map"].get(todo.pop(0), []):
@@ -80,6 +87,8 @@ def read_through_views(manifest: Mapping[str, Any], start: list[str]) -> tuple[l
             kind = manifest["nodes"].get(parent, {}).get("config", {}).get("materialized")
             if parent.startswith("source."):
                 sources.append(parent)
+            elif kind == "seed":
+                views.append(parent)
             elif kind in VIEWS:
                 todo.append(parent)
                 if kind == "view":
@@ -88,17 +97,39 @@ def read_through_views(manifest: Mapping[str, Any], start: list[str]) -> tuple[l
 
 
 def upstream_views(manifest: Mapping[str, Any], models: set[str]) -> set[str]:
-    """The views (by name) that ``models`` read, directly or through other views, and that are
-    not among ``models`` themselves: what a build of ``models`` needs in place."""
+    """The views and seeds (by name) that ``models`` read, directly or through other views, and
+    that are not among ``models`` themselves: what a build of ``models`` needs in place."""
     project = manifest["metadata"].get("project_name", "finops")
     ids = sorted({f"model.{project}.{m}" for m in models} & set(manifest["nodes"]))
     return {manifest["nodes"][u]["name"] for u in read_through_views(manifest, ids)[0]}
 
 
+def source_views(manifest: Mapping[str, Any], models: set[str]) -> set[str]:
+    """Every view and seed of the project (by name) that reads no table dbt builds, only
+    sources, seeds and such views, but ``models``: what any dbt step can put in place, so the
+    views only Python assets read (stg_business__budgets) exist on a new warehouse too."""
+    nodes, parents = manifest["nodes"], manifest["parent_map"]
+
+    def over_sources(uid: str) -> bool:
+        kind = nodes.get(uid, {}).get("config", {}).get("materialized")
+        if uid.startswith("source.") or kind == "seed":
+            return True
+        return kind in VIEWS and all(over_sources(p) for p in parents.get(uid, []))
+
+    return {
+        n["name"]
+        for uid, n in nodes.items()
+        if uid.startswith(("model.", "seed."))  # not a hook or an analysis
+        and n.get("config", {}).get("materialized") in STATIC
+        and n["name"] not in models
+        and over_sources(uid)
+    }
+
+
 def changed_views(warehouse: Path, manifest: dict, names: set[str]) -> list[str]:
-    """Views among ``names`` missing from the warehouse, or built from other SQL than the
-    project's now (a deploy changed them since): a refresh that skips the views must rebuild
-    these first."""
+    """Views and seeds among ``names`` missing from the warehouse, or built from other SQL (or
+    CSV) than the project's now (a deploy changed them since): a refresh that skips the views
+    must rebuild these first."""
     import duckdb
 
     if not names:
@@ -108,7 +139,10 @@ def changed_views(warehouse: Path, manifest: dict, names: set[str]) -> list[str]
         with duckdb.connect(str(warehouse), read_only=True) as con:
             built = {
                 r[0]
-                for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()
+                for r in con.execute(
+                    "select view_name from duckdb_views() where not internal "
+                    "union all select table_name from duckdb_tables()"
+                ).fetchall()
             }
     recorded = _recorded(warehouse)
     now = {n["name"]: n["checksum"]["checksum"] for n in manifest["nodes"].values() if n["name"] in names}
@@ -116,7 +150,7 @@ def changed_views(warehouse: Path, manifest: dict, names: set[str]) -> list[str]
 
 
 def record_built_views(warehouse: Path, manifest: dict, run_results: Path) -> list[str]:
-    """After a dbt invocation: the checksum of every view it built successfully."""
+    """After a dbt invocation: the checksum of every view and seed it built successfully."""
     if not run_results.exists():
         return []
     results = json.loads(run_results.read_text())["results"]
@@ -124,7 +158,7 @@ def record_built_views(warehouse: Path, manifest: dict, run_results: Path) -> li
         r["unique_id"]
         for r in results
         if r["status"] == "success"
-        and manifest["nodes"].get(r["unique_id"], {}).get("config", {}).get("materialized") == "view"
+        and manifest["nodes"].get(r["unique_id"], {}).get("config", {}).get("materialized") in STATIC
     ]
     if not built:
         return []

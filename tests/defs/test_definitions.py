@@ -246,6 +246,7 @@ def test_jobs_select_other_domains_by_tag_and_keep_their_assets(tmp_path):
         in graph.get(dg.AssetKey("fct_cost_reconciliation")).parent_keys
     )
     assert keys("month_refresh_job") >= refresh | keys("sources_job")
+    assert not keys("month_refresh_job") & {"stg_cur__line_items", "stg_business__budgets", "instance_types"}
     assert {s.name: s.job_name for s in repo.schedule_defs} == {
         "cloudwatch_recent_hours_schedule": "cloudwatch_job",
         "cost_explorer_daily_schedule": "cost_explorer_job",

@@ -107,9 +107,10 @@ def test_schedules_ship_stopped_with_their_crons(defs):
 
 def test_month_refresh_job_builds_a_new_warehouse_in_one_run(demo, local_export, tmp_path):
     """What the schedules run, on a data folder with nothing in it but the reference data: one
-    run from the CUR files to the exports. Its selection once held only what lies downstream of
-    the day sources, so the dbt seeds and the views over reference sources were missing: the
-    daily models failed on cost_explorer_services, budget_status on stg_business__budgets."""
+    run from the CUR files to the exports. The job builds no view and no seed (new data needs
+    neither); its dbt steps put missing ones in place. Before, the seeds and the views over
+    reference sources were never built: the daily models failed on cost_explorer_services,
+    budget_status on stg_business__budgets."""
     from decimal import Decimal
 
     import duckdb
@@ -132,9 +133,12 @@ def test_month_refresh_job_builds_a_new_warehouse_in_one_run(demo, local_export,
         result = run_job(defs, instance, "month_refresh_job", range_tags("2026-09-16", "2026-09-18"))
     assert result.success
     built = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
-    assert {"cost_explorer_services", "fct_daily_cost", "budget_status", "mart_exports"} <= built
+    assert {"fct_daily_cost", "budget_status", "mart_exports"} <= built
+    assert not built & {"stg_cur__line_items", "cost_explorer_services"}  # put in place, not selected
     days = ("2026-09-16", "2026-09-17", "2026-09-18")
     truth = sum(Decimal(t["unblended"]) for t in demo["daily"] if t["date"] in days)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         billed = con.execute("select sum(billed_cost) from fct_daily_cost").fetchone()[0]
+        services = con.execute("select count(*) from cost_explorer_services").fetchone()[0]
     assert billed == truth
+    assert services > 0

@@ -9,6 +9,7 @@ from finops_dagster.warehouse.lake_paths import (
     changed_views,
     record_built_views,
     record_path,
+    source_views,
     upstream_views,
 )
 
@@ -26,14 +27,20 @@ def _manifest(checksum: str = "v1") -> dict:
             "model.finops.mart": node("mart", "table"),
             "model.finops.window": node("window", "ephemeral"),
             "model.finops.report": node("report", "table"),
+            "seed.finops.prices": node("prices", "seed"),
+            "model.finops.budgets": node("budgets", "view"),  # read by a Python asset alone
+            "model.finops.usage": node("usage", "view"),  # over the day table
+            "operation.finops.hook": node("hook", "view"),
         },
         "parent_map": {
             "model.finops.stg": ["source.finops.raw.items"],
             "model.finops.costed": ["model.finops.stg"],
             "model.finops.daily": ["model.finops.costed"],
-            "model.finops.mart": ["model.finops.daily", "model.finops.stg"],
+            "model.finops.mart": ["model.finops.daily", "model.finops.stg", "seed.finops.prices"],
             "model.finops.window": ["model.finops.costed", "model.finops.mart"],
             "model.finops.report": ["model.finops.window"],
+            "model.finops.budgets": ["source.finops.raw.budgets"],
+            "model.finops.usage": ["model.finops.daily"],
         },
     }
 
@@ -41,9 +48,29 @@ def _manifest(checksum: str = "v1") -> dict:
 def test_the_views_a_build_needs_are_those_upstream_through_views():
     m = _manifest()
     assert upstream_views(m, {"daily"}) == {"stg", "costed"}
-    assert upstream_views(m, {"mart"}) == {"stg"}  # not through the day table
+    assert upstream_views(m, {"mart"}) == {"stg", "prices"}  # not through the day table; its seed
     assert upstream_views(m, {"report"}) == {"costed", "stg"}  # through an ephemeral model
     assert upstream_views(m, {"daily", "costed", "stg"}) == set()  # built by the step itself
+
+
+def test_every_step_can_put_in_place_the_views_and_seeds_over_sources_alone():
+    """A job that builds no view still gets the views only Python assets read (budgets) on a
+    new warehouse; a view over a day table (usage) waits for the step that follows that table."""
+    assert source_views(_manifest(), {"stg"}) == {"costed", "prices", "budgets"}
+
+
+def test_a_missing_seed_is_found_and_a_built_one_recorded(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    m = _manifest()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create view stg as select 1 as x")
+    assert changed_views(warehouse, m, {"prices"}) == ["prices"]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table prices as select 1.5 as usd")  # a seed is a table
+    results = tmp_path / "run_results.json"
+    results.write_text(json.dumps({"results": [{"unique_id": "seed.finops.prices", "status": "success"}]}))
+    assert record_built_views(warehouse, m, results) == ["seed.finops.prices"]
+    assert changed_views(warehouse, m, {"prices"}) == []
 
 
 def test_missing_or_changed_views_are_found_and_recorded_ones_are_not(tmp_path):

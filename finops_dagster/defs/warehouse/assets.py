@@ -26,6 +26,7 @@ from finops_dagster.warehouse.lake_paths import (
     changed_views,
     rebuild_views,
     record_built_views,
+    source_views,
     stale_lake_paths,
     upstream_views,
 )
@@ -120,9 +121,11 @@ def _readable(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCli
                 f"the warehouse views still read {', '.join(still)} after a rebuild: "
                 f"is the dbt resource's FINOPS_RAW_LAKE_DIR the lake at {lake.contract.root}?"
             )
-    # a refresh builds no views (new data needs none): those its models read are rebuilt here
-    # only when missing or when the project's SQL for them changed since they were built
-    needed = upstream_views(_manifest(), {key.path[-1] for key in context.selected_asset_keys})
+    # a refresh builds no views (new data needs none): those its models read, and the views and
+    # seeds over sources alone, are rebuilt here only when missing or when the project's SQL (or
+    # seed CSV) for them changed since they were built
+    selected = {key.path[-1] for key in context.selected_asset_keys}
+    needed = upstream_views(_manifest(), selected) | source_views(_manifest(), selected)
     changed = changed_views(lake.warehouse_path, _manifest(), needed)
     if changed:  # all of them: a view over a changed view may not bind to its new columns
         context.log.info(
