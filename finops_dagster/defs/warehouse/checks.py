@@ -30,20 +30,31 @@ def _per_day(
         return evaluate_days(context, asset, name, lambda pk: check(con, dt.date.fromisoformat(pk)))
 
 
+def _over_range(
+    context: dg.AssetCheckExecutionContext,
+    lake: LakeResource,
+    asset: dg.AssetKey,
+    name: str,
+    check: Callable[..., dict[dt.date, DayResult]],
+    with_ledger: bool = False,
+) -> dg.AssetCheckResult:
+    """Run ``check(connection, [ledger,] days)`` once for the run's days on one read-only
+    connection; each day's result is still logged on its own partition."""
+    ledger = lake.ledger() if with_ledger else None
+    with lake.warehouse_reader() as con:
+        args = (con, ledger) if with_ledger else (con,)
+        return evaluate_range(context, asset, name, over_days(lambda days: check(*args, days)))
+
+
 @dg.asset_check(asset=FCT, partitions_def=daily_partitions, pool=engine.pool(), blocking=True)
 def fct_daily_cost_conservation(
     context: dg.AssetCheckExecutionContext, lake: LakeResource
 ) -> dg.AssetCheckResult:
     """Line items and billed/effective cost of the day equal the ledger's, to the cent (one
     query for the run's range)."""
-    ledger = lake.ledger()
-    with lake.warehouse_reader() as con:
-        return evaluate_range(
-            context,
-            FCT,
-            "fct_daily_cost_conservation",
-            over_days(lambda days: cur_days.mart_conservation_days(con, ledger, days)),
-        )
+    return _over_range(
+        context, lake, FCT, "fct_daily_cost_conservation", cur_days.mart_conservation_days, with_ledger=True
+    )
 
 
 @dg.asset_check(asset=FCT, partitions_def=daily_partitions, pool=engine.pool())
@@ -51,14 +62,14 @@ def fct_daily_cost_amortization_invariant(
     context: dg.AssetCheckExecutionContext, lake: LakeResource
 ) -> dg.AssetCheckResult:
     """Over the day's billing period: billed = effective + true-up + upfront fees."""
-    ledger = lake.ledger()
-    with lake.warehouse_reader() as con:
-        return evaluate_range(
-            context,
-            FCT,
-            "fct_daily_cost_amortization_invariant",
-            over_days(lambda days: cur_days.amortization_invariant_days(con, ledger, days)),
-        )
+    return _over_range(
+        context,
+        lake,
+        FCT,
+        "fct_daily_cost_amortization_invariant",
+        cur_days.amortization_invariant_days,
+        with_ledger=True,
+    )
 
 
 @dg.asset_check(asset=RECONCILIATION, partitions_def=daily_partitions, pool=engine.pool())
@@ -87,10 +98,6 @@ def fct_cost_allocation_conservation(
 ) -> dg.AssetCheckResult:
     """Allocated + unallocated = the day's total cost, billed and effective, to the cent (two
     queries for the run's range)."""
-    with lake.warehouse_reader() as con:
-        return evaluate_range(
-            context,
-            ALLOCATION,
-            "fct_cost_allocation_conservation",
-            over_days(lambda days: marts.allocation_conservation_days(con, days)),
-        )
+    return _over_range(
+        context, lake, ALLOCATION, "fct_cost_allocation_conservation", marts.allocation_conservation_days
+    )
