@@ -247,6 +247,11 @@ def test_jobs_select_other_domains_by_tag_and_keep_their_assets(tmp_path):
     )
     assert keys("month_refresh_job") >= refresh | keys("sources_job")
     assert not keys("month_refresh_job") & {"stg_cur__line_items", "stg_business__budgets", "instance_types"}
+    # the views job builds every view and seed a later dbt step would otherwise put in place cold
+    from finops_dagster.defs.warehouse.assets import _manifest
+    from finops_dagster.warehouse.lake_paths import source_views
+
+    assert source_views(_manifest(), set()) <= keys("warehouse_views_job")
     assert {s.name: s.job_name for s in repo.schedule_defs} == {
         "cloudwatch_recent_hours_schedule": "cloudwatch_job",
         "cost_explorer_daily_schedule": "cost_explorer_job",

@@ -5,16 +5,22 @@ import dagster as dg
 from finops_dagster.defs.warehouse.assets import dbt_daily_models, dbt_models
 from finops_dagster.defs.warehouse.exports import mart_exports
 from finops_dagster.partitions import daily_partitions
+from finops_dagster.selections import views
 
 MARTS = dg.AssetSelection.tag("layer", "marts")
 # views over the day aggregates (int_cur__usage_and_credits_daily) exist once the daily models
 # have run: they are built with the marts, not with the staging views the daily models read
 AFTER_DAILY = dg.AssetSelection.assets(dbt_models) & dg.AssetSelection.assets(dbt_daily_models).downstream()
 
+DBT = dg.AssetSelection.assets(dbt_models)
+
 warehouse_views_job = dg.define_asset_job(
     "warehouse_views_job",
-    selection=dg.AssetSelection.assets(dbt_models) - MARTS - AFTER_DAILY,
-    description="(Re)build the staging and intermediate views and the seeds, and run their tests.",
+    # every view over sources, a mart view (fct_cur_restatements) too: a later dbt step would
+    # otherwise find it missing and start a cold dbt to build it (defs/warehouse/assets.py)
+    selection=(DBT - MARTS - AFTER_DAILY) | (DBT & views() - AFTER_DAILY),
+    description="(Re)build the staging and intermediate views, the views over sources and the "
+    "seeds, and run their tests.",
 )
 
 daily_cost_job = dg.define_asset_job(
