@@ -13,12 +13,17 @@ from tests.conftest import PG_SERVER as SERVER
 
 
 def test_sqlite_is_the_default_and_postgres_is_opt_in(tmp_path):
-    default = yaml.safe_load(instance_yaml({}))
+    default = yaml.safe_load(instance_yaml({}, tmp_path))
     assert "storage" not in default and default["concurrency"]["pools"]["default_limit"] == 1
-    pg = yaml.safe_load(instance_yaml({PG_URL_ENV: f"{SERVER}/x"}))
-    assert pg["storage"] == {"postgres": {"postgres_url": {"env": PG_URL_ENV}}}
+    # Dagster's SQLite folder for events, with the pool-safe claim (tests/test_instance_storage.py)
+    assert default["event_log_storage"]["config"] == {"base_dir": str(tmp_path / "history" / "runs")}
+    assert default["event_log_storage"]["class"] == "PoolSafeSqliteEventLogStorage"
+    pg = yaml.safe_load(instance_yaml({PG_URL_ENV: f"{SERVER}/x"}, tmp_path))
+    for key in ("run_storage", "event_log_storage", "schedule_storage"):
+        assert pg[key]["config"] == {"postgres_url": {"env": PG_URL_ENV}}
+    assert pg["event_log_storage"]["class"] == "PoolSafePostgresEventLogStorage"
     with pytest.raises(ValueError, match="postgresql\\+psycopg2://"):
-        instance_yaml({PG_URL_ENV: "postgresql://postgres@127.0.0.1/x"})
+        instance_yaml({PG_URL_ENV: "postgresql://postgres@127.0.0.1/x"}, tmp_path)
     hand_written = tmp_path / "own"
     hand_written.mkdir()
     (hand_written / "dagster.yaml").write_text("telemetry: {enabled: false}\n")
