@@ -1,11 +1,17 @@
-"""Two run workers that both read the warehouse pool's one slot as free: one gets it, the other
-waits. With Dagster's own claim both were told CLAIMED and both ran dbt on the DuckDB file
-(tests/defs/test_concurrency.py failed on DuckDB's lock about one start in five)."""
+"""The instance's event log storage (finops_dagster/instance_storage.py). Two run workers that both
+read the warehouse pool's one slot as free: one gets it, the other waits (with Dagster's own claim
+both were told CLAIMED and both ran dbt on the DuckDB file: tests/defs/test_concurrency.py failed
+on DuckDB's lock about one start in five). SQLite's connections are kept, not opened per event."""
 
+import contextlib
+import os
 import threading
+import time
+from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.events.log import EventLogEntry
 
 from finops_dagster import instance_storage
 from finops_dagster.instance import PG_URL_ENV, prepare_home
@@ -79,3 +85,61 @@ def test_a_slot_two_claims_read_as_free_goes_to_one_of_them(home, monkeypatch):
     finally:
         first.dispose()
         second.dispose()
+
+
+def _log(run_id: str, message: str) -> EventLogEntry:
+    return EventLogEntry(
+        error_info=None,
+        level="INFO",
+        user_message=message,
+        run_id=run_id,
+        timestamp=time.time(),
+        step_key=None,
+        job_name=None,
+        dagster_event=None,
+    )
+
+
+def _open_db_files(folder: Path) -> set[str]:
+    """The SQLite files this process holds open in ``folder`` (not their -wal / -shm)."""
+    paths = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith(str(folder)) and target.removesuffix(" (deleted)").endswith(".db"):
+                paths.add(target)
+    return paths
+
+
+def test_sqlite_keeps_a_few_connections_open_and_each_event_is_kept(tmp_path):
+    """Each shard's connection stays open (a run's events no longer open two files each), for a
+    handful of files at most, after a fork too and after a wipe."""
+    home = prepare_home(tmp_path, {"DAGSTER_HOME": str(tmp_path / "home")})
+    folder = (home / "history" / "runs").resolve()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        runs = [f"run{i}" for i in range(10)]
+        for run_id in runs:
+            for n in range(3):
+                storage.store_event(_log(run_id, f"{run_id} event {n}"))
+        assert all(len(storage.get_logs_for_run(r)) == 3 for r in runs)
+        kept = _open_db_files(folder)
+        assert str(folder / "run9.db") in kept and len(kept) <= storage.KEEP_OPEN
+
+        pid = os.fork()  # a forked child writes through its own connections, not its parent's
+        if pid == 0:
+            code = 1
+            try:
+                storage.store_event(_log("run9", "from the child"))
+                code = 0
+            finally:
+                os._exit(code)
+        assert os.waitpid(pid, 0)[1] == 0
+        storage.store_event(_log("run9", "from the parent"))
+        messages = [e.user_message for e in storage.get_logs_for_run("run9")]
+        assert messages[-2:] == ["from the child", "from the parent"]
+
+        storage.wipe()  # deletes the run files: nothing stays open on a deleted file
+        assert _open_db_files(folder) <= {str(folder / "index.db")}
+        storage.store_event(_log("run0", "after the wipe"))
+        assert [e.user_message for e in storage.get_logs_for_run("run0")] == ["after the wipe"]
