@@ -51,8 +51,51 @@ def _lines(n: int = 20_000, seed: int = 7, drop: tuple[str, ...] = ()) -> pl.Dat
     return frame.drop(list(drop))
 
 
+def _reference(frame: pl.DataFrame) -> pl.Expr:
+    """The rule spelled out as a per-line CASE, each money column cast before it is used (the
+    Cloud Intelligence Dashboards' rule; dbt's int_cur__line_items_costed is the SQL of it)."""
+
+    def m(name: str) -> pl.Expr:
+        return pl.col(name).cast(MONEY).fill_null(0) if name in frame.columns else pl.lit(0, MONEY)
+
+    t = pl.col("line_item_line_item_type")
+    arn = (
+        pl.col("reservation_reservation_a_r_n").fill_null("")
+        if "reservation_reservation_a_r_n" in frame.columns
+        else pl.lit("")
+    )
+    zero = pl.lit(0, MONEY)
+    return (
+        pl.when(t == "SavingsPlanCoveredUsage")
+        .then(m("savings_plan_savings_plan_effective_cost"))
+        .when(t == "SavingsPlanRecurringFee")
+        .then(m("savings_plan_total_commitment_to_date") - m("savings_plan_used_commitment"))
+        .when(t.is_in(["SavingsPlanNegation", "SavingsPlanUpfrontFee"]))
+        .then(zero)
+        .when(t == "DiscountedUsage")
+        .then(m("reservation_effective_cost"))
+        .when(t == "RIFee")
+        .then(
+            m("reservation_unused_amortized_upfront_fee_for_billing_period")
+            + m("reservation_unused_recurring_fee")
+        )
+        .when(
+            ((t == "Fee") & (arn != ""))
+            | ((t == "Refund") & (pl.col("line_item_product_code") == "ComputeSavingsPlans"))
+        )
+        .then(zero)
+        .otherwise(m("line_item_unblended_cost"))
+    )
+
+
 def _per_line(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.group_by("account").agg(effective_cost=effective_cost(frame.schema).sum()).sort("account")
+    return frame.group_by("account").agg(effective_cost=_reference(frame).sum()).sort("account")
+
+
+def test_the_per_line_effective_cost_is_the_rule():
+    frame = _lines()
+    rule = frame.select(got=effective_cost(frame.schema), want=_reference(frame))
+    assert rule["got"].dtype == MONEY and rule["got"].equals(rule["want"], check_names=False)
 
 
 @pytest.mark.parametrize(
