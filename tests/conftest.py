@@ -13,6 +13,11 @@ import pytest
 from finops_dagster.demo.aws import aws_environ, moto_server, upload_tree
 from finops_dagster.demo.generator import DemoConfig, generate
 from finops_dagster.settings import DEMO_BUCKET, DEMO_EXPORT, DEMO_PREFIX, Settings
+from finops_dagster.warehouse import dagster_dbt_light
+
+# dagster-dbt as the code location imports it (without dbt-core in-process), whichever test
+# module imports it first; tests/warehouse/test_dagster_dbt_light.py compares it with the usual
+dagster_dbt_light.load()
 
 SLOW_FILES = (
     "test_cli_sync.py",

@@ -141,3 +141,37 @@ def test_uniqueness_on_a_hash_collision_counts_exactly(september, monkeypatch):
     monkeypatch.setattr(cur_days, "identities_hash_apart", lambda lf: False)
     result = cur_days.unique_line_items(raw, DAY)
     assert result.passed and result.metadata["duplicate_line_items"] == 0
+
+
+def test_tag_keys_read_as_a_dictionary_equal_every_lines_keys(tmp_path):
+    """CUR 2.0's resource_tags MAP: keys spread over row groups, null and empty maps, and a
+    dictionary that holds a key no line uses (a writer may keep one) must not report it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    maps = pa.array(
+        [
+            [("user_team", "a")],
+            None,
+            [],
+            [("user_env", "prod"), ("user_team", "b")],
+            [("aws_created_by", "x")],
+        ],
+        type=pa.map_(pa.string(), pa.string()),
+    )
+    path = tmp_path / "day.parquet"
+    pq.write_table(pa.table({"resource_tags": maps, "n": list(range(5))}), path, row_group_size=2)
+    assert cur_days.map_keys(path, "resource_tags") == {"user_team", "user_env", "aws_created_by"}
+    assert cur_days.map_keys(path, "cost_category") == set()  # a CUR without the column
+
+    unused = pa.DictionaryArray.from_arrays(
+        pa.array([0, 0], pa.int32()), pa.array(["user_team", "user_gone"])
+    )
+    entries = pa.StructArray.from_arrays(
+        [unused, pa.array(["a", "b"])],
+        fields=[pa.field("key", unused.type, nullable=False), pa.field("value", pa.string())],
+    )
+    tags = pa.MapArray.from_arrays(pa.array([0, 1, 2], pa.int32()), entries.field(0), entries.field(1))
+    pq.write_table(pa.table({"resource_tags": tags}), path)
+    assert cur_days.map_keys(path, "resource_tags") == {"user_team"}
+    assert pl.read_parquet(path)["resource_tags"].map.keys().explode().unique().to_list() == ["user_team"]

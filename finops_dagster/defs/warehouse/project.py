@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 from finops_dagster.selections import VIEW
 from finops_dagster.settings import DBT_PROJECT_DIR
+from finops_dagster.warehouse import dagster_dbt_light
 from finops_dagster.warehouse.lake_paths import VIEWS, read_through_views
+
+LIGHT = dagster_dbt_light.load()  # before dagster_dbt is imported: see warehouse/dagster_dbt_light.py
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject  # noqa: E402
 
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 # what the dbt assets run: dbt that dies with the run worker (warehouse/dbt_guard.py)

@@ -53,10 +53,14 @@ class FinopsDbtResource(DbtCliResource):
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # noqa: ARG002
         return None
 
+    def warm_environment(self) -> dict[str, str]:
+        """``environment`` plus, while this run's warm dbt is up, its socket: what any dbt process
+        of the run (dagster-dbt's, or a view rebuild's) is started with, so it forks warm."""
+        if self._warm is None:
+            return dict(self.environment)
+        return {**self.environment, SERVER_ENV: self._warm.socket}
+
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
         # dagster-dbt copies os.environ into the dbt process when it starts it, inside cli()
-        environment = dbt_process_environment(self.environment)
-        if self._warm is not None:
-            environment = {**environment, SERVER_ENV: self._warm.socket}
-        with temporary_environ(environment):
+        with temporary_environ(dbt_process_environment(self.warm_environment())):
             return super().cli(args, **kwargs)
