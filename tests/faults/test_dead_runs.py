@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import dagster as dg
+import pytest
 import requests
 from dagster_graphql import DagsterGraphQLClient
 
@@ -46,13 +48,48 @@ def test_a_run_killed_with_9_frees_the_warehouse_for_the_next_run(pipeline, tmp_
         assert client.get_run_status(first).value == "FAILURE"
         # dagster.yaml retries a run whose worker died once: that retry must finish too, here and
         # successfully, or it outlives this UI and holds the warehouse for the tests that follow
-        retry = wait_for(lambda: _retry_of(url, first), 120, "the killed run's retry to be launched")
+        retry = _launched_retry(url, first, tmp_path / "home")
         status = wait_for(
             lambda: (s := client.get_run_status(retry).value) in ("SUCCESS", "FAILURE") and s,
             300,
             "the retry to finish",
         )
         assert status == "SUCCESS"
+
+
+def _launched_retry(url: str, run_id: str, home, timeout: float = 120) -> str:
+    """The retry the daemon launches for ``run_id``. Dagster's retry daemon can lose one: it reads
+    new run-failure events by id, and the instance stores the event before the run's FAILURE
+    status and its will_retry tag (handle_new_event). A daemon tick in between finds a run neither
+    failed nor tagged, decides not to retry it (auto_run_reexecution.should_retry) and moves its
+    cursor past the event for good. Seen once in CI (2026-12-07); that case is reported as an
+    expected failure, anything else that launches no retry fails."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if retry := _retry_of(url, run_id):
+            return retry
+        time.sleep(1)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        run = instance.get_run_by_id(run_id)
+        failures = instance.event_log_storage.get_logs_for_all_runs_by_log_id(
+            after_cursor=-1, dagster_event_type=dg.DagsterEventType.RUN_FAILURE
+        )
+        failed_at = next((i for i, e in failures.items() if e.run_id == run_id), None)
+        key = "EVENT_LOG_CONSUMER_CURSOR-PIPELINE_FAILURE"
+        cursor = instance.daemon_cursor_storage.get_cursor_values({key}).get(key)
+    if (
+        run is not None
+        and run.tags.get("dagster/will_retry") == "true"
+        and "dagster/auto_retry_run_id" not in run.tags
+        and failed_at is not None
+        and cursor is not None
+        and int(cursor) >= failed_at
+    ):
+        pytest.xfail(
+            f"Dagster's retry daemon passed run {run_id}'s failure event (id {failed_at}) before "
+            "the run was marked failed and tagged will_retry: the upstream race, no retry"
+        )
+    raise AssertionError(f"timed out waiting for the killed run {run_id}'s retry to be launched")
 
 
 def _retry_of(url: str, run_id: str) -> str | None:
