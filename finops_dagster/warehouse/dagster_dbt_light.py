@@ -105,14 +105,16 @@ def _read(cache: Path, digest: str) -> dict[str, list[str]]:
     return dict(data["selections"]) if data.get("manifest") == digest else {}
 
 
-_MANIFESTS: dict[str, Path] = {}  # the manifest's invocation id -> its file
+# by the manifest's dbt invocation id: its file, and the selections prepared for it
+_MANIFESTS: dict[str, tuple[Path, dict[str, list[str]]]] = {}
 
 
-def register(manifest: Path) -> None:
-    """Say which file the manifest dagster-dbt reads (by its dbt invocation id) came from."""
+def register(manifest: Path, specs: Iterable[Spec]) -> None:
+    """Say which file the manifest dagster-dbt reads came from, and prepare the selections the
+    dbt assets will ask for (read once here, not once per @dbt_assets)."""
     from dagster_dbt.dbt_manifest import read_manifest_path  # cached: the dict dagster-dbt uses
 
-    _MANIFESTS[_invocation(read_manifest_path(manifest.resolve()))] = manifest
+    _MANIFESTS[_invocation(read_manifest_path(manifest.resolve()))] = (manifest, prepare(manifest, specs))
 
 
 def _invocation(manifest_json: Mapping[str, Any]) -> str:
@@ -124,11 +126,14 @@ def select_unique_ids(
 ) -> set[str]:
     """dagster_dbt.utils.select_unique_ids, answered from the prepared selections."""
     del project
-    manifest = _MANIFESTS.get(_invocation(manifest_json))
-    if manifest is None:
+    registered = _MANIFESTS.get(_invocation(manifest_json))
+    if registered is None:
         raise RuntimeError(
             "dagster-dbt was handed a dbt manifest that dagster_dbt_light.register() was not told "
             "about (see defs/warehouse/assets.py)"
         )
-    spec = (select or "", exclude or "", selector or "")
-    return set(prepare(manifest, [spec])["|".join(spec)])
+    manifest, known = registered
+    key = "|".join((select or "", exclude or "", selector or ""))
+    if key not in known:  # a selection register() was not given: evaluated (and kept) now
+        known.update(prepare(manifest, [(select, exclude, selector)]))
+    return set(known[key])

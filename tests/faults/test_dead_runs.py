@@ -64,11 +64,22 @@ def _launched_retry(url: str, run_id: str, home, timeout: float = 120) -> str:
     failed nor tagged, decides not to retry it (auto_run_reexecution.should_retry) and moves its
     cursor past the event for good. Seen once in CI (2026-12-07); that case is reported as an
     expected failure, anything else that launches no retry fails."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if retry := _retry_of(url, run_id):
-            return retry
-        time.sleep(1)
+    try:
+        return wait_for(
+            lambda: _retry_of(url, run_id), timeout, f"the killed run {run_id}'s retry to be launched"
+        )
+    except AssertionError:
+        if not _retry_lost_to_the_daemon_race(run_id, home):
+            raise
+    pytest.xfail(
+        f"Dagster's retry daemon passed run {run_id}'s failure event before the run was marked "
+        "failed and tagged will_retry: the upstream race, no retry"
+    )
+
+
+def _retry_lost_to_the_daemon_race(run_id: str, home) -> bool:
+    """The daemon's failure cursor is at or past the run's failure event, and the run, tagged
+    will_retry, has no retry: the race _launched_retry describes."""
     with dg.DagsterInstance.from_config(str(home)) as instance:
         run = instance.get_run_by_id(run_id)
         failures = instance.event_log_storage.get_logs_for_all_runs_by_log_id(
@@ -77,19 +88,14 @@ def _launched_retry(url: str, run_id: str, home, timeout: float = 120) -> str:
         failed_at = next((i for i, e in failures.items() if e.run_id == run_id), None)
         key = "EVENT_LOG_CONSUMER_CURSOR-PIPELINE_FAILURE"
         cursor = instance.daemon_cursor_storage.get_cursor_values({key}).get(key)
-    if (
+    return (
         run is not None
         and run.tags.get("dagster/will_retry") == "true"
         and "dagster/auto_retry_run_id" not in run.tags
         and failed_at is not None
         and cursor is not None
         and int(cursor) >= failed_at
-    ):
-        pytest.xfail(
-            f"Dagster's retry daemon passed run {run_id}'s failure event (id {failed_at}) before "
-            "the run was marked failed and tagged will_retry: the upstream race, no retry"
-        )
-    raise AssertionError(f"timed out waiting for the killed run {run_id}'s retry to be launched")
+    )
 
 
 def _retry_of(url: str, run_id: str) -> str | None:

@@ -3,6 +3,7 @@ builds the same dbt assets and checks as the usual dagster-dbt, and a run worker
 without importing dbt-core."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,7 @@ def _snapshot(tmp_path: Path, first: bool) -> dict:
         [sys.executable, "-c", _SNAPSHOT],
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, **env, **({"FIRST": "1"} if first else {})},
+        env={**os.environ, **env, **({"FIRST": "1"} if first else {})},
         check=True,
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -10,7 +10,6 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from finops_dagster.console import PROGRESS
 from finops_dagster.defs.warehouse.project import (
-    DBT_EXECUTABLE,
     LIGHT,
     dbt_project,
     ensure_manifest,
@@ -39,8 +38,7 @@ BUILD = ["build", "--exclude-resource-type", "unit_test"]
 MANIFEST = ensure_manifest()
 EXCLUDE_INCREMENTAL = ("fqn:*", INCREMENTAL, "")  # dbt_models' selection (@dbt_assets' default select)
 if LIGHT:  # dagster-dbt without dbt-core: the two selections below, evaluated once per manifest
-    dagster_dbt_light.register(MANIFEST)
-    dagster_dbt_light.prepare(MANIFEST, [(INCREMENTAL, "", ""), EXCLUDE_INCREMENTAL])
+    dagster_dbt_light.register(MANIFEST, [(INCREMENTAL, "", ""), EXCLUDE_INCREMENTAL])
 
 
 @dbt_assets(
@@ -114,7 +112,7 @@ def _readable(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCli
         return  # Spark's raw views are recreated at every dbt start (macros/raw_lake.sql)
     # through the run's dbt (warm when the resource started one: 1-2 s instead of a cold dbt's
     # 4-6 s, twice in a build from nothing); a plain DbtCliResource (tests) runs dbt as it is
-    executable = getattr(dbt, "dbt_executable", DBT_EXECUTABLE)
+    executable = dbt.dbt_executable
     warm = getattr(dbt, "warm_environment", None)
     environment = warm() if warm else getattr(dbt, "environment", {})
     stale = stale_lake_paths(lake.warehouse_path, lake.contract.location)
