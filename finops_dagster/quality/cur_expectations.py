@@ -29,7 +29,16 @@ _GX_LOCK = threading.Lock()
 def warm_up() -> threading.Thread:
     """Import Great Expectations in the background (about 2.3 s of imports: altair, scipy ...),
     so the check that follows the ingest in the same run finds it loaded; a one-day refresh
-    otherwise spent a seventh of its time on this import."""
+    otherwise spent a seventh of its time on this import.
+
+    sqlalchemy's ORM is imported here first, on the calling thread (0.2-0.3 s). Great Expectations
+    imports it, and half way through that import the ORM has already registered its inspection
+    hook for every object. The run's own SQL (Dagster's storage binding a parameter) then called
+    into the half-imported module from the main thread and failed the step: "partially
+    initialized module 'sqlalchemy.orm.exc' has no attribute 'UnmappedClassError'" (CI,
+    2026-12-07)."""
+    import sqlalchemy.orm  # noqa: F401
+
     thread = threading.Thread(target=_gx, name="great-expectations-import", daemon=True)
     thread.start()
     return thread
