@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,7 +37,13 @@ def rebuild_views(
 ) -> Path:
     """dbt build of the views (and seeds) ``names``, else of every view, without tests, with the
     current lake path (``environment``: the dbt resource's, Settings.dbt_environment); returns its
-    run results."""
+    run results. It starts from the project's last partial parse and leaves its own as the next
+    one: in a build from nothing this is the run's first dbt, and without them both it and the
+    build after it parsed the whole project (3.9 s each at 20M on two cores)."""
+    target = project_dir / "target"
+    own = target / "views-refresh"
+    own.mkdir(parents=True, exist_ok=True)
+    keep_partial_parse(target, own)
     proc = subprocess.run(
         [
             dbt_executable,
@@ -61,7 +68,20 @@ def rebuild_views(
     )
     if proc.returncode:
         raise RuntimeError(f"rebuilding the warehouse views failed:\n{(proc.stdout + proc.stderr)[-2000:]}")
-    return project_dir / "target" / "views-refresh" / "run_results.json"
+    keep_partial_parse(own, target)
+    return own / "run_results.json"
+
+
+def keep_partial_parse(source: Path, target: Path) -> None:
+    """dbt reads partial_parse.msgpack from its target folder, and each invocation here has its
+    own (dagster-dbt's per step, the view rebuild's): carrying the newest one from ``source`` to
+    ``target`` lets the next invocation parse only what changed. Swapped in with one rename, so a
+    dbt starting at that moment reads the old file or the new one, never half of one."""
+    parsed = source / "partial_parse.msgpack"
+    if parsed.exists():
+        tmp = target / f".partial_parse.{os.getpid()}.msgpack"
+        shutil.copyfile(parsed, tmp)
+        tmp.replace(target / "partial_parse.msgpack")
 
 
 def record_path(warehouse: Path) -> Path:

@@ -13,7 +13,6 @@ from finops_dagster.defs.warehouse.project import (
     LIGHT,
     dbt_project,
     ensure_manifest,
-    keep_partial_parse,
     rotate_target_dirs,
     translator,
 )
@@ -23,7 +22,9 @@ from finops_dagster.resources import LakeResource
 from finops_dagster.settings import temporary_environ
 from finops_dagster.warehouse import dagster_dbt_light, engine
 from finops_dagster.warehouse.lake_paths import (
+    STATIC,
     changed_views,
+    keep_partial_parse,
     rebuild_views,
     record_built_views,
     source_views,
@@ -35,6 +36,11 @@ INCREMENTAL = "config.materialized:incremental"
 # dbt unit tests check the SQL, not the data: they run in the test suite
 # (tests/warehouse/test_dbt_unit_tests.py), not in every production build (0.3 s each)
 BUILD = ["build", "--exclude-resource-type", "unit_test"]
+# dbt's JSON artefacts (manifest.json twice, semantic_manifest.json, graph.gpickle,
+# run_results.json) cost 0.4-0.7 s of every invocation and nothing here reads them: dagster-dbt
+# follows dbt's log events. The one exception is run_results.json of a build that builds views or
+# seeds (record_built_views), so only such a build writes them.
+NO_ARTEFACTS = ["--no-write-json"]
 MANIFEST = ensure_manifest()
 EXCLUDE_INCREMENTAL = ("fqn:*", INCREMENTAL, "")  # dbt_models' selection (@dbt_assets' default select)
 if LIGHT:  # dagster-dbt without dbt-core: the two selections below, evaluated once per manifest
@@ -65,7 +71,7 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
     _readable(context, lake, dbt)
     crash_point("warehouse:dbt")
     with temporary_environ(window):  # the window as env vars: see macros/partition_window.sql
-        invocation = dbt.cli(BUILD, context=context)
+        invocation = dbt.cli(BUILD + NO_ARTEFACTS, context=context)
     yield from _counted(context, invocation)
     _tidy_target(invocation.target_path)
 
@@ -73,7 +79,8 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
 def _tidy_target(invocation_target: Path) -> None:
     """After a build: its partial parse serves the next one, old invocation folders go."""
     target = dbt_project.project_dir / "target"
-    keep_partial_parse(invocation_target, target)
+    own = Path(invocation_target)
+    keep_partial_parse(own if own.is_absolute() else dbt_project.project_dir / own, target)
     rotate_target_dirs(target)
 
 
@@ -166,7 +173,18 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lak
     _refuse_held_days(lake)
     _readable(context, lake, dbt)
     crash_point("warehouse:dbt")
-    invocation = dbt.cli(BUILD, context=context)
+    static = _builds_static(context)
+    invocation = dbt.cli(BUILD if static else BUILD + NO_ARTEFACTS, context=context)
     yield from _counted(context, invocation)
-    _rebuilt(lake, invocation.target_path / "run_results.json")
+    if static:
+        _rebuilt(lake, invocation.target_path / "run_results.json")
     _tidy_target(invocation.target_path)
+
+
+def _builds_static(context: dg.AssetExecutionContext) -> bool:
+    """Whether the step builds a view or a seed, whose SQL must be recorded from run_results.json."""
+    selected = {key.path[-1] for key in context.selected_asset_keys}
+    return any(
+        n["name"] in selected and n.get("config", {}).get("materialized") in STATIC
+        for n in _manifest()["nodes"].values()
+    )

@@ -79,19 +79,6 @@ def _changed_since(project: DbtProject, mtime: float) -> bool:
     return any(p.stat().st_mtime > mtime for p in files if p.exists())
 
 
-def keep_partial_parse(invocation_target: Path, target: Path) -> None:
-    """dagster-dbt seeds each invocation's own target folder with target/partial_parse.msgpack;
-    keeping the newest one there lets the next invocation parse only what changed (the one
-    `dbt parse` writes at code location load saw another environment, so dbt re-parsed the whole
-    project on every run: 3-4 s)."""
-    source = Path(invocation_target)
-    source = (source if source.is_absolute() else target.parent / source) / "partial_parse.msgpack"
-    if source.exists():
-        tmp = target / f".partial_parse.{os.getpid()}.msgpack"
-        shutil.copyfile(source, tmp)
-        tmp.replace(target / "partial_parse.msgpack")
-
-
 def rotate_target_dirs(target: Path, keep: int = 20) -> list[Path]:
     """dagster-dbt writes each invocation's artefacts to target/<asset>-<run>-<hash>/ (2-4.5 MB
     each, without bound): keep the newest ``keep``."""
@@ -99,7 +86,7 @@ def rotate_target_dirs(target: Path, keep: int = 20) -> list[Path]:
         (
             p
             for p in target.glob("*-*-*")
-            if (p / "run_results.json").exists() or (p / "manifest.json").exists()
+            if (p / "dbt.log").exists() or (p / "run_results.json").exists() or (p / "manifest.json").exists()
         ),
         key=lambda p: p.stat().st_mtime,
     )
