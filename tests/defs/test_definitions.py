@@ -38,6 +38,7 @@ ASSET_KEYS = [
     "insight_alerts",
     "instance_types",
     "int_cloudwatch__ec2_hourly",
+    "int_cost__resource_daily",
     "int_cost__usage_daily",
     "int_cur__line_items_costed",
     "int_cur__line_items_daily",

@@ -23,6 +23,7 @@ MARTS = {
     "fct_other_currency_cost": "billed_cost",
     "fct_cost_trend": "billed_cost",
     "int_cur__usage_and_credits_daily": "effective_cost",
+    "int_cost__resource_daily": "effective_cost",
 }
 WINDOW = json.dumps({"min_date": "2026-08-01", "max_date": "2026-11-01", "cost_explorer_available": True})
 
