@@ -37,6 +37,42 @@ select
     {{ money('reservation_amortized_upfront_fee_for_billing_period') }} as ri_amortized_upfront_fee,
     {{ money('reservation_unused_amortized_upfront_fee_for_billing_period') }} as ri_unused_amortized_upfront_fee,
     {{ money('reservation_unused_recurring_fee') }}         as ri_unused_recurring_fee,
+    -- Effective (amortized) cost per line item type, the Cloud Intelligence Dashboards rule, and
+    -- the two terms of the amortization invariant (true-up, upfront fees), decided here where the
+    -- doubles become DECIMAL: each line casts only the columns its type uses. Built over the cast
+    -- columns above, every line cast all nine first: 3.3 s of the day aggregates' 14.4 s over a
+    -- 20M-line-item month (same results to the last decimal). The outer cast: Spark narrows the
+    -- scale of a CASE over differences of decimals (38,9); money stays (38,10).
+    cast(case
+        when line_item_line_item_type = 'SavingsPlanCoveredUsage'
+            then {{ money('savings_plan_savings_plan_effective_cost') }}
+        when line_item_line_item_type = 'SavingsPlanRecurringFee'
+            then {{ money('savings_plan_total_commitment_to_date') }} - {{ money('savings_plan_used_commitment') }}
+        when line_item_line_item_type in ('SavingsPlanNegation', 'SavingsPlanUpfrontFee')
+            then cast(0 as {{ money_type() }})
+        when line_item_line_item_type = 'DiscountedUsage' then {{ money('reservation_effective_cost') }}
+        when line_item_line_item_type = 'RIFee'
+            then {{ money('reservation_unused_amortized_upfront_fee_for_billing_period') }}
+                + {{ money('reservation_unused_recurring_fee') }}
+        when line_item_line_item_type = 'Fee' and nullif(reservation_reservation_a_r_n, '') is not null
+            then cast(0 as {{ money_type() }})
+        when line_item_line_item_type = 'Refund' and line_item_product_code = 'ComputeSavingsPlans'
+            then cast(0 as {{ money_type() }})
+        else {{ money('line_item_unblended_cost') }}
+    end as {{ money_type() }})                              as effective_cost,
+    case
+        when line_item_line_item_type = 'SavingsPlanRecurringFee'
+            then -{{ money('savings_plan_amortized_upfront_commitment_for_billing_period') }}
+        when line_item_line_item_type = 'RIFee'
+            then -{{ money('reservation_amortized_upfront_fee_for_billing_period') }}
+        else cast(0 as {{ money_type() }})
+    end                                                     as amortization_true_up,
+    case
+        when line_item_line_item_type = 'SavingsPlanUpfrontFee'
+            or (line_item_line_item_type = 'Fee' and nullif(reservation_reservation_a_r_n, '') is not null)
+            then {{ money('line_item_unblended_cost') }}
+        else cast(0 as {{ money_type() }})
+    end                                                     as upfront_fee,
     resource_tags                                                    as tags,
     {{ tag_columns('resource_tags') }},
     nullif({{ map_value('cost_category', var('cost_category_team')) }}, '')        as cost_category_team,
