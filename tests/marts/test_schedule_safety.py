@@ -97,13 +97,12 @@ def build(root, seed: int = 3) -> pl.DataFrame:
             "integer) as hour_of_day, cast(iso_weekday as integer) as iso_weekday) from h"
         )
         con.execute("create table fct_resource_utilization as select *, 1.0 as data_completeness from d")
-        con.execute(
-            "create table int_cur__line_items_daily as select resource_id, usage_date, "
+        con.execute(  # the usage cost per resource and day (an incremental model of the daily step)
+            "create table int_cost__resource_daily as select resource_id, usage_date, "
             "'222222222222' as sub_account_id, 'm5.large' as instance_type, "
-            "'Usage' as charge_category, 'USD' as billing_currency, 24 as line_item_count, "
+            "cast(70.08 * 24 / 730 as decimal(38, 10)) as billed_cost, "
             "cast(70.08 * 24 / 730 as decimal(38, 10)) as effective_cost, "
-            "cast(70.08 * 24 / 730 as decimal(38, 10)) as unblended_cost, "
-            "cast(70.08 * 24 / 730 as decimal(38, 10)) as public_on_demand_cost from d"
+            "cast(70.08 * 24 / 730 as decimal(38, 10)) as list_cost from d"
         )
         con.execute("create table dim_resource as select * from r")
         con.execute(
