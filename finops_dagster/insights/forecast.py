@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from finops_dagster import warm_imports
+
 TRAIN_DAYS = 56  # eight weeks: enough for a weekly season, short enough to follow the level
 MIN_TRAIN_DAYS = 21
 REPETITIONS = 2000
@@ -56,7 +58,7 @@ def simulate_totals(history: np.ndarray, horizon: int, seed: int = 0) -> np.ndar
         # too short to fit, or perfectly flat (an always-on fleet): the last week carries forward
         tail = y[-7:] if len(y) else np.zeros(1)
         return np.full(REPETITIONS, float(np.resize(tail, horizon).sum()))
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+    ETSModel = warm_imports.load(warm_imports.ETS).ETSModel  # noqa: N806 - a class
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on short, near-flat series

@@ -65,3 +65,18 @@ def test_every_mart_is_exported_to_parquet(pipeline, warehouse):
         ), name
     money = pl.read_parquet(settings.data_dir / "exports" / "fct_daily_cost.parquet").schema["billed_cost"]
     assert money == pl.Decimal(38, 10)
+
+
+def test_the_warehouse_dbt_creates_is_in_duckdb_15_storage(pipeline, warehouse):
+    """profiles.yml's storage_compatibility_version: tables write 20-30 % faster in DuckDB 1.5's
+    format; the analysts' marts.duckdb stays in the default one, which older DuckDB opens."""
+    import duckdb
+
+    settings, *_ = pipeline
+    assert warehouse("select tags['storage_version'] from duckdb_databases() where not internal") == [
+        ("v1.5.0+",)
+    ]
+    with duckdb.connect(str(settings.data_dir / "exports" / "marts.duckdb"), read_only=True) as con:
+        assert con.execute(
+            "select tags['storage_version'] from duckdb_databases() where not internal"
+        ).fetchall() == [("v1.0.0+",)]

@@ -32,7 +32,6 @@ summed as (  -- tag_* are functions of tags: read from the summed rows, not from
         sum(upfront_fee)                            as upfront_fee,
         sum(usage_quantity)                         as usage_quantity,
         sum(quantity_exact)                         as quantity_exact,
-        sum(quantity_exact * public_on_demand_rate) as public_cost,
         count(*)                                    as line_item_count
     from lines
     group by usage_date, billing_period_start, billing_account_id, sub_account_id, service_code,
@@ -48,6 +47,9 @@ select
     {{ tag_columns('tags') }},
     cost_category_team, cost_category_environment, is_late_billed, is_unbilled, is_without_usage,
     first_charge_period_start, unblended_cost, effective_cost, public_on_demand_cost, net_unblended_cost,
-    blended_cost, amortization_true_up, upfront_fee, usage_quantity, quantity_exact, public_cost,
+    blended_cost, amortization_true_up, upfront_fee, usage_quantity, quantity_exact,
+    -- the rate is a key of the group: rate x the group's exact quantity is the sum of its lines'
+    -- quantity x rate to the last decimal, without a 128-bit product per line (0.2 s a 20M month)
+    quantity_exact * public_on_demand_rate      as public_cost,
     line_item_count
 from summed

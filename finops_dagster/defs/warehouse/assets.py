@@ -31,6 +31,7 @@ from finops_dagster.warehouse.lake_paths import (
     stale_lake_paths,
     upstream_views,
 )
+from finops_dagster.warm_imports import warm_for_later_steps
 
 INCREMENTAL = "config.materialized:incremental"
 # dbt unit tests check the SQL, not the data: they run in the test suite
@@ -67,6 +68,7 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
         "FINOPS_DBT_COST_EXPLORER_AVAILABLE": str(ce.available).lower(),
     }
     context.log.info(f"dbt window {window}; {ce.line()}")
+    warm_for_later_steps(context)  # while dbt works, this process's core is free
     _refuse_held_days(lake, context.partition_keys)
     _readable(context, lake, dbt)
     crash_point("warehouse:dbt")
@@ -170,6 +172,7 @@ def _rebuilt(lake: LakeResource, run_results: Path) -> None:
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource):
     """Views and full-refresh tables: cheap to rebuild, not tied to a day."""
+    warm_for_later_steps(context)
     _refuse_held_days(lake)
     _readable(context, lake, dbt)
     crash_point("warehouse:dbt")
