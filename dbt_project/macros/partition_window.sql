@@ -59,15 +59,17 @@
 
 {#- The configuration every day-partitioned model shares: incremental on usage_date, the window's
     days cleared and inserted again (clear_window first), and a changed schema is an error, not a
-    silent drop. DuckDB: delete+insert. Spark: a Parquet table partitioned by usage_date whose
-    window's partitions are overwritten (insert_overwrite). `{{ day_partitioned() }}` at the top
-    of a model. -#}
+    silent drop. DuckDB: the window's rows appended once clear_window has deleted its days (dbt's
+    delete+insert deleted them a second time, joining the table's days to the new rows': 0.05-0.1 s
+    a model in a one-day refresh, more over a re-delivered month). Spark: a Parquet table
+    partitioned by usage_date whose window's partitions are overwritten (insert_overwrite).
+    `{{ day_partitioned() }}` at the top of a model. -#}
 {% macro day_partitioned() -%}
   {%- if target.type == 'spark' -%}
     {{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by=['usage_date'],
               file_format='parquet', on_schema_change='fail', pre_hook="{{ clear_window() }}") }}
   {%- else -%}
-    {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='usage_date',
+    {{ config(materialized='incremental', incremental_strategy='append',
               on_schema_change='fail', pre_hook="{{ clear_window() }}") }}
   {%- endif -%}
 {%- endmacro %}

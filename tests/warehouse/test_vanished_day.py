@@ -1,5 +1,5 @@
 """A day that a re-delivered billing period no longer holds leaves the marts (issue 17's refresh
-path). delete+insert by usage_date deletes only the days its new rows hold: rebuilding a window in
+path). dbt's delete+insert by usage_date deletes only the days its new rows hold: rebuilding a window in
 which one day has become empty kept that day's old rows and cost in fct_daily_cost and every
 incremental model after it. Each incremental model now clears its window first (macro
 clear_window). Checked: without the pre-hook the second assertion fails (2026-09-02 kept $5)."""

@@ -59,7 +59,7 @@ if LIGHT:  # dagster-dbt without dbt-core: the two selections below, evaluated o
     pool=engine.pool(),
 )
 def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource):
-    """Incremental marts rebuilt for exactly the partition window (delete+insert by day)."""
+    """Incremental marts rebuilt for exactly the partition window (its days deleted, then inserted)."""
     start, end = context.partition_time_window
     ce = lake.source_status("cost_explorer")
     window = {

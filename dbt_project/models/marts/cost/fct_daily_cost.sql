@@ -1,7 +1,7 @@
 {{ day_partitioned() }}
 -- One row per day x account x service x resource x charge category. Incremental by day: Dagster
--- passes the partition window, and delete+insert replaces exactly those days, so a re-run or a
--- restated delivery never double-counts.
+-- passes the partition window, whose days are deleted and inserted again (day_partitioned()), so
+-- a re-run or a restated delivery never double-counts.
 with costed as (  -- the day aggregates in the reporting currency (other currencies: fct_other_currency_cost)
     select * from {{ ref('int_cur__line_items_daily') }}
     where {{ partition_window('usage_date') }}
