@@ -75,6 +75,26 @@ def _measure(argv: list[str], env: dict[str, str]) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+PROBE = """import time
+def f():
+    s = time.perf_counter(); x = 0
+    for i in range(3_000_000): x += i * i
+    return time.perf_counter() - s
+print(min(f() for _ in range(5)))"""
+
+
+def cpu_probe() -> tuple[float, float]:
+    """How fast the machine is right now: a fixed Python loop (best of five, ms) in one process,
+    then in two at once (the slower of the two). The virtual machines these numbers come from
+    drift by 40 % within an hour; the probe beside each size says which speed it ran at."""
+    alone = float(subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True).stdout)
+    pair = [
+        subprocess.Popen([sys.executable, "-c", PROBE], stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
+    both = max(float(p.communicate()[0]) for p in pair)
+    return alone * 1000, both * 1000
+
+
 def _peaks() -> dict[str, float]:
     # VmHWM, not ru_maxrss, for this process: ru_maxrss survives exec and reports the parent's
     hwm = next(ln for ln in Path("/proc/self/status").read_text().splitlines() if ln.startswith("VmHWM"))
@@ -155,6 +175,7 @@ def run_size(rows: int, months: int, work: Path, reuse: bool) -> dict:
     from finops_dagster.demo.generator import DemoConfig, generate
 
     periods = _periods(months)
+    probe_before = cpu_probe()
     scale = max(1, round(rows / ROWS_PER_SCALE))
     base = work / f"{rows // 1_000_000}M-x{months}"
     cfg = DemoConfig(out_dir=base / "demo", scale=scale, rows_per_file=2_000_000, periods=periods)
@@ -197,6 +218,7 @@ def run_size(rows: int, months: int, work: Path, reuse: bool) -> dict:
     print(f"  {json.dumps(bare)}", flush=True)
     scheduled = _scheduled_build(base / "data-scheduled", str(cfg.export_root), periods, first, last)
     return {
+        "probe": (probe_before, cpu_probe()),
         "rows": truth["total_rows"],
         "requested": rows,
         "months": months,
@@ -274,6 +296,15 @@ def write_report(results: list[dict], section_name: str = "month-build") -> None
             " with `FINOPS_DAGSTER_PG_URL` set to an empty database"
             if os.environ.get("FINOPS_DAGSTER_PG_URL")
             else ""
+        )
+        + ".",
+        "",
+        "CPU probe (bench/month_build.py `cpu_probe`: a fixed Python loop, one process / two at once; "
+        "about 125 / 130 ms when this machine is quiet and fast): "
+        + "; ".join(
+            f"{r['rows']:,} line items: {b[0]:.0f} / {b[1]:.0f} ms before, {a[0]:.0f} / {a[1]:.0f} ms after"
+            for r in results
+            for b, a in [r["probe"]]
         )
         + ".",
         "",
