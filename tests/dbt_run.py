@@ -10,8 +10,10 @@ from pathlib import Path
 from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, dbt_project
 
 
-def build_model(root: Path, model: str, environ: dict[str, str] | None = None) -> None:
-    """``dbt run --select model`` against ``root/warehouse.duckdb``; fails with dbt's output."""
+def run_dbt(
+    root: Path, command: list[str], environ: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``dbt <command>`` against ``root/warehouse.duckdb`` (its lake in ``root/raw``)."""
     env = {
         **os.environ,
         "FINOPS_WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
@@ -19,12 +21,10 @@ def build_model(root: Path, model: str, environ: dict[str, str] | None = None) -
         "FINOPS_RAW_LAKE_DIR": str(root / "raw"),
         **(environ or {}),
     }
-    proc = subprocess.run(
+    return subprocess.run(
         [
             DBT_EXECUTABLE,
-            "run",
-            "--select",
-            model,
+            *command,
             "--project-dir",
             str(dbt_project.project_dir),
             "--profiles-dir",
@@ -36,6 +36,11 @@ def build_model(root: Path, model: str, environ: dict[str, str] | None = None) -
         capture_output=True,
         text=True,
     )
+
+
+def build_model(root: Path, model: str, environ: dict[str, str] | None = None) -> None:
+    """``dbt run --select model`` against ``root/warehouse.duckdb``; fails with dbt's output."""
+    proc = run_dbt(root, ["run", "--select", model], environ)
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 

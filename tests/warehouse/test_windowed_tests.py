@@ -5,39 +5,17 @@ cover every row."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import duckdb
 
-from finops_dagster.defs.warehouse.project import DBT_EXECUTABLE, dbt_project
+from tests.dbt_run import run_dbt
 
 
 def _dbt_test(root, select: str, window: tuple[str, str] | None) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "FINOPS_WAREHOUSE_PATH": str(root / "warehouse.duckdb"),
-        "FINOPS_DATA_DIR": str(root),
-        "FINOPS_RAW_LAKE_DIR": str(root / "raw"),
-        "FINOPS_DBT_MIN_DATE": window[0] if window else "",
-        "FINOPS_DBT_MAX_DATE": window[1] if window else "",
-    }
-    return subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "test",
-            "--select",
-            select,
-            "--project-dir",
-            str(dbt_project.project_dir),
-            "--profiles-dir",
-            str(dbt_project.profiles_dir),
-            "--target-path",
-            str(root / "target"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
+    first, last = window or ("", "")
+    return run_dbt(
+        root, ["test", "--select", select], {"FINOPS_DBT_MIN_DATE": first, "FINOPS_DBT_MAX_DATE": last}
     )
 
 
