@@ -40,6 +40,10 @@ class LakeResource(dg.ConfigurableResource):
     def ledger(self) -> Ledger:
         return Ledger(self.root / "ledger.sqlite")
 
+    def gx_verdicts_path(self) -> Path:
+        """Great Expectations' verdicts on raw CUR day profiles (quality/cur_expectations.py)."""
+        return self.root / "cache" / "gx_verdicts.json"
+
     def write_raw_file(self, name: str, frame: Any) -> str:
         """An unpartitioned raw dataset (a forecast, a definitions list): one file, replaced whole."""
         return self.raw_lake().write_file(name, frame)

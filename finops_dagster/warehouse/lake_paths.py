@@ -5,6 +5,7 @@ lake's current place, and views that point elsewhere are rebuilt first."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -43,7 +44,7 @@ def rebuild_views(
     target = project_dir / "target"
     own = target / "views-refresh"
     own.mkdir(parents=True, exist_ok=True)
-    keep_partial_parse(target, own)
+    seed_partial_parse(target, own, environment)
     proc = subprocess.run(
         [
             dbt_executable,
@@ -68,20 +69,54 @@ def rebuild_views(
     )
     if proc.returncode:
         raise RuntimeError(f"rebuilding the warehouse views failed:\n{(proc.stdout + proc.stderr)[-2000:]}")
-    keep_partial_parse(own, target)
+    keep_partial_parse(own, target, environment)
     return own / "run_results.json"
 
 
-def keep_partial_parse(source: Path, target: Path) -> None:
-    """dbt reads partial_parse.msgpack from its target folder, and each invocation here has its
-    own (dagster-dbt's per step, the view rebuild's): carrying the newest one from ``source`` to
-    ``target`` lets the next invocation parse only what changed. Swapped in with one rename, so a
-    dbt starting at that moment reads the old file or the new one, never half of one."""
+# dbt parses the whole project again (3-4 s here) when an env var dbt_project.yml reads has
+# another value than at the last parse (its project_env_vars hash), and where the lake lies is
+# one: with one partial parse for all, a build in a second data folder (the benchmark's build
+# from nothing, the tests, the demo beside a real lake) threw the first folder's away and both
+# parsed from scratch. Each lake keeps its own.
+PROJECT_ENV = ("FINOPS_RAW_LAKE_DIR", "FINOPS_RAW_LAKE_URL")
+KEEP_LAKES = 8
+
+
+def parsed_for(target: Path, environment: Mapping[str, str]) -> Path:
+    """Where the partial parse made with ``environment``'s lake is kept."""
+    key = hashlib.sha256("\0".join(environment.get(k, "") for k in PROJECT_ENV).encode()).hexdigest()
+    return target / "partial-parse" / f"{key[:16]}.msgpack"
+
+
+def seed_partial_parse(target: Path, into: Path, environment: Mapping[str, str]) -> None:
+    """Before an invocation whose target folder is ``into``: the lake's last partial parse (else
+    the project's last one), so dbt parses only what changed."""
+    kept = parsed_for(target, environment)
+    _replace(kept if kept.exists() else target / "partial_parse.msgpack", into / "partial_parse.msgpack")
+
+
+def keep_partial_parse(source: Path, target: Path, environment: Mapping[str, str]) -> None:
+    """After an invocation (its target folder ``source``): its partial parse serves the next one
+    on the same lake, and is the project's last one (dagster-dbt's default for invocations that
+    were not seeded)."""
     parsed = source / "partial_parse.msgpack"
     if parsed.exists():
-        tmp = target / f".partial_parse.{os.getpid()}.msgpack"
-        shutil.copyfile(parsed, tmp)
-        tmp.replace(target / "partial_parse.msgpack")
+        _replace(parsed, parsed_for(target, environment))
+        _replace(parsed, target / "partial_parse.msgpack")
+        kept = sorted((target / "partial-parse").glob("*.msgpack"), key=lambda p: p.stat().st_mtime)
+        for old in kept[:-KEEP_LAKES]:  # 1.1 MB each; every test's lake is a new one
+            old.unlink(missing_ok=True)
+
+
+def _replace(source: Path, destination: Path) -> None:
+    """A copy swapped in with one rename: a dbt starting at that moment reads the old file or the
+    new one, never half of one."""
+    if not source.exists():
+        return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = destination.with_name(f".{destination.name}.{os.getpid()}")
+    shutil.copyfile(source, tmp)
+    tmp.replace(destination)
 
 
 def record_path(warehouse: Path) -> Path:

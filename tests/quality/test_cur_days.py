@@ -135,6 +135,43 @@ def test_great_expectations_over_a_range_judge_each_day_and_validate_equal_profi
     assert len(validations) == 2
 
 
+def test_great_expectations_verdicts_are_remembered_across_runs(september, monkeypatch, tmp_path):
+    """A one-day refresh re-validates the profiles every clean day produces: the verdict of the
+    same profiles comes from the file, without Great Expectations; a day with a new profile (a
+    foreign currency) is validated, and its failure is remembered too."""
+    from finops_dagster.quality import cur_expectations
+
+    raw, _ = september
+    verdicts = tmp_path / "cache" / "gx_verdicts.json"
+    days = days_between("2026-09-17", "2026-09-19")
+    first = cur_expectations.column_expectations_days(raw, days, verdicts=verdicts)
+    assert verdicts.exists()
+    assert {first[d].metadata["verdict"] for d in days} == {"validated now"}
+
+    def refuse(*args):
+        raise AssertionError("Great Expectations ran on profiles validated before")
+
+    monkeypatch.setattr(cur_expectations, "_validate", refuse)
+    again = cur_expectations.column_expectations_days(raw, days, verdicts=verdicts)
+    assert {d: r.passed for d, r in again.items()} == {d: r.passed for d, r in first.items()}
+    assert again[DAY].metadata["expectations"] == first[DAY].metadata["expectations"]
+    assert again[DAY].metadata["verdict"].startswith("remembered")
+
+    monkeypatch.undo()
+    _rewrite(raw, DAY, lambda df: df.with_columns(line_item_currency_code=pl.lit("EUR")))
+    foreign = cur_expectations.column_expectations(raw, DAY)  # no file: validated
+    assert not foreign.passed
+    changed = cur_expectations.column_expectations_days(raw, [DAY], verdicts=verdicts)[DAY]
+    assert not changed.passed and changed.metadata["verdict"] == "validated now"
+    monkeypatch.setattr(cur_expectations, "_validate", refuse)
+    remembered = cur_expectations.column_expectations_days(raw, [DAY], verdicts=verdicts)[DAY]
+    assert not remembered.passed
+    assert remembered.metadata["failed_expectations"] == changed.metadata["failed_expectations"]
+    verdicts.write_text("{not json")  # a damaged file is an empty cache, not a failed check
+    monkeypatch.undo()
+    assert not cur_expectations.column_expectations_days(raw, [DAY], verdicts=verdicts)[DAY].passed
+
+
 def test_uniqueness_on_a_hash_collision_counts_exactly(september, monkeypatch):
     """A day whose identity hashes collide (simulated) is counted exactly: no false repeat."""
     raw, _ = september

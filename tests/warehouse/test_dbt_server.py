@@ -109,6 +109,27 @@ def test_no_worker_outlives_a_killed_or_interrupted_client(warm, tmp_path, signu
     assert "fct_daily_cost" in again.communicate()[0]  # the server serves the next one
 
 
+def test_a_client_that_comes_while_the_server_warms_waits_for_it(tmp_path):
+    """In a one-day refresh the first dbt step starts before the server is warm: a cold dbt
+    beside the warming server made the step 6.8 s instead of 3.5 s (the two competed for the
+    cores). The client waits in the listener's queue and a worker serves it."""
+    environment = {"FINOPS_WAREHOUSE_PATH": str(tmp_path / "w.duckdb")}
+    ensure_manifest()
+    server = WarmDbt.start(Path(PROJECT), environment)
+    try:
+        assert not Path(server.socket).exists()  # still warming
+        client = _dbt(
+            ["ls", "--select", "fct_daily_cost", "--output", "name", "--quiet"],
+            environment,
+            tmp_path / "t",
+            server.socket,
+        )
+        assert "fct_daily_cost" in client.communicate(timeout=120)[0].split()
+        assert client.returncode == 0 and len(_workers(server)) == 1
+    finally:
+        server.stop()
+
+
 def test_without_a_warm_server_finops_dbt_runs_dbt_cold(tmp_path):
     gone = str(tmp_path / "no-server.sock")
     out = _dbt(["ls", "--select", "fct_daily_cost", "--output", "name", "--quiet"], {}, tmp_path / "t", gone)

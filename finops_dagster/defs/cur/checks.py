@@ -85,9 +85,12 @@ def cur_column_expectations(
     period, currency in the declared set (the range's days profiled in one pass)."""
     from finops_dagster.quality.cur_expectations import column_expectations_days
 
-    raw = lake.raw_lake()
+    raw, verdicts = lake.raw_lake(), lake.gx_verdicts_path()
     return evaluate_range(
-        context, RAW, "cur_column_expectations", over_days(lambda days: column_expectations_days(raw, days))
+        context,
+        RAW,
+        "cur_column_expectations",
+        over_days(lambda days: column_expectations_days(raw, days, verdicts=verdicts)),
     )
 
 

@@ -75,14 +75,16 @@ def dbt_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
     with temporary_environ(window):  # the window as env vars: see macros/partition_window.sql
         invocation = dbt.cli(BUILD + NO_ARTEFACTS, context=context)
     yield from _counted(context, invocation)
-    _tidy_target(invocation.target_path)
+    _tidy_target(invocation.target_path, dbt)
 
 
-def _tidy_target(invocation_target: Path) -> None:
-    """After a build: its partial parse serves the next one, old invocation folders go."""
+def _tidy_target(invocation_target: Path, dbt: DbtCliResource) -> None:
+    """After a build: its partial parse serves the next one on the same lake, old invocation
+    folders go."""
     target = dbt_project.project_dir / "target"
     own = Path(invocation_target)
-    keep_partial_parse(own if own.is_absolute() else dbt_project.project_dir / own, target)
+    environment = getattr(dbt, "environment", {})
+    keep_partial_parse(own if own.is_absolute() else dbt_project.project_dir / own, target, environment)
     rotate_target_dirs(target)
 
 
@@ -181,7 +183,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lak
     yield from _counted(context, invocation)
     if static:
         _rebuilt(lake, invocation.target_path / "run_results.json")
-    _tidy_target(invocation.target_path)
+    _tidy_target(invocation.target_path, dbt)
 
 
 def _builds_static(context: dg.AssetExecutionContext) -> bool:

@@ -14,6 +14,7 @@ from pydantic import PrivateAttr
 from finops_dagster.lake.object_store import dbt_process_environment
 from finops_dagster.settings import temporary_environ
 from finops_dagster.warehouse.dbt_server import SERVER_ENV, WarmDbt
+from finops_dagster.warehouse.lake_paths import seed_partial_parse
 
 
 class FinopsDbtResource(DbtCliResource):
@@ -63,4 +64,13 @@ class FinopsDbtResource(DbtCliResource):
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
         # dagster-dbt copies os.environ into the dbt process when it starts it, inside cli()
         with temporary_environ(dbt_process_environment(self.warm_environment())):
-            return super().cli(args, **kwargs)
+            # the invocation starts from its lake's partial parse (warehouse/lake_paths.py), put
+            # in its folder before dagster-dbt would copy the project's last one there
+            target = kwargs.pop("target_path", None) or self._get_unique_target_path(
+                context=kwargs.get("context")
+            )
+            project = Path(self.project_dir)
+            seed_partial_parse(
+                project / "target", target if target.is_absolute() else project / target, self.environment
+            )
+            return super().cli(args, target_path=target, **kwargs)
