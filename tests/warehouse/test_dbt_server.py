@@ -17,6 +17,7 @@ import pytest
 from finops_dagster.defs.warehouse.project import GUARDED_DBT, dbt_project, ensure_manifest
 from finops_dagster.defs.warehouse.resources import FinopsDbtResource
 from finops_dagster.warehouse.dbt_server import SERVER_ENV, WarmDbt
+from finops_dagster.warehouse.lake_paths import parsed_for
 from tests.waiting import process_gone, wait_for
 
 PROJECT = str(dbt_project.project_dir)
@@ -68,6 +69,9 @@ def _workers(server: WarmDbt) -> list[int]:
 
 def test_a_warm_dbt_answers_as_a_cold_one(warm, tmp_path):
     server, environment = warm
+    # its warm-up's parse is kept as this lake's: a data folder's first build parses beside the
+    # ingest, not in its first dbt step
+    assert parsed_for(Path(PROJECT) / "target", environment).exists()
     listing = ["ls", "--select", "fct_daily_cost+", "--resource-type", "model", "--output", "name", "--quiet"]
     # fresh target folders: each parses the project in full, the static parser's Rust thread
     # pool included, which must start afresh in a fork (a worker once waited on it forever)
