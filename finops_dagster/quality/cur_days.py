@@ -6,8 +6,11 @@ Money is compared to the cent on exact decimals; the exact difference is kept in
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 import pyarrow.compute as pc
@@ -22,6 +25,19 @@ from finops_dagster.quality.results import DayResult
 from finops_dagster.sources.cur_rules import cost_sums
 
 CENT = Decimal("0.01")
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def per_day(work: Callable[[T], R], items: list[T], workers: int = 2) -> list[R]:
+    """``work`` on each item, ``workers`` at a time, results in order. A day's query or read runs
+    on one core whatever the engine (Polars' concatenated day scans, pyarrow's reads of one
+    file), and both release the GIL: two days at a time took a 20M month's conservation sums
+    from 1.2 to 0.6 s on two cores. Memory: two days' columns instead of one."""
+    if len(items) < 2 or workers < 2:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(work, items))
 
 
 def same_to_the_cent(a: Decimal, b: Decimal) -> bool:
@@ -71,8 +87,8 @@ def raw_conservation(lake: RawLake, ledger: Ledger, day: dt.date) -> DayResult:
 
 
 def raw_conservation_days(lake: RawLake, ledger: Ledger, days: list[dt.date]) -> dict[dt.date, DayResult]:
-    """Each raw day file holds exactly the rows and sums the ledger recorded at ingestion. The
-    days' sums come from one streaming query over the range (a few numbers per day in memory)."""
+    """Each raw day file holds exactly the rows and sums the ledger recorded at ingestion. Each
+    day's sums are one query (a few numbers per day kept), two days at a time (``per_day``)."""
     entries = {d: ledger.day(SOURCE, d) for d in days}
     results = {
         d: DayResult(False, {"reason": f"{d}: no ledger entry or no raw file"})
@@ -84,11 +100,9 @@ def raw_conservation_days(lake: RawLake, ledger: Ledger, days: list[dt.date]) ->
         for d in days
         if d not in results
     ]
-    sums = (
-        {r["_day"]: r for r in pl.concat(scans).collect(engine="streaming").iter_rows(named=True)}
-        if scans
-        else {}
-    )
+    sums = {
+        r["_day"]: r for frame in per_day(pl.LazyFrame.collect, scans) for r in frame.iter_rows(named=True)
+    }
     for d in days:
         if d in results:
             continue
@@ -269,20 +283,9 @@ def schema_drift_days(
     (CUR column sets change from month to month; a warning, not a crash). Over a range each
     day's tag keys are read once, though a day is compared twice (with the day before and the
     day after): reading them per comparison was 4 s of a 20M-line-item month's checks."""
-    profiles: dict[dt.date, tuple[set[str], set[str]]] = {}
-
-    def profile(d: dt.date) -> tuple[set[str], set[str]]:  # (columns, tag keys), read once a day
-        if d not in profiles:
-            profiles[d] = set(lake.scan_day(SOURCE, d).collect_schema().names()), tag_keys(lake, d)
-        return profiles[d]
-
-    results = {}
-    for day in days:
-        if not lake.has_day(SOURCE, day):
-            results[day] = DayResult(False, {"reason": f"{day}: no raw file"})
-            continue
-        here, here_tags = profile(day)
-        prev = next(
+    present = [d for d in days if lake.has_day(SOURCE, d)]
+    previous = {
+        day: next(
             (
                 p
                 for back in range(1, lookback_days + 1)
@@ -290,6 +293,21 @@ def schema_drift_days(
             ),
             None,
         )
+        for day in present
+    }
+    needed = sorted(set(present) | {p for p in previous.values() if p is not None})
+
+    def profile(d: dt.date) -> tuple[set[str], set[str]]:  # (columns, tag keys)
+        return set(lake.scan_day(SOURCE, d).collect_schema().names()), tag_keys(lake, d)
+
+    profiles = dict(zip(needed, per_day(profile, needed), strict=True))
+    results = {}
+    for day in days:
+        if day not in previous:
+            results[day] = DayResult(False, {"reason": f"{day}: no raw file"})
+            continue
+        here, here_tags = profiles[day]
+        prev = previous[day]
         if prev is None:
             results[day] = DayResult(
                 True,
@@ -300,7 +318,7 @@ def schema_drift_days(
                 },
             )
             continue
-        before, before_tags = profile(prev)
+        before, before_tags = profiles[prev]
         new, gone = sorted(here - before), sorted(before - here)
         new_tags, gone_tags = sorted(here_tags - before_tags), sorted(before_tags - here_tags)
         results[day] = DayResult(

@@ -212,3 +212,18 @@ def test_tag_keys_read_as_a_dictionary_equal_every_lines_keys(tmp_path):
     pq.write_table(pa.table({"resource_tags": tags}), path)
     assert cur_days.map_keys(path, "resource_tags") == {"user_team"}
     assert pl.read_parquet(path)["resource_tags"].map.keys().explode().unique().to_list() == ["user_team"]
+
+
+def test_per_day_work_runs_two_days_at_once_and_keeps_their_order():
+    """The range checks read two days at a time (one day's query or read uses one core)."""
+    import threading
+
+    both = threading.Barrier(2, timeout=30)  # broken unless the first two days overlap
+
+    def work(i: int) -> int:
+        if i < 2:
+            both.wait()
+        return i * 10
+
+    assert cur_days.per_day(work, [0, 1, 2, 3, 4]) == [0, 10, 20, 30, 40]
+    assert cur_days.per_day(work, [7]) == [70]
