@@ -66,8 +66,8 @@ class FinopsDbtResource(DbtCliResource):
         with temporary_environ(dbt_process_environment(self.warm_environment())):
             # the invocation starts from its lake's partial parse (warehouse/lake_paths.py), put
             # in its folder before dagster-dbt would copy the project's last one there
-            target = kwargs.pop("target_path", None) or self._get_unique_target_path(
-                context=kwargs.get("context")
+            target = Path(
+                kwargs.pop("target_path", None) or self._get_unique_target_path(context=kwargs.get("context"))
             )
             project = Path(self.project_dir)
             seed_partial_parse(
