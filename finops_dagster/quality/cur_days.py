@@ -261,14 +261,17 @@ def tag_keys(lake: RawLake, day: dt.date) -> set[str]:
 def map_keys(path: Path, column: str) -> set[str]:
     """The keys a local Parquet file's MAP column holds, read as a dictionary: the keys are
     decoded once per row group, not once per line (Polars decoded every key and value: 0.08 s a
-    day at 20M line items a month, 2.5 s of a month's drift check; this 0.03 s)."""
+    day at 20M line items a month, 2.5 s of a month's drift check; this 0.03 s). Row group by
+    row group through ParquetFile: pq.read_table imports pyarrow.dataset, 0.28 s of every
+    one-day refresh, for nothing else in it."""
     if column not in pq.read_schema(path).names:
         return set()
-    table = pq.read_table(path, columns=[column], read_dictionary=[f"{column}.key_value.key"])
+    parquet = pq.ParquetFile(path, read_dictionary=[f"{column}.key_value.key"])
     keys: set[str] = set()
-    for chunk in table.column(column).chunks:
-        flat = chunk.keys  # a DictionaryArray: the used entries only, whatever the dictionary holds
-        keys.update(flat.dictionary.take(pc.unique(flat.indices)).to_pylist())
+    for group in range(parquet.num_row_groups):
+        for chunk in parquet.read_row_group(group, columns=[column]).column(0).chunks:
+            flat = chunk.keys  # a DictionaryArray: the used entries only, whatever the dictionary holds
+            keys.update(flat.dictionary.take(pc.unique(flat.indices)).to_pylist())
     return keys
 
 
