@@ -477,7 +477,13 @@ def restate(cfg: DemoConfig, restatement: dict = C.RESTATEMENT) -> dict:
     """
     period = restatement["period"]
     root = cfg.export_root / "data" / f"BILLING_PERIOD={period}"
-    current = pl.read_parquet(sorted(root.glob("*.parquet")))
+    # the first delivery's files, moved aside and streamed file by file into the new delivery:
+    # read whole, a 60M-line-item period took 24 GB
+    previous = root.with_name(root.name + ".previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    root.rename(previous)
+    files = sorted(previous.glob("*.parquet"))
+    columns = list(pl.read_parquet_schema(files[0]))
     p_start, p_end = period_bounds(period)
     extra = pl.DataFrame(
         [
@@ -505,9 +511,11 @@ def restate(cfg: DemoConfig, restatement: dict = C.RESTATEMENT) -> dict:
     )
     delivery_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"restatement-{period}-{cfg.seed}"))
     writer = _PeriodWriter(cfg, period, "parquet", delivery_id)
-    writer.add(current)
-    writer.add(to_cur2(extra).select(current.columns))
+    for path in files:
+        writer.add(pl.read_parquet(path))
+    writer.add(to_cur2(extra).select(columns))
     writer.close()
+    shutil.rmtree(previous)
     return {
         "period": period,
         "delivery_id": delivery_id,

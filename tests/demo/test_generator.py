@@ -75,3 +75,25 @@ def test_scale_multiplies_the_fleet(tmp_path):
     truth = generate(DemoConfig(out_dir=tmp_path, scale=3, periods=("2026-08",)))
     base_ec2_hours = len(catalog.INSTANCES) * 24 * 31
     assert truth["total_rows"] > 3 * base_ec2_hours
+
+
+def test_restatement_keeps_every_line_and_adds_the_planted_ones(tmp_path):
+    """The re-delivery streams the first delivery's files (the 60M-line-item benchmark ran out of
+    memory reading them whole): every line of it kept, the planted lines added, a new delivery id,
+    files of at most rows_per_file lines, and no set-aside copy left in the export."""
+    from finops_dagster.demo.generator import restate
+
+    cfg = DemoConfig(out_dir=tmp_path, periods=("2026-08",), rows_per_file=4000)
+    first = generate(cfg)
+    period = cfg.export_root / "data" / "BILLING_PERIOD=2026-08"
+    before = pl.read_parquet(sorted(period.glob("*.parquet")))
+    truth = restate(cfg)
+    after = pl.read_parquet(sorted(period.glob("*.parquet")))
+    assert truth["delivery_id"] != first["billing_periods"]["2026-08"]["execution_id"]
+    assert after.height == before.height + len(catalog.RESTATEMENT["lines"])
+    assert all(pl.read_parquet(f).height <= 4000 for f in period.glob("*.parquet"))
+    key = ["identity_line_item_id", "identity_time_interval"]
+    assert after.join(before, on=key, how="anti").height == len(catalog.RESTATEMENT["lines"])
+    assert sorted(p.name for p in period.parent.iterdir()) == ["BILLING_PERIOD=2026-08"]
+    added = after.join(before, on=key, how="anti")["line_item_unblended_cost"].sum()
+    assert round(added, 2) == -120 + 3_550_000_000 / catalog.UNITS_PER_USD
