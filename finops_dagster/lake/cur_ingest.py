@@ -300,9 +300,12 @@ def _restatements(
             continue
         old_days = list(replaced)
         old_ids = tuple(sorted({e.delivery_id for e in replaced.values()}))
-        old = cost_sums(
-            pl.concat([lake.scan_day(SOURCE, d) for d in old_days], how="diagonal_relaxed"), restatements.KEYS
-        ).collect()
+        # one day at a time (usage_date is a key: the days' groups never meet): the period's days
+        # summed in one query held 1.37 GB of a 60M-line-item month, day by day 0.4 GB
+        old = pl.concat(
+            [cost_sums(lake.scan_day(SOURCE, d), restatements.KEYS).collect() for d in old_days],
+            how="diagonal_relaxed",
+        )
         new = new_sums.filter(pl.col("usage_date").is_in(old_days))
         changes = restatements.diff(old, new, period, ",".join(old_ids), m.delivery_id)
         path = restatements.target(lake, period, m.delivery_id)
