@@ -44,6 +44,10 @@ class LakeResource(dg.ConfigurableResource):
         """Great Expectations' verdicts on raw CUR day profiles (quality/cur_expectations.py)."""
         return self.root / "cache" / "gx_verdicts.json"
 
+    def backtest_cache(self) -> Path:
+        """The forecast backtest's month replays (insights/memo.py)."""
+        return self.root / "cache" / "backtest"
+
     def write_raw_file(self, name: str, frame: Any) -> str:
         """An unpartitioned raw dataset (a forecast, a definitions list): one file, replaced whole."""
         return self.raw_lake().write_file(name, frame)

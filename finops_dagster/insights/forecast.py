@@ -16,11 +16,13 @@ import datetime as dt
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from finops_dagster import warm_imports
+from finops_dagster.insights.memo import code_digest, frame_digest, memoized
 
 TRAIN_DAYS = 56  # eight weeks: enough for a weekly season, short enough to follow the level
 MIN_TRAIN_DAYS = 21
@@ -175,32 +177,30 @@ def backtest(
     daily: pl.DataFrame,
     cutoff_days: Iterable[int] = (0, 10, 20),
     scope_types: tuple[str, ...] = ("account", "service"),
+    cache: Path | None = None,
 ) -> pl.DataFrame:
     """Replay every complete month that has at least 28 days of history before its first cut-off:
     forecast its total as seen on the cut-off day (day 0 = the eve of the month) and compare with
-    what it cost. One row per month x cut-off x scope."""
+    what it cost. One row per month x cut-off x scope. A month's replays read no day after it, so
+    with a ``cache`` folder they are kept under the digest of the days up to its end (and of this
+    code): a refresh of the open month replays nothing again."""
     first, last = daily["usage_date"].min(), daily["usage_date"].max()
-    actual = _scope_frames(daily, scope_types)
+    cutoff_days, code = tuple(cutoff_days), _code() if cache else ""
     rows = []
     month = (first.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     while True:
         end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
         if end > last:
             break
-        for cut in cutoff_days:
-            as_of = month + dt.timedelta(days=cut - 1)
-            if (as_of - first).days + 1 < 28:
-                continue
-            fc = forecast_month(daily, Window(as_of), scope_types=scope_types)
-            truth = (
-                actual.filter(pl.col("usage_date").is_between(month, end))
-                .group_by("scope_type", "scope_value")
-                .agg(actual_total=pl.col("cost").sum().cast(pl.Float64))
-            )
-            joined = fc.drop("simulated_totals").join(truth, on=["scope_type", "scope_value"], how="left")
-            rows.append(
-                joined.with_columns(cutoff_day=pl.lit(cut), actual_total=pl.col("actual_total").fill_null(0))
-            )
+        known = daily.filter(pl.col("usage_date") <= end)
+        parts = [code, str(month), repr(cutoff_days), repr(scope_types)]
+        replays = memoized(
+            cache,
+            [*parts, frame_digest(known)] if cache else parts,
+            lambda known=known, month=month: _replay_month(known, month, cutoff_days, scope_types),
+        )
+        if replays.width:
+            rows.append(replays)
         month = (month + dt.timedelta(days=32)).replace(day=1)
     if not rows:
         return pl.DataFrame()
@@ -374,6 +374,34 @@ DAILY_COST_SQL = """
     group by all
     order by all
 """
+
+
+def _replay_month(
+    known: pl.DataFrame, month: dt.date, cutoff_days: tuple[int, ...], scope_types: tuple[str, ...]
+) -> pl.DataFrame:
+    """The month's replays from the days up to its end (``known``): none when no cut-off has 28
+    days of history before it."""
+    first = known["usage_date"].min()
+    truth = (
+        _scope_frames(known.filter(pl.col("usage_date") >= month), scope_types)
+        .group_by("scope_type", "scope_value")
+        .agg(actual_total=pl.col("cost").sum().cast(pl.Float64))
+    )
+    rows = []
+    for cut in cutoff_days:
+        as_of = month + dt.timedelta(days=cut - 1)
+        if (as_of - first).days + 1 < 28:
+            continue
+        fc = forecast_month(known, Window(as_of), scope_types=scope_types)
+        joined = fc.drop("simulated_totals").join(truth, on=["scope_type", "scope_value"], how="left")
+        rows.append(
+            joined.with_columns(cutoff_day=pl.lit(cut), actual_total=pl.col("actual_total").fill_null(0))
+        )
+    return pl.concat(rows) if rows else pl.DataFrame()
+
+
+def _code() -> str:
+    return code_digest([Path(__file__)], ("numpy", "polars", "statsmodels"))
 
 
 def load_daily_costs(con) -> pl.DataFrame:

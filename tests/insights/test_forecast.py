@@ -89,6 +89,36 @@ def test_the_backtest_replays_complete_months_and_scores_them():
     # 12th was not foreseen (nor should it be), and the backtest shows the miss
 
 
+def test_the_backtest_keeps_each_months_replays_until_its_days_change(tmp_path, monkeypatch):
+    """A refresh of the open month (the common refresh) replays no past month again; a changed
+    day replays its month and the months after it, which saw it; results equal a fresh backtest."""
+    from finops_dagster.insights import forecast as fc
+
+    daily, _ = _synthetic(days=105, start=dt.date(2026, 5, 1))  # May, June, July, mid-August
+    cache = tmp_path / "backtest"
+    fresh = backtest(daily, scope_types=("account",))
+    assert backtest(daily, scope_types=("account",), cache=cache).equals(fresh)
+    assert len(list(cache.glob("*.parquet"))) == 2  # June and July (May has no history before it)
+
+    replayed = []
+    original = fc._replay_month
+    monkeypatch.setattr(
+        fc, "_replay_month", lambda known, month, *a: replayed.append(month) or original(known, month, *a)
+    )
+    open_month = daily.with_columns(
+        cost=pl.when(pl.col("usage_date") == dt.date(2026, 8, 10)).then(pl.col("cost") * 2).otherwise("cost")
+    )
+    assert backtest(open_month, scope_types=("account",), cache=cache).equals(fresh) and replayed == []
+
+    restated = daily.with_columns(
+        cost=pl.when(pl.col("usage_date") == dt.date(2026, 6, 20)).then(pl.col("cost") * 2).otherwise("cost")
+    )
+    again = backtest(restated, scope_types=("account",), cache=cache)
+    assert replayed == [dt.date(2026, 6, 1), dt.date(2026, 7, 1)]
+    assert again.equals(backtest(restated, scope_types=("account",)))
+    assert not again.equals(fresh)
+
+
 def test_the_demo_forecasts_the_open_month_beside_cost_explorer(pipeline):
     settings, *_ = pipeline
     fc = pl.read_parquet(settings.data_dir / "exports" / "cost_forecast.parquet")

@@ -100,7 +100,7 @@ def forecast_backtest(context: dg.AssetExecutionContext, lake: LakeResource) -> 
     20th) against what they cost: interval coverage and error, so its intervals can be trusted."""
     with lake.warehouse_reader() as con:
         daily = load_daily_costs(con)
-    frame = backtest(daily)
+    frame = backtest(daily, cache=lake.backtest_cache())  # past months' replays: computed once
     if frame.is_empty():
         context.log.warning("not enough history for a backtest (a month plus 28 days)")
         return dg.MaterializeResult(metadata={"replays": 0})
