@@ -193,11 +193,9 @@ def backtest(
         if end > last:
             break
         known = daily.filter(pl.col("usage_date") <= end)
-        parts = [code, str(month), repr(cutoff_days), repr(scope_types)]
+        key = [code, str(month), repr(cutoff_days), repr(scope_types), frame_digest(known)] if cache else []
         replays = memoized(
-            cache,
-            [*parts, frame_digest(known)] if cache else parts,
-            lambda known=known, month=month: _replay_month(known, month, cutoff_days, scope_types),
+            cache, key, lambda known=known, month=month: _replay_month(known, month, cutoff_days, scope_types)
         )
         if replays.width:
             rows.append(replays)
