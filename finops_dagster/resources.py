@@ -45,7 +45,7 @@ class LakeResource(dg.ConfigurableResource):
         return self.root / "cache" / "gx_verdicts.json"
 
     def backtest_cache(self) -> Path:
-        """The forecast backtest's month replays (insights/memo.py)."""
+        """The forecast backtest's month replays (memo.py)."""
         return self.root / "cache" / "backtest"
 
     def write_raw_file(self, name: str, frame: Any) -> str:

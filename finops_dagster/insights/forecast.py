@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from finops_dagster import warm_imports
-from finops_dagster.insights.memo import code_digest, frame_digest, memoized
+from finops_dagster.memo import code_digest, frame_digest, memoized
 
 TRAIN_DAYS = 56  # eight weeks: enough for a weekly season, short enough to follow the level
 MIN_TRAIN_DAYS = 21
@@ -186,14 +186,17 @@ def backtest(
     code): a refresh of the open month replays nothing again."""
     first, last = daily["usage_date"].min(), daily["usage_date"].max()
     cutoff_days, code = tuple(cutoff_days), _code() if cache else ""
-    rows = []
+    rows, seen, digest = [], first - dt.timedelta(days=1), ""
     month = (first.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
     while True:
         end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
         if end > last:
             break
         known = daily.filter(pl.col("usage_date") <= end)
-        key = [code, str(month), repr(cutoff_days), repr(scope_types), frame_digest(known)] if cache else []
+        if cache:  # the days up to the month's end: the digest so far, chained with its new days'
+            digest = frame_digest(known.filter(pl.col("usage_date") > seen), digest)
+            seen = end
+        key = [code, str(month), repr(cutoff_days), repr(scope_types), digest] if cache else []
         replays = memoized(
             cache, key, lambda known=known, month=month: _replay_month(known, month, cutoff_days, scope_types)
         )

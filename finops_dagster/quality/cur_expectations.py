@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import importlib.metadata
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ import polars as pl
 
 from finops_dagster.lake.cur_ingest import SOURCE
 from finops_dagster.lake.raw_lake import RawLake
+from finops_dagster.memo import code_digest
 from finops_dagster.quality.results import DayResult
 from finops_dagster.sources.cur import REQUIRED_COLUMNS
 
@@ -172,7 +172,8 @@ class _VerdictCache:
                 self.entries = json.loads(path.read_text())
             except (OSError, ValueError):
                 self.entries = {}
-        self.suite = json.dumps([_suite_version(), _gx_version(), list(currencies), list(REQUIRED_COLUMNS)])
+        # this module's code and Great Expectations' version: a change to either invalidates every verdict
+        self.suite = json.dumps([_suite_code(), list(currencies), list(REQUIRED_COLUMNS)])
 
     def key(self, columns: list[str], rows: list[tuple]) -> str:
         text = json.dumps([self.suite, columns, rows], default=str)
@@ -200,14 +201,8 @@ class _VerdictCache:
 
 
 @functools.cache
-def _suite_version() -> str:
-    """This module's code: a change to the suite or the profile invalidates every verdict."""
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
-
-
-@functools.cache
-def _gx_version() -> str:
-    return importlib.metadata.version("great_expectations")
+def _suite_code() -> str:
+    return code_digest([Path(__file__)], ("great_expectations",))
 
 
 CURRENCY = "line_item_currency_code"

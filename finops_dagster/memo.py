@@ -1,9 +1,9 @@
-"""Results of pure, slow computations over frames, kept on disk under a key of everything they
-depend on: the input rows, the code that computes them and the versions of the libraries it calls.
-
-The forecast backtest replays every complete month of the history at three cut-offs (an ETS fit
-and 2,000 simulated paths per scope each): 2.1 s of a one-day refresh over three months of
-history, growing with every month kept, though a refresh of the open month changes none of them.
+"""Results of pure, slow computations, kept on disk under a key of everything they depend on: the
+input rows, the code that computes them and the versions of the libraries it calls. The
+forecast backtest keeps each past month's replays (an ETS fit and 2,000 simulated paths per
+scope and cut-off: 2.1 s of a one-day refresh over three months of history, though a refresh
+of the open month changes none of them); the Great Expectations column check keys its
+remembered verdicts by the same code digest.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from finops_dagster.lake.raw_lake import atomic_write_parquet
 KEEP = 256  # newest results kept per folder; older ones are computed again when asked
 
 
-def frame_digest(frame: pl.DataFrame) -> str:
+def frame_digest(frame: pl.DataFrame, before: str = "") -> str:
     """Content of a frame, whatever its row order: its schema and its rows sorted, as CSV text
-    (exact for Decimal money; Polars' row hashes are not stable across its versions)."""
-    text = str(frame.schema) + frame.sort(frame.columns).write_csv()
+    (exact for Decimal money; Polars' row hashes are not stable across its versions). ``before``,
+    the digest of what came earlier, chains them: a growing history is hashed once a part."""
+    text = before + str(frame.schema) + frame.sort(frame.columns).write_csv()
     return hashlib.sha256(text.encode()).hexdigest()
 
 
